@@ -1,0 +1,34 @@
+"""Thin DRF views over the payroll services and selectors."""
+
+from django.db.models import QuerySet
+from rest_framework import viewsets
+
+from payroll import selectors, services
+from payroll.filters import RateFilter
+from payroll.models import Rate
+from payroll.serializers import RateSerializer
+from trainers.api import ADMIN_FINANCE, ScopedViewSet
+from trainers.models import Role
+
+
+class RateViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Effective-dated hourly rates: finance and admins manage them; contractors read their own."""
+
+    serializer_class = RateSerializer
+    filterset_class = RateFilter
+    read_roles = frozenset({Role.ADMIN, Role.FINANCE, Role.CONTRACTOR})
+    write_roles = ADMIN_FINANCE
+
+    def get_queryset(self) -> QuerySet[Rate]:
+        return selectors.rates_visible_to(self.request.user).order_by("id")
+
+    def perform_create(self, serializer: RateSerializer) -> None:
+        serializer.instance = services.rate_create(actor=self.request.user, fields=serializer.validated_data)
+
+    def perform_update(self, serializer: RateSerializer) -> None:
+        serializer.instance = services.rate_update(
+            actor=self.request.user, rate=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: Rate) -> None:
+        services.rate_delete(actor=self.request.user, rate=instance)

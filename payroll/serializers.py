@@ -1,0 +1,37 @@
+"""Shapes of the pay API."""
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from payroll.models import MAX_HOURLY_RATE, Rate
+from trainers.models import Project
+from trainers.selectors import projects_visible_to, workers_visible_to
+from trainers.serializers import caller
+
+
+class RateField(serializers.DecimalField):
+    """An hourly rate: at least two decimals, never rounded (0.3477/min stays exact)."""
+
+    def to_representation(self, value: Any) -> str:
+        """Show 15 as "15.00" and 20.862 as "20.862"."""
+        exact = Decimal(value)
+        cents = exact.quantize(Decimal("0.01"))
+        return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
+
+
+class RateSerializer(serializers.ModelSerializer):
+    hourly_rate = RateField(max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE)
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), allow_null=True, required=False)
+
+    class Meta:
+        model = Rate
+        fields = ["id", "worker", "project", "hourly_rate", "currency", "effective_from"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Offer only workers and projects the caller may see."""
+        fields = super().get_fields()
+        fields["worker"].queryset = workers_visible_to(caller(self))
+        fields["project"].queryset = projects_visible_to(caller(self))
+        return fields

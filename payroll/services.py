@@ -1,0 +1,71 @@
+"""Every write to pay data. Rates now; timesheets and invoices follow."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from payroll.models import Rate
+from trainers.errors import InvalidInput
+from trainers.models import Project, Role, User, Worker
+from trainers.services.people import ensure_role
+
+RATE_MANAGERS = frozenset({Role.ADMIN, Role.FINANCE})
+
+
+def rate_create(*, actor: User, fields: Mapping[str, Any]) -> Rate:
+    """Add an effective-dated rate for a worker, optionally scoped to one project."""
+    ensure_role(actor, RATE_MANAGERS)
+    return _save_rate(actor, Rate(**fields))
+
+
+def rate_update(*, actor: User, rate: Rate, changes: Mapping[str, Any]) -> Rate:
+    """Correct a rate; its worker never changes."""
+    ensure_role(actor, RATE_MANAGERS)
+    if "worker" in changes and changes["worker"] != rate.worker:
+        raise InvalidInput({"worker": ["The worker of a rate cannot change; add a new rate."]})
+    for field, value in changes.items():
+        setattr(rate, field, value)
+    return _save_rate(actor, rate)
+
+
+def rate_delete(*, actor: User, rate: Rate) -> None:
+    """Remove a rate entered by mistake (its history is kept)."""
+    ensure_role(actor, RATE_MANAGERS)
+    rate._history_user = actor  # type: ignore[attr-defined]
+    rate.delete()
+
+
+def currency_change_refusal_for_rates(worker: Worker, new_currency: str) -> str | None:
+    """A worker's currency is fixed once rates exist (PAY_RULES §3: one currency per worker)."""
+    if Rate.objects.filter(worker=worker).exclude(currency=new_currency).exists():
+        return (
+            f"The worker has rates in {worker.currency}; all of a worker's rates share one "
+            "currency, so the contract currency cannot change."
+        )
+    return None
+
+
+def _save_rate(actor: User, rate: Rate) -> Rate:
+    _check_rate(rate.worker, rate.project, rate.currency)
+    rate._history_user = actor  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            rate.save()
+    except IntegrityError as error:
+        if "rate_unique" not in str(error):
+            raise
+        raise InvalidInput(
+            {"effective_from": ["A rate for this worker and scope already starts on that day."]}
+        ) from error
+    return rate
+
+
+def _check_rate(worker: Worker, project: Project | None, currency: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if currency != worker.currency:
+        errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
+    if project is not None and not project.workers.filter(pk=worker.pk).exists():
+        errors["project"] = ["The worker is not assigned to this project."]
+    if errors:
+        raise InvalidInput(errors)

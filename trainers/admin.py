@@ -1,0 +1,44 @@
+"""Django admin for people and sessions; history of workers and sessions is shown."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from trainers.models import LabellingSession, Project, Team, User, Worker
+
+
+@admin.register(User)
+class FairhourUserAdmin(UserAdmin):
+    list_display = ("username", "email", "role", "is_active", "is_staff")
+    list_filter = ("role", "is_active", "is_staff")
+    fieldsets = (*UserAdmin.fieldsets, ("Fairhour", {"fields": ("role",)}))  # type: ignore[misc]
+    add_fieldsets = (*UserAdmin.add_fieldsets, ("Fairhour", {"fields": ("role",)}))
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+    filter_horizontal = ("managers",)
+
+
+@admin.register(Worker)
+class WorkerAdmin(SimpleHistoryAdmin):
+    list_display = ("full_name", "email", "time_zone", "team", "currency", "is_active")
+    list_filter = ("is_active", "team", "currency")
+    search_fields = ("full_name", "email", "user__username")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "client", "is_active")
+    list_filter = ("is_active",)
+    filter_horizontal = ("workers",)
+
+
+@admin.register(LabellingSession)
+class LabellingSessionAdmin(SimpleHistoryAdmin):
+    list_display = ("id", "worker", "project", "started_at", "ended_at", "source", "needs_review")
+    list_filter = ("source", "needs_review", "project")
+    search_fields = ("worker__full_name", "notes")
+    raw_id_fields = ("worker", "project")
+    date_hierarchy = "started_at"

@@ -1,0 +1,250 @@
+"""Thin DRF views over the trainers services and selectors."""
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiRequest, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from trainers import selectors
+from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
+from trainers.models import LabellingSession, Role
+from trainers.permissions import ALL_ROLES, RoleAccess
+from trainers.serializers import (
+    ImportResultSerializer,
+    MeSerializer,
+    ProjectSerializer,
+    SessionSerializer,
+    SessionStartSerializer,
+    SessionStopSerializer,
+    TeamSerializer,
+    TokenRequestSerializer,
+    TokenSerializer,
+    UserSerializer,
+    WorkerSerializer,
+)
+from trainers.services import people, sessions
+from trainers.services.session_import import sessions_import
+
+ADMIN = frozenset({Role.ADMIN})
+ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
+CONTRACTOR = frozenset({Role.CONTRACTOR})
+ID_PATTERN = r"[0-9]{1,18}"
+
+
+class TokenView(APIView):
+    """Exchange a username and password for an API token (brute-force protected)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
+    def post(self, request: Request) -> Response:
+        """Return the caller's token; django-axes counts failures and locks out."""
+        form = TokenRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        # axes needs Django's own request to record the attempt and flag a lockout.
+        user = authenticate(request=request._request, **form.validated_data)
+        if user is None:
+            raise AuthenticationFailed("Unable to log in with these credentials.")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+class MeView(APIView):
+    """Who the caller is."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request: Request) -> Response:
+        """Return the caller's id, role, worker and time zone."""
+        worker = selectors.worker_of(request.user)
+        data = {
+            "id": request.user.pk,
+            "username": request.user.username,
+            "role": request.user.role,
+            "worker": worker.pk if worker else None,
+            "time_zone": worker.time_zone if worker else "UTC",
+        }
+        return Response(MeSerializer(data).data)
+
+
+class ScopedViewSet(viewsets.GenericViewSet):
+    """A viewset whose rows come from a role-scoped selector and whose verbs are role-gated."""
+
+    permission_classes = [RoleAccess]
+    lookup_value_regex = ID_PATTERN
+    read_roles: frozenset[str] = ALL_ROLES
+    write_roles: frozenset[str] = frozenset()
+
+
+class UserViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
+):
+    """Sign-ins and their roles (admin only)."""
+
+    serializer_class = UserSerializer
+    read_roles = ADMIN
+    write_roles = ADMIN
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.users_visible_to(self.request.user)
+
+    def perform_create(self, serializer: UserSerializer) -> None:
+        serializer.instance = people.user_create(actor=self.request.user, **serializer.validated_data)
+
+
+class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Teams and their managers: admin writes, managers read their own."""
+
+    serializer_class = TeamSerializer
+    read_roles = frozenset({Role.ADMIN, Role.FINANCE, Role.MANAGER})
+    write_roles = ADMIN
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.teams_visible_to(self.request.user).prefetch_related("managers")
+
+    def perform_create(self, serializer: TeamSerializer) -> None:
+        serializer.instance = people.team_save(actor=self.request.user, team=None, **serializer.validated_data)
+
+    def perform_update(self, serializer: TeamSerializer) -> None:
+        data = {"name": serializer.instance.name, "managers": serializer.instance.managers.all()}
+        data.update(serializer.validated_data)
+        serializer.instance = people.team_save(actor=self.request.user, team=serializer.instance, **data)
+
+
+class WorkerViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Contractor profiles and contract terms."""
+
+    serializer_class = WorkerSerializer
+    filterset_class = WorkerFilter
+    write_roles = ADMIN_FINANCE
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.workers_visible_to(self.request.user)
+
+    def perform_create(self, serializer: WorkerSerializer) -> None:
+        serializer.instance = people.worker_create(actor=self.request.user, fields=serializer.validated_data)
+
+    def perform_update(self, serializer: WorkerSerializer) -> None:
+        serializer.instance = people.worker_update(
+            actor=self.request.user, worker=serializer.instance, changes=serializer.validated_data
+        )
+
+
+class ProjectViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Projects and the workers assigned to them."""
+
+    serializer_class = ProjectSerializer
+    filterset_class = ProjectFilter
+    write_roles = ADMIN_FINANCE
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.projects_visible_to(self.request.user).prefetch_related("workers")
+
+    def perform_create(self, serializer: ProjectSerializer) -> None:
+        self._save(serializer, project=None)
+
+    def perform_update(self, serializer: ProjectSerializer) -> None:
+        self._save(serializer, project=serializer.instance)
+
+    def _save(self, serializer: ProjectSerializer, project: Any) -> None:
+        fields = dict(serializer.validated_data)
+        workers = fields.pop("workers", None)
+        serializer.instance = people.project_save(
+            actor=self.request.user, project=project, fields=fields, workers=workers
+        )
+
+
+class CSVParser(BaseParser):
+    """Take a text/csv body as raw bytes; the import service decodes and validates it."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+        """Return the body unchanged."""
+        return stream.read() if stream else b""
+
+
+class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Labelling sessions: contractors write their own; managers, finance and admins read."""
+
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilter
+    write_roles = CONTRACTOR
+    action_roles = {
+        "start": CONTRACTOR,
+        "stop": CONTRACTOR,
+        "import_csv": frozenset({Role.CONTRACTOR, Role.ADMIN}),
+    }
+
+    def get_queryset(self) -> QuerySet:
+        return selectors.sessions_visible_to(self.request.user).order_by("-started_at", "-id")
+
+    def perform_create(self, serializer: SessionSerializer) -> None:
+        serializer.instance = sessions.session_create(
+            actor=self.request.user, worker=self._own_worker(), **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: SessionSerializer) -> None:
+        serializer.instance = sessions.session_update(
+            actor=self.request.user, session=serializer.instance, changes=serializer.validated_data
+        )
+
+    def perform_destroy(self, instance: LabellingSession) -> None:
+        sessions.session_delete(actor=self.request.user, session=instance)
+
+    @extend_schema(request=SessionStartSerializer, responses={201: SessionSerializer})
+    @action(detail=False, methods=["post"])
+    def start(self, request: Request) -> Response:
+        """Start the timer on a project; 409 if one is already running."""
+        form = SessionStartSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        session = sessions.session_start(actor=request.user, worker=self._own_worker(), **form.validated_data)
+        return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SessionStopSerializer, responses=SessionSerializer)
+    @action(detail=True, methods=["post"])
+    def stop(self, request: Request, pk: str | None = None) -> Response:
+        """Stop the running session now."""
+        form = SessionStopSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        session = sessions.session_stop(actor=request.user, session=self.get_object(), **form.validated_data)
+        return Response(self.get_serializer(session).data)
+
+    @extend_schema(
+        request={
+            "text/csv": OpenApiRequest(OpenApiTypes.BINARY),
+            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+        },
+        responses={201: ImportResultSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="import", parser_classes=[CSVParser, MultiPartParser, JSONParser])
+    def import_csv(self, request: Request) -> Response:
+        """Import finished sessions from CSV: all rows or none."""
+        upload = request.FILES.get("file")
+        content = upload.read() if upload else request.data
+        if not isinstance(content, bytes):
+            return Response({"file": ["Send the CSV as a text/csv body or a multipart 'file'."]}, status=400)
+        count = sessions_import(actor=request.user, content=content)
+        return Response({"imported": count}, status=status.HTTP_201_CREATED)
+
+    def _own_worker(self) -> Any:
+        worker = selectors.worker_of(self.request.user)
+        if worker is None:
+            raise NotFound("You have no worker profile, so you cannot log time.")
+        return worker

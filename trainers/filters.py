@@ -1,0 +1,78 @@
+"""Query-parameter filters of the list endpoints, named after fields (API.md)."""
+
+from django import forms
+from django.db.models import QuerySet
+from django_filters import rest_framework as filters
+
+from trainers.models import LabellingSession, Project, SessionSource, Worker
+from trainers.periods import parse_period_key
+from trainers.selectors import sessions_starting_in_period
+
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(filters.NumberFilter):
+    """A bounded whole-number id, so huge or fractional input is a 400, never a 500."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class PeriodField(forms.CharField):
+    """An ISO week key such as 2026-W45."""
+
+    def validate(self, value: str) -> None:
+        """Refuse anything that is not a real ISO week."""
+        super().validate(value)
+        if value:
+            try:
+                parse_period_key(value)
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from error
+
+
+class PeriodFilter(filters.CharFilter):
+    field_class = PeriodField
+
+
+class WorkerFilter(filters.FilterSet):
+    team = IdFilter(field_name="team_id")
+    is_active = filters.BooleanFilter()
+
+    class Meta:
+        model = Worker
+        fields = ["team", "is_active"]
+
+
+class ProjectFilter(filters.FilterSet):
+    is_active = filters.BooleanFilter()
+    client = filters.CharFilter(max_length=200)
+
+    class Meta:
+        model = Project
+        fields = ["is_active", "client"]
+
+
+class SessionFilter(filters.FilterSet):
+    worker = IdFilter(field_name="worker_id")
+    project = IdFilter(field_name="project_id")
+    source = filters.ChoiceFilter(choices=SessionSource.choices)
+    period = PeriodFilter(method="filter_period", help_text="ISO week in each worker's zone, e.g. 2026-W45.")
+    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    running = filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
+    needs_review = filters.BooleanFilter()
+
+    class Meta:
+        model = LabellingSession
+        fields = ["worker", "project", "source", "period", "started_after", "started_before", "running", "needs_review"]
+
+    def filter_period(
+        self, queryset: QuerySet[LabellingSession], name: str, value: str
+    ) -> QuerySet[LabellingSession]:
+        """Keep sessions starting in the period, read in each worker's own zone."""
+        return sessions_starting_in_period(queryset, value) if value else queryset

@@ -1,0 +1,212 @@
+"""People and their time. trainers knows nothing about money (see payroll)."""
+
+from datetime import timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from trainers.periods import iso_week_key
+from trainers.validators import validate_currency, validate_time_zone
+
+MAX_TASK_COUNT = 1_000_000
+MAX_NOTES_LENGTH = 2000
+# The database's absolute ceiling on a session's length; MAX_SESSION_HOURS may be lower.
+SESSION_LENGTH_CEILING = timedelta(hours=24)
+
+
+class Role(models.TextChoices):
+    CONTRACTOR = "contractor", "Contractor"
+    MANAGER = "manager", "Manager"
+    FINANCE = "finance", "Finance"
+    ADMIN = "admin", "Admin"
+
+
+class User(AbstractUser):
+    """A person who signs in; the role decides what they may see and do."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONTRACTOR)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=Role.values), name="user_role_valid"
+            ),
+        ]
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+class Team(models.Model):
+    """A group of workers led by one or more managers."""
+
+    name = models.CharField(max_length=120, unique=True)
+    managers = models.ManyToManyField(User, related_name="managed_teams", blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Worker(models.Model):
+    """A contractor's profile and contract terms."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="worker")
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField()
+    time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="workers", null=True, blank=True
+    )
+    currency = models.CharField(max_length=3, validators=[validate_currency], default="USD")
+    overtime_after_hours = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("168"))],
+        help_text="Weekly hours after which time is overtime; empty turns overtime off.",
+    )
+    overtime_multiplier = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("1.50"),
+        validators=[MinValueValidator(Decimal("1")), MaxValueValidator(Decimal("10"))],
+    )
+    tax_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text="Fraction added as tax on invoices, e.g. 0.1900 for 19%.",
+    )
+    weekly_hours_cap = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("168"))],
+        help_text="Optional contractual weekly cap; time past it is flagged, not refused.",
+    )
+    is_active = models.BooleanField(default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(overtime_multiplier__gte=1) & Q(overtime_multiplier__lte=10),
+                name="worker_overtime_multiplier_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=1),
+                name="worker_tax_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(overtime_after_hours__isnull=True)
+                | (Q(overtime_after_hours__gt=0) & Q(overtime_after_hours__lte=168)),
+                name="worker_overtime_after_hours_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekly_hours_cap__isnull=True)
+                | (Q(weekly_hours_cap__gt=0) & Q(weekly_hours_cap__lte=168)),
+                name="worker_weekly_hours_cap_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class Project(models.Model):
+    """A labelling project for a client; only assigned workers may log time on it."""
+
+    name = models.CharField(max_length=200)
+    client = models.CharField(max_length=200)
+    is_active = models.BooleanField(default=True)
+    workers = models.ManyToManyField(Worker, related_name="projects", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "name"], name="project_unique_per_client"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.client})"
+
+
+class SessionSource(models.TextChoices):
+    TIMER = "timer", "Timer"
+    MANUAL = "manual", "Manual entry"
+    IMPORT = "import", "CSV import"
+
+
+class LabellingSession(models.Model):
+    """A half-open interval [started_at, ended_at) of work; ended_at empty while running.
+
+    PostgreSQL also holds (migration 0002): no two sessions of a worker overlap (an
+    exclusion constraint, a running session counting as open-ended), whole seconds only,
+    and a 24 h ceiling on length.
+    """
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="sessions")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sessions")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    task_count = models.PositiveIntegerField(default=0)
+    notes = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=8, choices=SessionSource.choices)
+    needs_review = models.BooleanField(
+        default=False, help_text="Set when Fairhour stopped the timer at the maximum length."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["worker", "started_at"], name="session_worker_start")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=F("started_at")),
+                name="session_ends_after_start",
+            ),
+            models.UniqueConstraint(
+                fields=["worker"],
+                condition=Q(ended_at__isnull=True),
+                name="session_one_running_per_worker",
+            ),
+            models.CheckConstraint(
+                condition=Q(task_count__lte=MAX_TASK_COUNT), name="session_task_count_max"
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=SessionSource.values), name="session_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} of worker {self.worker_id} from {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_running(self) -> bool:
+        return self.ended_at is None
+
+    @property
+    def duration_seconds(self) -> int | None:
+        """Real elapsed seconds (UTC arithmetic, so DST nights count truly); None if running."""
+        if self.ended_at is None:
+            return None
+        return int((self.ended_at - self.started_at).total_seconds())
+
+    @property
+    def period(self) -> str:
+        """The ISO week of the start, in the worker's own time zone."""
+        return iso_week_key(self.started_at, self.worker.zone)

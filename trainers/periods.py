@@ -1,0 +1,53 @@
+"""Weekly pay periods in a worker's own time zone (PAY_RULES §2).
+
+A period starts Monday 00:00 local time and ends the next Monday 00:00; its key is the
+ISO week, e.g. `2026-W45`. Sessions need the key, and trainers may not import payroll,
+so the calendar primitives live here; payroll.periods builds on them.
+"""
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+PERIOD_KEY_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+def iso_week_key(instant: datetime, zone: ZoneInfo) -> str:
+    """Return the ISO week key of an aware instant, read in `zone`."""
+    year, week, _ = instant.astimezone(zone).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def parse_period_key(key: str) -> tuple[int, int]:
+    """Return (iso_year, iso_week) of a key like `2026-W45`; ValueError if it is not one."""
+    match = PERIOD_KEY_PATTERN.match(key)
+    if not match:
+        raise ValueError(f"'{key}' is not an ISO week such as 2026-W45.")
+    year, week = int(match.group(1)), int(match.group(2))
+    date.fromisocalendar(year, week, 1)  # raises ValueError for week 53 of a 52-week year
+    return year, week
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """Return the UTC instant of 00:00 on `day` in `zone`.
+
+    If midnight does not exist that day (a DST gap), this is the instant the day begins.
+    """
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+
+
+def period_bounds(key: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the half-open UTC interval [start, end) of a period in `zone`."""
+    year, week = parse_period_key(key)
+    monday = date.fromisocalendar(year, week, 1)
+    return local_midnight(monday, zone), local_midnight(monday + timedelta(days=7), zone)
+
+
+def periods_touched(started_at: datetime, ended_at: datetime | None, zone: ZoneInfo) -> list[str]:
+    """Return the keys of every period that [started_at, ended_at) overlaps, in order."""
+    last_instant = (ended_at - timedelta(microseconds=1)) if ended_at else started_at
+    keys = [iso_week_key(started_at, zone)]
+    while keys[-1] != iso_week_key(last_instant, zone):
+        _, end = period_bounds(keys[-1], zone)
+        keys.append(iso_week_key(end, zone))
+    return keys

@@ -1,0 +1,77 @@
+"""The rules of PAY_RULES §1 as pure functions, shared by the services and the CSV import.
+
+Each returns error messages keyed by field (empty when the input is valid), so a
+single entry and a 100,000-row file get the same words.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+Errors = dict[str, list[str]]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A session's span; `end` None means still running (open-ended)."""
+
+    start: datetime
+    end: datetime | None
+    session_id: int | None = None
+
+    def overlaps(self, other: "Interval") -> bool:
+        """Half-open overlap: touching intervals do not overlap; running ones never end."""
+        self_ends_after = self.end is None or self.end > other.start
+        other_ends_after = other.end is None or other.end > self.start
+        return self_ends_after and other_ends_after
+
+
+def truncate_to_second(instant: datetime | None) -> datetime | None:
+    """Drop sub-second precision (PAY_RULES §1: sessions are kept to the whole second)."""
+    return instant.replace(microsecond=0) if instant is not None else None
+
+
+def add_error(errors: Errors, field: str, message: str) -> None:
+    """Append one message for one field."""
+    errors.setdefault(field, []).append(message)
+
+
+def interval_errors(
+    start: datetime, end: datetime | None, *, now: datetime, max_hours: int, tolerance: timedelta
+) -> Errors:
+    """Check awareness, order, length and the future rule of one interval."""
+    errors: Errors = {}
+    for field, value in (("started_at", start), ("ended_at", end)):
+        if value is not None and value.utcoffset() is None:
+            add_error(errors, field, "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.")
+    if errors:
+        return errors
+    latest_allowed = now + tolerance
+    if start > latest_allowed:
+        add_error(errors, "started_at", "May not be more than 5 minutes in the future.")
+    if end is None:
+        return errors
+    if end > latest_allowed:
+        add_error(errors, "ended_at", "May not be more than 5 minutes in the future.")
+    if end <= start:
+        add_error(errors, "ended_at", "Must be after started_at (sessions last at least 1 s).")
+    elif end - start > timedelta(hours=max_hours):
+        add_error(errors, "ended_at", f"A session may last at most {max_hours} hours.")
+    return errors
+
+
+def first_overlap(candidate: Interval, others: Iterable[Interval]) -> Interval | None:
+    """Return the first of `others` (excluding the candidate itself) that overlaps it."""
+    for other in others:
+        if candidate.session_id is not None and other.session_id == candidate.session_id:
+            continue
+        if candidate.overlaps(other):
+            return other
+    return None
+
+
+def overlap_message(other: Interval) -> str:
+    """Describe a clash with another session of the same worker."""
+    end = other.end.isoformat() if other.end else "still running"
+    where = f"session {other.session_id}" if other.session_id else "another row of this file"
+    return f"Overlaps {where} ({other.start.isoformat()} to {end})."

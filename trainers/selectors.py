@@ -1,0 +1,77 @@
+"""Every read of people and sessions, scoped by the caller's role.
+
+A caller never gets a row they may not see: the API turns "not in this queryset" into
+404, and list endpoints return only these rows.
+"""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q, QuerySet
+
+from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.periods import period_bounds
+
+SEES_EVERYTHING = frozenset({Role.ADMIN, Role.FINANCE})
+
+
+def users_visible_to(user: User) -> QuerySet[User]:
+    """Admins see every user; anyone else only themselves."""
+    if user.role == Role.ADMIN:
+        return User.objects.all().order_by("id")
+    return User.objects.filter(pk=user.pk)
+
+
+def teams_visible_to(user: User) -> QuerySet[Team]:
+    """Admin and finance see all teams; managers the teams they manage."""
+    if user.role in SEES_EVERYTHING:
+        return Team.objects.all().order_by("id")
+    if user.role == Role.MANAGER:
+        return Team.objects.filter(managers=user).order_by("id")
+    return Team.objects.none()
+
+
+def workers_visible_to(user: User) -> QuerySet[Worker]:
+    """Admin and finance see all; managers their teams' workers; a contractor themself."""
+    workers = Worker.objects.select_related("user", "team").order_by("id")
+    if user.role in SEES_EVERYTHING:
+        return workers
+    if user.role == Role.MANAGER:
+        return workers.filter(team__managers=user).distinct()
+    return workers.filter(user=user)
+
+
+def projects_visible_to(user: User) -> QuerySet[Project]:
+    """Admin and finance see all; managers those their workers are on; a contractor theirs."""
+    projects = Project.objects.order_by("id")
+    if user.role in SEES_EVERYTHING:
+        return projects
+    if user.role == Role.MANAGER:
+        return projects.filter(workers__team__managers=user).distinct()
+    return projects.filter(workers__user=user).distinct()
+
+
+def sessions_visible_to(user: User) -> QuerySet[LabellingSession]:
+    """Admin and finance see all; managers their teams' sessions; a contractor their own."""
+    sessions = LabellingSession.objects.select_related("worker", "project")
+    if user.role in SEES_EVERYTHING:
+        return sessions
+    if user.role == Role.MANAGER:
+        return sessions.filter(worker__team__managers=user)
+    return sessions.filter(worker__user=user)
+
+
+def sessions_starting_in_period(
+    sessions: QuerySet[LabellingSession], period: str
+) -> QuerySet[LabellingSession]:
+    """Keep sessions that start in `period`, each read in its own worker's time zone."""
+    zones = sessions.order_by().values_list("worker__time_zone", flat=True).distinct()
+    condition = Q(pk__in=[])
+    for zone_name in zones:
+        start, end = period_bounds(period, ZoneInfo(zone_name))
+        condition |= Q(worker__time_zone=zone_name, started_at__gte=start, started_at__lt=end)
+    return sessions.filter(condition)
+
+
+def worker_of(user: User) -> Worker | None:
+    """Return the user's worker profile, or None for people who do not log time."""
+    return Worker.objects.filter(user=user).first()

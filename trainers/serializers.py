@@ -1,0 +1,157 @@
+"""Shapes of the people and session API: input validation and output, no rules."""
+
+from datetime import datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from rest_framework import serializers
+
+from trainers.models import (
+    MAX_NOTES_LENGTH,
+    MAX_TASK_COUNT,
+    LabellingSession,
+    Project,
+    Role,
+    Team,
+    User,
+    Worker,
+)
+from trainers.selectors import projects_visible_to, workers_visible_to
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 instant that must carry its UTC offset; naive input is refused."""
+
+    default_error_messages = {
+        "naive": "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        """Refuse naive datetimes instead of guessing their zone."""
+        if isinstance(value, str):
+            try:
+                parsed = parse_datetime(value.strip())
+            except ValueError:
+                parsed = None
+            if parsed is not None and parsed.utcoffset() is None:
+                self.fail("naive")
+        elif isinstance(value, datetime) and value.utcoffset() is None:
+            self.fail("naive")
+        return super().to_internal_value(value)
+
+
+def caller(serializer: serializers.BaseSerializer) -> User:
+    """Return the signed-in user of the request in the serializer's context."""
+    return serializer.context["request"].user
+
+
+class UserSerializer(serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=Role.choices)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "role", "password"]
+
+
+class MeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    role = serializers.CharField()
+    worker = serializers.IntegerField(allow_null=True)
+    time_zone = serializers.CharField()
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    managers = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN])
+    )
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "managers"]
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(role=Role.CONTRACTOR))
+
+    class Meta:
+        model = Worker
+        fields = [
+            "id", "user", "full_name", "email", "time_zone", "team", "currency",
+            "overtime_after_hours", "overtime_multiplier", "tax_rate", "weekly_hours_cap",
+            "is_active",
+        ]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    workers = serializers.PrimaryKeyRelatedField(many=True, queryset=Worker.objects.none(), required=False)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "client", "is_active", "workers"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Offer only workers the caller may see."""
+        fields = super().get_fields()
+        fields["workers"].child_relation.queryset = workers_visible_to(caller(self))
+        return fields
+
+    def to_representation(self, instance: Project) -> dict[str, Any]:
+        """List only the assigned workers the caller may see (contractors see themselves)."""
+        data = super().to_representation(instance)
+        visible = set(workers_visible_to(caller(self)).values_list("pk", flat=True))
+        data["workers"] = [pk for pk in data["workers"] if pk in visible]
+        return data
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    started_at = AwareDateTimeField()
+    ended_at = AwareDateTimeField()
+    task_count = serializers.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
+    notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
+    period = serializers.CharField(read_only=True)
+    duration_seconds = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = LabellingSession
+        fields = [
+            "id", "worker", "project", "started_at", "ended_at", "task_count", "notes",
+            "source", "needs_review", "period", "duration_seconds", "created_at", "updated_at",
+        ]
+        read_only_fields = ["worker", "source", "needs_review", "created_at", "updated_at"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Offer only projects the caller may see, so foreign ids stay hidden."""
+        fields = super().get_fields()
+        fields["project"].queryset = projects_visible_to(caller(self))
+        return fields
+
+
+class SessionStartSerializer(serializers.Serializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """Offer only projects the caller may see."""
+        fields = super().get_fields()
+        fields["project"].queryset = projects_visible_to(caller(self))
+        return fields
+
+
+class SessionStopSerializer(serializers.Serializer):
+    task_count = serializers.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, required=False)
+
+
+class ImportResultSerializer(serializers.Serializer):
+    imported = serializers.IntegerField()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField()

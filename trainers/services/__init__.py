@@ -1,0 +1,1 @@
+"""Writes of the trainers app, one module per subdomain."""

@@ -1,0 +1,203 @@
+"""Every write to labelling sessions: timer start/stop, manual entries, edits, deletes.
+
+Each service locks the worker row first, so one worker's session writes run one at a
+time and the overlap check below is exact; on PostgreSQL the exclusion constraint is the
+backstop, and its violation is reported with the same message.
+"""
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.hooks import period_lock_reason
+from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
+from trainers.periods import periods_touched
+from trainers.rules import (
+    Errors,
+    Interval,
+    add_error,
+    first_overlap,
+    interval_errors,
+    overlap_message,
+    truncate_to_second,
+)
+
+EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
+
+
+def session_start(
+    *, actor: User, worker: Worker, project: Project, notes: str = "", now: datetime | None = None
+) -> LabellingSession:
+    """Start the worker's timer now; 409 if one is already running."""
+    started_at = truncate_to_second(now or timezone.now())
+    assert started_at is not None
+    with transaction.atomic():
+        worker = _lock_worker_for_write(actor, worker)
+        running = LabellingSession.objects.filter(worker=worker, ended_at__isnull=True).first()
+        if running:
+            raise Conflict(f"Session {running.pk} has been running since {running.started_at:%Y-%m-%d %H:%M} UTC; stop it first.")
+        session = LabellingSession(
+            worker=worker, project=project, started_at=started_at, notes=notes,
+            source=SessionSource.TIMER,
+        )
+        _validate_and_save(actor, session, now=started_at)
+    return session
+
+
+def session_stop(
+    *, actor: User, session: LabellingSession, task_count: int | None = None,
+    now: datetime | None = None,
+) -> LabellingSession:
+    """Stop a running timer now; past MAX_SESSION_HOURS it stops at exactly that length."""
+    now = truncate_to_second(now or timezone.now())
+    assert now is not None
+    with transaction.atomic():
+        _lock_worker_for_write(actor, session.worker)
+        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
+        if not session.is_running:
+            raise Conflict(f"Session {session.pk} is already stopped.")
+        session.ended_at, session.needs_review = _capped_end(session.started_at, now)
+        if task_count is not None:
+            session.task_count = task_count
+        _validate_and_save(actor, session, now=now)
+    return session
+
+
+def session_create(
+    *, actor: User, worker: Worker, project: Project, started_at: datetime,
+    ended_at: datetime, task_count: int = 0, notes: str = "",
+    source: str = SessionSource.MANUAL, now: datetime | None = None,
+) -> LabellingSession:
+    """Record a finished session entered by hand."""
+    with transaction.atomic():
+        worker = _lock_worker_for_write(actor, worker)
+        session = LabellingSession(
+            worker=worker, project=project, started_at=truncate_to_second(started_at),
+            ended_at=truncate_to_second(ended_at), task_count=task_count, notes=notes,
+            source=source,
+        )
+        _validate_and_save(actor, session, now=now or timezone.now())
+    return session
+
+
+def session_update(
+    *, actor: User, session: LabellingSession, changes: Mapping[str, Any],
+    now: datetime | None = None,
+) -> LabellingSession:
+    """Apply a (partial) edit; the merged session is validated as a whole."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise InvalidInput({field: ["This field cannot be changed."] for field in sorted(unknown)})
+    with transaction.atomic():
+        _lock_worker_for_write(actor, session.worker)
+        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
+        _ensure_unlocked(session.worker, session.started_at, session.ended_at)
+        for field, value in changes.items():
+            if field in ("started_at", "ended_at"):
+                value = truncate_to_second(value)
+            setattr(session, field, value)
+        _validate_and_save(actor, session, now=now or timezone.now())
+    return session
+
+
+def session_delete(*, actor: User, session: LabellingSession) -> None:
+    """Delete a session unless its period is locked."""
+    with transaction.atomic():
+        _lock_worker_for_write(actor, session.worker)
+        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
+        _ensure_unlocked(session.worker, session.started_at, session.ended_at)
+        session._history_user = actor  # type: ignore[attr-defined]
+        session.delete()
+
+
+def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
+    """Contractors write their own sessions; admins any; other roles none."""
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role == Role.CONTRACTOR and getattr(actor, "worker", None) == worker:
+        return
+    raise Forbidden("Only the contractor (or an admin) may change these sessions.")
+
+
+def _lock_worker_for_write(actor: User, worker: Worker) -> Worker:
+    ensure_actor_may_write_for(actor, worker)
+    return Worker.objects.select_for_update().get(pk=worker.pk)
+
+
+def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
+    longest = timedelta(hours=settings.MAX_SESSION_HOURS)
+    if now - started_at > longest:
+        return started_at + longest, True
+    return now, False
+
+
+def _validate_and_save(actor: User, session: LabellingSession, *, now: datetime) -> None:
+    errors = session_rule_errors(session, now=now)
+    if errors:
+        raise InvalidInput(errors)
+    _ensure_unlocked(session.worker, session.started_at, session.ended_at)
+    overlap = _overlapping_session(session)
+    if overlap:
+        raise InvalidInput({"started_at": [overlap_message(overlap)]})
+    session._history_user = actor  # type: ignore[attr-defined]
+    _save_with_backstop(session)
+
+
+def session_rule_errors(session: LabellingSession, *, now: datetime) -> Errors:
+    """Return every §1 rule the session breaks, except overlap and locks."""
+    errors = interval_errors(
+        session.started_at, session.ended_at, now=now,
+        max_hours=settings.MAX_SESSION_HOURS,
+        tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
+    )
+    errors.update(project_errors(session.worker, session.project))
+    if not session.worker.is_active:
+        add_error(errors, "worker", "This worker is inactive and cannot log time.")
+    return errors
+
+
+def project_errors(worker: Worker, project: Project) -> Errors:
+    """The project must be active and the worker assigned to it."""
+    if not project.is_active:
+        return {"project": [f"Project '{project.name}' is inactive."]}
+    if not project.workers.filter(pk=worker.pk).exists():
+        return {"project": [f"You are not assigned to project '{project.name}'."]}
+    return {}
+
+
+def _ensure_unlocked(worker: Worker, started_at: datetime, ended_at: datetime | None) -> None:
+    for period in periods_touched(started_at, ended_at, worker.zone):
+        reason = period_lock_reason(worker, period)
+        if reason:
+            raise Conflict(f"Period {period} is locked: {reason}")
+
+
+def _overlapping_session(session: LabellingSession) -> Interval | None:
+    candidate = Interval(session.started_at, session.ended_at, session.pk)
+    neighbours = LabellingSession.objects.filter(worker=session.worker).filter(
+        Q(ended_at__isnull=True) | Q(ended_at__gt=session.started_at)
+    )
+    if session.ended_at is not None:
+        neighbours = neighbours.filter(started_at__lt=session.ended_at)
+    others = (Interval(s.started_at, s.ended_at, s.pk) for s in neighbours.exclude(pk=session.pk))
+    return first_overlap(candidate, others)
+
+
+def _save_with_backstop(session: LabellingSession) -> None:
+    """Save; translate a constraint violation that raced past the checks above."""
+    try:
+        with transaction.atomic():
+            session.save()
+    except IntegrityError as error:
+        text = str(error)
+        if "session_no_overlap" in text:
+            raise InvalidInput({"started_at": ["Overlaps another session of this worker."]}) from error
+        if "session_one_running_per_worker" in text:
+            raise Conflict("A session is already running; stop it first.") from error
+        raise

@@ -1,0 +1,17 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from trainers import api
+
+router = DefaultRouter(trailing_slash=True)
+router.register("users", api.UserViewSet, basename="user")
+router.register("teams", api.TeamViewSet, basename="team")
+router.register("workers", api.WorkerViewSet, basename="worker")
+router.register("projects", api.ProjectViewSet, basename="project")
+router.register("sessions", api.SessionViewSet, basename="session")
+
+urlpatterns = [
+    path("auth/token/", api.TokenView.as_view(), name="auth-token"),
+    path("me/", api.MeView.as_view(), name="me"),
+    *router.urls,
+]
