@@ -1,0 +1,123 @@
+"""Load demo data: a team, its manager, three contractors, finance, an admin, projects,
+rates and last week's sessions. Safe to run again: existing demo users are kept.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from payroll.models import Rate
+from payroll.services import rate_create
+from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.services.sessions import session_create
+
+DEMO_PASSWORD = "fairhour-demo"  # noqa: S105 - printed for the demo on purpose
+
+
+@dataclass(frozen=True)
+class DemoContractor:
+    username: str
+    full_name: str
+    time_zone: str
+    currency: str
+    default_rate: Decimal
+    overtime_after_hours: Decimal | None = None
+
+
+CONTRACTORS = [
+    DemoContractor("carlos", "Carlos Rivera", "America/Chicago", "USD", Decimal("15.00")),
+    DemoContractor("priya", "Priya Nair", "Asia/Kolkata", "USD", Decimal("12.50")),
+    DemoContractor("lena", "Lena Vogel", "Europe/Berlin", "EUR", Decimal("18.00"), Decimal("40")),
+]
+# Local working hours of each demo day (Mon-Fri of last week): two blocks.
+WORK_BLOCKS = [(time(9, 0), time(12, 30)), (time(13, 15), time(17, 40))]
+
+
+class Command(BaseCommand):
+    help = "Load demo data for Fairhour and print the demo logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        """Create the demo people, projects, rates and sessions once, then print logins."""
+        with transaction.atomic():
+            admin = self._user("admin", Role.ADMIN, is_staff=True, is_superuser=True)
+            manager = self._user("maria", Role.MANAGER)
+            self._user("fiona", Role.FINANCE)
+            team, _ = Team.objects.get_or_create(name="Team Alpha")
+            team.managers.add(manager)
+            projects = self._projects()
+            for demo in CONTRACTORS:
+                worker = self._worker(demo, team, projects)
+                self._rates(demo, worker, projects, admin)
+                self._sessions(worker, projects, admin)
+        self._print_logins()
+
+    def _user(self, username: str, role: str, **flags: bool) -> User:
+        user, created = User.objects.get_or_create(
+            username=username, defaults={"role": role, "email": f"{username}@example.com", **flags}
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        return user
+
+    def _projects(self) -> list[Project]:
+        specs = [("RLHF answer ranking", "Acme AI"), ("Image bounding boxes", "Pixel Labs")]
+        return [Project.objects.get_or_create(name=name, client=client)[0] for name, client in specs]
+
+    def _worker(self, demo: DemoContractor, team: Team, projects: list[Project]) -> Worker:
+        user = self._user(demo.username, Role.CONTRACTOR)
+        worker, _ = Worker.objects.get_or_create(
+            user=user,
+            defaults={
+                "full_name": demo.full_name, "email": user.email, "time_zone": demo.time_zone,
+                "team": team, "currency": demo.currency,
+                "overtime_after_hours": demo.overtime_after_hours,
+            },
+        )
+        for project in projects:
+            project.workers.add(worker)
+        return worker
+
+    def _rates(self, demo: DemoContractor, worker: Worker, projects: list[Project], admin: User) -> None:
+        if Rate.objects.filter(worker=worker).exists():
+            return
+        common = {"worker": worker, "currency": demo.currency, "effective_from": date(2026, 1, 1)}
+        rate_create(actor=admin, fields={**common, "hourly_rate": demo.default_rate})
+        # The image project pays a little more: a project rate beats the default (§3).
+        rate_create(
+            actor=admin,
+            fields={**common, "project": projects[1], "hourly_rate": demo.default_rate + Decimal("1.50")},
+        )
+
+    def _sessions(self, worker: Worker, projects: list[Project], admin: User) -> None:
+        if LabellingSession.objects.filter(worker=worker).exists():
+            return
+        today = timezone.now().astimezone(worker.zone).date()
+        last_monday = today - timedelta(days=today.weekday() + 7)
+        for offset in range(5):
+            day = last_monday + timedelta(days=offset)
+            for index, (start, end) in enumerate(WORK_BLOCKS):
+                session_create(
+                    actor=admin, worker=worker, project=projects[(offset + index) % 2],
+                    started_at=datetime.combine(day, start, tzinfo=worker.zone),
+                    ended_at=datetime.combine(day, end, tzinfo=worker.zone),
+                    task_count=40 + 7 * offset + index, notes="Demo session",
+                )
+
+    def _print_logins(self) -> None:
+        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: " f"{DEMO_PASSWORD}):"))
+        rows = [
+            ("admin", "admin", "everything, Django admin at /admin/"),
+            ("fiona", "finance", "rates, all pay data"),
+            ("maria", "manager", "Team Alpha"),
+            ("carlos", "contractor", "America/Chicago, 15.00 USD/h"),
+            ("priya", "contractor", "Asia/Kolkata, 12.50 USD/h"),
+            ("lena", "contractor", "Europe/Berlin, 18.00 EUR/h, overtime after 40 h"),
+        ]
+        for username, role, what in rows:
+            self.stdout.write(f"  {username:<8} {role:<11} {what}")
