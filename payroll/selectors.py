@@ -4,6 +4,7 @@ from django.db.models import QuerySet
 
 from payroll.models import Rate
 from trainers.models import Role, User
+from trainers.selectors import role_of
 
 RATE_READERS_OF_ALL = frozenset({Role.ADMIN, Role.FINANCE})
 
@@ -11,8 +12,8 @@ RATE_READERS_OF_ALL = frozenset({Role.ADMIN, Role.FINANCE})
 def rates_visible_to(user: User) -> QuerySet[Rate]:
     """Admin and finance see all rates; a contractor their own; managers none."""
     rates = Rate.objects.select_related("worker", "project")
-    if user.role in RATE_READERS_OF_ALL:
+    if role_of(user) in RATE_READERS_OF_ALL:
         return rates
-    if user.role == Role.CONTRACTOR:
+    if role_of(user) == Role.CONTRACTOR:
         return rates.filter(worker__user=user)
     return rates.none()

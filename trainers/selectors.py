@@ -14,18 +14,25 @@ from trainers.periods import period_bounds
 SEES_EVERYTHING = frozenset({Role.ADMIN, Role.FINANCE})
 
 
+def role_of(user: object) -> str | None:
+    """Return a signed-in user's role; None for anonymous callers (who see nothing)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return getattr(user, "role", None)
+
+
 def users_visible_to(user: User) -> QuerySet[User]:
     """Admins see every user; anyone else only themselves."""
-    if user.role == Role.ADMIN:
+    if role_of(user) == Role.ADMIN:
         return User.objects.all().order_by("id")
-    return User.objects.filter(pk=user.pk)
+    return User.objects.filter(pk=user.pk) if role_of(user) else User.objects.none()
 
 
 def teams_visible_to(user: User) -> QuerySet[Team]:
     """Admin and finance see all teams; managers the teams they manage."""
-    if user.role in SEES_EVERYTHING:
+    if role_of(user) in SEES_EVERYTHING:
         return Team.objects.all().order_by("id")
-    if user.role == Role.MANAGER:
+    if role_of(user) == Role.MANAGER:
         return Team.objects.filter(managers=user).order_by("id")
     return Team.objects.none()
 
@@ -33,31 +40,31 @@ def teams_visible_to(user: User) -> QuerySet[Team]:
 def workers_visible_to(user: User) -> QuerySet[Worker]:
     """Admin and finance see all; managers their teams' workers; a contractor themself."""
     workers = Worker.objects.select_related("user", "team").order_by("id")
-    if user.role in SEES_EVERYTHING:
+    if role_of(user) in SEES_EVERYTHING:
         return workers
-    if user.role == Role.MANAGER:
+    if role_of(user) == Role.MANAGER:
         return workers.filter(team__managers=user).distinct()
-    return workers.filter(user=user)
+    return workers.filter(user=user) if role_of(user) else workers.none()
 
 
 def projects_visible_to(user: User) -> QuerySet[Project]:
     """Admin and finance see all; managers those their workers are on; a contractor theirs."""
     projects = Project.objects.order_by("id")
-    if user.role in SEES_EVERYTHING:
+    if role_of(user) in SEES_EVERYTHING:
         return projects
-    if user.role == Role.MANAGER:
+    if role_of(user) == Role.MANAGER:
         return projects.filter(workers__team__managers=user).distinct()
-    return projects.filter(workers__user=user).distinct()
+    return projects.filter(workers__user=user).distinct() if role_of(user) else projects.none()
 
 
 def sessions_visible_to(user: User) -> QuerySet[LabellingSession]:
     """Admin and finance see all; managers their teams' sessions; a contractor their own."""
     sessions = LabellingSession.objects.select_related("worker", "project")
-    if user.role in SEES_EVERYTHING:
+    if role_of(user) in SEES_EVERYTHING:
         return sessions
-    if user.role == Role.MANAGER:
+    if role_of(user) == Role.MANAGER:
         return sessions.filter(worker__team__managers=user)
-    return sessions.filter(worker__user=user)
+    return sessions.filter(worker__user=user) if role_of(user) else sessions.none()
 
 
 def sessions_starting_in_period(
@@ -74,4 +81,4 @@ def sessions_starting_in_period(
 
 def worker_of(user: User) -> Worker | None:
     """Return the user's worker profile, or None for people who do not log time."""
-    return Worker.objects.filter(user=user).first()
+    return Worker.objects.filter(user=user).first() if role_of(user) else None
