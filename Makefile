@@ -24,6 +24,7 @@ migrate: install
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 
 seed: migrate
+	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
 	$(RUN_ENV) $(PY) manage.py seed_demo
 
 run: seed

@@ -46,18 +46,24 @@ def currency_change_refusal_for_rates(worker: Worker, new_currency: str) -> str 
     return None
 
 
+SAME_DAY_MESSAGE = "A rate for this worker and scope already starts on that day."
+
+
 def _save_rate(actor: User, rate: Rate) -> Rate:
     _check_rate(rate.worker, rate.project, rate.currency)
+    same_day = Rate.objects.filter(
+        worker=rate.worker, project=rate.project, effective_from=rate.effective_from
+    ).exclude(pk=rate.pk)
+    if same_day.exists():
+        raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]})
     rate._history_user = actor  # type: ignore[attr-defined]
     try:
         with transaction.atomic():
             rate.save()
-    except IntegrityError as error:
-        if "rate_unique" not in str(error):
+    except IntegrityError as error:  # a concurrent insert won the race past the check above
+        if "unique" not in str(error).lower():
             raise
-        raise InvalidInput(
-            {"effective_from": ["A rate for this worker and scope already starts on that day."]}
-        ) from error
+        raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]}) from error
     return rate
 
 

@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiRequest, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -56,7 +56,11 @@ class TokenView(APIView):
         # axes needs Django's own request to record the attempt and flag a lockout.
         user = authenticate(request=request._request, **form.validated_data)
         if user is None:
-            raise AuthenticationFailed("Unable to log in with these credentials.")
+            return Response(
+                {"detail": "Unable to log in with these credentials."},
+                status=status.HTTP_401_UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Token"},
+            )
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

@@ -1,0 +1,95 @@
+"""Signing in: tokens, who am I, brute-force lockout, CSRF on cookie sessions."""
+
+import pytest
+from axes.models import AccessAttempt
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, WorkerFactory
+from trainers.models import Role
+
+pytestmark = pytest.mark.django_db
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+def test_token_for_good_credentials_and_me(client_for):
+    # given
+    worker = WorkerFactory(user__username="carlos", time_zone="America/Chicago")
+    client = APIClient()
+    # when
+    response = client.post(TOKEN_URL, {"username": "carlos", "password": "correct-horse-battery"}, format="json")
+    # then the token works and /me describes the caller
+    assert response.status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    me = client.get("/api/v1/me/").json()
+    assert me == {"id": worker.user.pk, "username": "carlos", "role": "contractor",
+                  "worker": worker.pk, "time_zone": "America/Chicago"}
+
+
+def test_me_for_a_person_without_worker_profile(client_for):
+    finance = UserFactory(role=Role.FINANCE)
+    assert client_for(finance).get("/api/v1/me/").json()["worker"] is None
+
+
+def test_bad_password_is_a_clear_401_and_no_token():
+    UserFactory(username="dana")
+    response = APIClient().post(TOKEN_URL, {"username": "dana", "password": "wrong"}, format="json")
+    assert response.status_code == 401
+    assert "credentials" in response.json()["detail"]
+
+
+def test_missing_fields_are_400_by_field():
+    response = APIClient().post(TOKEN_URL, {"username": "dana"}, format="json")
+    assert response.status_code == 400
+    assert "password" in response.json()
+
+
+def test_inactive_user_gets_no_token():
+    UserFactory(username="gone", is_active=False)
+    response = APIClient().post(TOKEN_URL, {"username": "gone", "password": "correct-horse-battery"}, format="json")
+    assert response.status_code == 401
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_repeated_failures_lock_the_login_even_with_the_right_password():
+    # given
+    UserFactory(username="target")
+    client = APIClient(REMOTE_ADDR="10.9.8.7")
+    for _ in range(3):
+        client.post(TOKEN_URL, {"username": "target", "password": "guess"}, format="json")
+    # when the right password comes after the limit
+    response = client.post(TOKEN_URL, {"username": "target", "password": "correct-horse-battery"}, format="json")
+    # then it is refused with 429 and the attempts are on record
+    assert response.status_code == 429
+    assert "Too many failed login attempts" in response.json()["detail"]
+    assert AccessAttempt.objects.filter(username="target").exists()
+
+
+@override_settings(AXES_FAILURE_LIMIT=3)
+def test_lockout_of_one_user_does_not_lock_another():
+    UserFactory(username="target")
+    UserFactory(username="bystander")
+    client = APIClient()
+    for _ in range(4):
+        client.post(TOKEN_URL, {"username": "target", "password": "guess"}, format="json")
+    response = client.post(TOKEN_URL, {"username": "bystander", "password": "correct-horse-battery"}, format="json")
+    assert response.status_code == 200
+
+
+def test_anonymous_requests_are_401():
+    assert APIClient().get("/api/v1/sessions/").status_code == 401
+    assert APIClient().get("/api/v1/me/").status_code == 401
+
+
+def test_cookie_session_writes_need_csrf(world, frozen_now):
+    # given a browser-style session without a CSRF token
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.contractor_a)
+    body = {"project": world.project_a.pk, "started_at": "2026-11-16T09:00:00-06:00",
+            "ended_at": "2026-11-16T10:00:00-06:00"}
+    # when / then: refused
+    response = client.post("/api/v1/sessions/", body, format="json")
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    # and reads still work
+    assert client.get("/api/v1/sessions/").status_code == 200
