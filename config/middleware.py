@@ -21,9 +21,7 @@ class RequestBodyLimitMiddleware:
         except ValueError:
             return JsonResponse({"detail": "Invalid Content-Length header."}, status=400)
         if length > limit:
-            return JsonResponse(
-                {"detail": f"Request body is larger than {limit} bytes."}, status=413
-            )
+            return JsonResponse({"detail": f"Request body is larger than {limit} bytes."}, status=413)
         return self.get_response(request)
 
     @staticmethod

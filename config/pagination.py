@@ -6,6 +6,9 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
 
+DEFAULT_PAGE_SIZE = 50
+
+
 class CappedPageNumberPagination(PageNumberPagination):
     """`?page_size=` up to MAX_PAGE_SIZE; anything else is refused, never clamped."""
 
@@ -15,7 +18,7 @@ class CappedPageNumberPagination(PageNumberPagination):
         """Return the requested page size, or the default; refuse invalid sizes."""
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None or raw == "":
-            return int(self.page_size or settings.REST_FRAMEWORK["PAGE_SIZE"])
+            return self.page_size or DEFAULT_PAGE_SIZE
         cap = settings.MAX_PAGE_SIZE
         if not raw.isdigit() or not 1 <= int(raw) <= cap:
             raise ValidationError({"page_size": [f"Must be a whole number from 1 to {cap}."]})

@@ -1,5 +1,7 @@
 """Thin DRF views over the payroll services and selectors."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
@@ -20,15 +22,15 @@ class RateViewSet(viewsets.ModelViewSet, ScopedViewSet):
     write_roles = ADMIN_FINANCE
 
     def get_queryset(self) -> QuerySet[Rate]:
-        return selectors.rates_visible_to(self.request.user).order_by("id")
+        return selectors.rates_visible_to(self.actor).order_by("id")
 
-    def perform_create(self, serializer: RateSerializer) -> None:
-        serializer.instance = services.rate_create(actor=self.request.user, fields=serializer.validated_data)
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = services.rate_create(actor=self.actor, fields=serializer.validated_data)
 
-    def perform_update(self, serializer: RateSerializer) -> None:
+    def perform_update(self, serializer: Any) -> None:
         serializer.instance = services.rate_update(
-            actor=self.request.user, rate=serializer.instance, changes=serializer.validated_data
+            actor=self.actor, rate=serializer.instance, changes=serializer.validated_data
         )
 
     def perform_destroy(self, instance: Rate) -> None:
-        services.rate_delete(actor=self.request.user, rate=instance)
+        services.rate_delete(actor=self.actor, rate=instance)

@@ -22,16 +22,20 @@ class RateField(serializers.DecimalField):
 
 
 class RateSerializer(serializers.ModelSerializer):
-    hourly_rate = RateField(max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE)
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none(), allow_null=True, required=False)
+    hourly_rate = RateField(
+        max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE
+    )
+    project = serializers.PrimaryKeyRelatedField(
+        queryset=Project.objects.none(), allow_null=True, required=False
+    )
 
     class Meta:
         model = Rate
         fields = ["id", "worker", "project", "hourly_rate", "currency", "effective_from"]
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, Any]:
         """Offer only workers and projects the caller may see."""
-        fields = super().get_fields()
+        fields: dict[str, Any] = super().get_fields()
         fields["worker"].queryset = workers_visible_to(caller(self))
         fields["project"].queryset = projects_visible_to(caller(self))
         return fields

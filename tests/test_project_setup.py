@@ -27,17 +27,25 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
 
 
 def test_zero_setup_default_is_sqlite_with_eager_celery():
-    code = ("from django.conf import settings as s; import django; django.setup();"
-            "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)")
+    code = (
+        "from django.conf import settings as s; import django; django.setup();"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+    )
     result = run_python(code, DEBUG="true")
     assert result.stdout.split() == ["django.db.backends.sqlite3", "True"], result.stderr
 
 
 def test_environment_switches_on_postgres_and_redis():
-    code = ("from django.conf import settings as s; import django; django.setup();"
-            "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)")
-    result = run_python(code, SECRET_KEY="x" * 50, DATABASE_URL="postgres://u@127.0.0.1:5432/db",
-                        REDIS_URL="redis://127.0.0.1:6379/0")
+    code = (
+        "from django.conf import settings as s; import django; django.setup();"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
+    )
+    result = run_python(
+        code,
+        SECRET_KEY="x" * 50,
+        DATABASE_URL="postgres://u@127.0.0.1:5432/db",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
     assert result.stdout.split() == ["django.db.backends.postgresql", "False", "redis://127.0.0.1:6379/0"]
 
 
@@ -54,7 +62,10 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
     assert {Role.MANAGER, Role.FINANCE, Role.ADMIN} <= set(roles)
     carlos = Worker.objects.get(user__username="carlos")
     assert (carlos.time_zone, carlos.currency, str(carlos.rates.get(project=None).hourly_rate)) == (
-        "America/Chicago", "USD", "15.0000")
+        "America/Chicago",
+        "USD",
+        "15.0000",
+    )
     assert LabellingSession.objects.filter(worker=carlos).count() == 10
     assert User.objects.get(username="carlos").check_password("fairhour-demo")
 
@@ -62,8 +73,14 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "path",
-    ["/admin/trainers/user/", "/admin/trainers/team/", "/admin/trainers/worker/",
-     "/admin/trainers/project/", "/admin/trainers/labellingsession/", "/admin/payroll/rate/"],
+    [
+        "/admin/trainers/user/",
+        "/admin/trainers/team/",
+        "/admin/trainers/worker/",
+        "/admin/trainers/project/",
+        "/admin/trainers/labellingsession/",
+        "/admin/payroll/rate/",
+    ],
 )
 def test_admin_lists_every_model(world, path):
     client = Client()
@@ -85,8 +102,15 @@ def test_openapi_schema_and_offline_swagger_ui():
     schema = client.get("/api/schema/?format=json")
     assert schema.status_code == 200
     paths = schema.json()["paths"]
-    for path in ("/api/v1/sessions/", "/api/v1/sessions/start/", "/api/v1/sessions/{id}/stop/",
-                 "/api/v1/sessions/import/", "/api/v1/rates/", "/api/v1/me/", "/api/v1/auth/token/"):
+    for path in (
+        "/api/v1/sessions/",
+        "/api/v1/sessions/start/",
+        "/api/v1/sessions/{id}/stop/",
+        "/api/v1/sessions/import/",
+        "/api/v1/rates/",
+        "/api/v1/me/",
+        "/api/v1/auth/token/",
+    ):
         assert path in paths
     docs = client.get("/api/docs/")
     assert docs.status_code == 200

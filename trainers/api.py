@@ -1,6 +1,6 @@
 """Thin DRF views over the trainers services and selectors."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from trainers import selectors
 from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
-from trainers.models import LabellingSession, Role
+from trainers.models import LabellingSession, Role, User
 from trainers.permissions import ALL_ROLES, RoleAccess
 from trainers.serializers import (
     ImportResultSerializer,
@@ -73,11 +73,12 @@ class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
         """Return the caller's id, role, worker and time zone."""
-        worker = selectors.worker_of(request.user)
+        user = cast(User, request.user)
+        worker = selectors.worker_of(user)
         data = {
-            "id": request.user.pk,
-            "username": request.user.username,
-            "role": request.user.role,
+            "id": user.pk,
+            "username": user.username,
+            "role": user.role,
             "worker": worker.pk if worker else None,
             "time_zone": worker.time_zone if worker else "UTC",
         }
@@ -92,10 +93,13 @@ class ScopedViewSet(viewsets.GenericViewSet):
     read_roles: frozenset[str] = ALL_ROLES
     write_roles: frozenset[str] = frozenset()
 
+    @property
+    def actor(self) -> User:
+        """The signed-in caller (RoleAccess has already refused anonymous requests)."""
+        return cast(User, self.request.user)
 
-class UserViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
-):
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
     """Sign-ins and their roles (admin only)."""
 
     serializer_class = UserSerializer
@@ -103,10 +107,10 @@ class UserViewSet(
     write_roles = ADMIN
 
     def get_queryset(self) -> QuerySet:
-        return selectors.users_visible_to(self.request.user)
+        return selectors.users_visible_to(self.actor)
 
-    def perform_create(self, serializer: UserSerializer) -> None:
-        serializer.instance = people.user_create(actor=self.request.user, **serializer.validated_data)
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = people.user_create(actor=self.actor, **serializer.validated_data)
 
 
 class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
@@ -118,15 +122,17 @@ class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
-        return selectors.teams_visible_to(self.request.user).prefetch_related("managers")
+        return selectors.teams_visible_to(self.actor).prefetch_related("managers")
 
-    def perform_create(self, serializer: TeamSerializer) -> None:
-        serializer.instance = people.team_save(actor=self.request.user, team=None, **serializer.validated_data)
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = people.team_save(
+            actor=self.actor, team=None, **serializer.validated_data
+        )
 
-    def perform_update(self, serializer: TeamSerializer) -> None:
+    def perform_update(self, serializer: Any) -> None:
         data = {"name": serializer.instance.name, "managers": serializer.instance.managers.all()}
         data.update(serializer.validated_data)
-        serializer.instance = people.team_save(actor=self.request.user, team=serializer.instance, **data)
+        serializer.instance = people.team_save(actor=self.actor, team=serializer.instance, **data)
 
 
 class WorkerViewSet(viewsets.ModelViewSet, ScopedViewSet):
@@ -138,14 +144,14 @@ class WorkerViewSet(viewsets.ModelViewSet, ScopedViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
-        return selectors.workers_visible_to(self.request.user)
+        return selectors.workers_visible_to(self.actor)
 
-    def perform_create(self, serializer: WorkerSerializer) -> None:
-        serializer.instance = people.worker_create(actor=self.request.user, fields=serializer.validated_data)
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = people.worker_create(actor=self.actor, fields=serializer.validated_data)
 
-    def perform_update(self, serializer: WorkerSerializer) -> None:
+    def perform_update(self, serializer: Any) -> None:
         serializer.instance = people.worker_update(
-            actor=self.request.user, worker=serializer.instance, changes=serializer.validated_data
+            actor=self.actor, worker=serializer.instance, changes=serializer.validated_data
         )
 
 
@@ -158,19 +164,19 @@ class ProjectViewSet(viewsets.ModelViewSet, ScopedViewSet):
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
-        return selectors.projects_visible_to(self.request.user).prefetch_related("workers")
+        return selectors.projects_visible_to(self.actor).prefetch_related("workers")
 
-    def perform_create(self, serializer: ProjectSerializer) -> None:
+    def perform_create(self, serializer: Any) -> None:
         self._save(serializer, project=None)
 
-    def perform_update(self, serializer: ProjectSerializer) -> None:
+    def perform_update(self, serializer: Any) -> None:
         self._save(serializer, project=serializer.instance)
 
-    def _save(self, serializer: ProjectSerializer, project: Any) -> None:
+    def _save(self, serializer: Any, project: Any) -> None:
         fields = dict(serializer.validated_data)
         workers = fields.pop("workers", None)
         serializer.instance = people.project_save(
-            actor=self.request.user, project=project, fields=fields, workers=workers
+            actor=self.actor, project=project, fields=fields, workers=workers
         )
 
 
@@ -179,7 +185,7 @@ class CSVParser(BaseParser):
 
     media_type = "text/csv"
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         """Return the body unchanged."""
         return stream.read() if stream else b""
 
@@ -197,20 +203,20 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
     }
 
     def get_queryset(self) -> QuerySet:
-        return selectors.sessions_visible_to(self.request.user).order_by("-started_at", "-id")
+        return selectors.sessions_visible_to(self.actor).order_by("-started_at", "-id")
 
-    def perform_create(self, serializer: SessionSerializer) -> None:
+    def perform_create(self, serializer: Any) -> None:
         serializer.instance = sessions.session_create(
-            actor=self.request.user, worker=self._own_worker(), **serializer.validated_data
+            actor=self.actor, worker=self._own_worker(), **serializer.validated_data
         )
 
-    def perform_update(self, serializer: SessionSerializer) -> None:
+    def perform_update(self, serializer: Any) -> None:
         serializer.instance = sessions.session_update(
-            actor=self.request.user, session=serializer.instance, changes=serializer.validated_data
+            actor=self.actor, session=serializer.instance, changes=serializer.validated_data
         )
 
     def perform_destroy(self, instance: LabellingSession) -> None:
-        sessions.session_delete(actor=self.request.user, session=instance)
+        sessions.session_delete(actor=self.actor, session=instance)
 
     @extend_schema(request=SessionStartSerializer, responses={201: SessionSerializer})
     @action(detail=False, methods=["post"])
@@ -218,7 +224,7 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
         """Start the timer on a project; 409 if one is already running."""
         form = SessionStartSerializer(data=request.data, context=self.get_serializer_context())
         form.is_valid(raise_exception=True)
-        session = sessions.session_start(actor=request.user, worker=self._own_worker(), **form.validated_data)
+        session = sessions.session_start(actor=self.actor, worker=self._own_worker(), **form.validated_data)
         return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SessionStopSerializer, responses=SessionSerializer)
@@ -227,28 +233,36 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
         """Stop the running session now."""
         form = SessionStopSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        session = sessions.session_stop(actor=request.user, session=self.get_object(), **form.validated_data)
+        session = sessions.session_stop(actor=self.actor, session=self.get_object(), **form.validated_data)
         return Response(self.get_serializer(session).data)
 
     @extend_schema(
         request={
             "text/csv": OpenApiRequest(OpenApiTypes.BINARY),
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            },
         },
         responses={201: ImportResultSerializer},
     )
-    @action(detail=False, methods=["post"], url_path="import", parser_classes=[CSVParser, MultiPartParser, JSONParser])
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[CSVParser, MultiPartParser, JSONParser],
+    )
     def import_csv(self, request: Request) -> Response:
         """Import finished sessions from CSV: all rows or none."""
         upload = request.FILES.get("file")
         content = upload.read() if upload else request.data
         if not isinstance(content, bytes):
             return Response({"file": ["Send the CSV as a text/csv body or a multipart 'file'."]}, status=400)
-        count = sessions_import(actor=request.user, content=content)
+        count = sessions_import(actor=self.actor, content=content)
         return Response({"imported": count}, status=status.HTTP_201_CREATED)
 
     def _own_worker(self) -> Any:
-        worker = selectors.worker_of(self.request.user)
+        worker = selectors.worker_of(self.actor)
         if worker is None:
             raise NotFound("You have no worker profile, so you cannot log time.")
         return worker

@@ -69,7 +69,16 @@ class SessionFilter(filters.FilterSet):
 
     class Meta:
         model = LabellingSession
-        fields = ["worker", "project", "source", "period", "started_after", "started_before", "running", "needs_review"]
+        fields = [
+            "worker",
+            "project",
+            "source",
+            "period",
+            "started_after",
+            "started_before",
+            "running",
+            "needs_review",
+        ]
 
     def filter_period(
         self, queryset: QuerySet[LabellingSession], name: str, value: str

@@ -33,9 +33,7 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=Q(role__in=Role.values), name="user_role_valid"
-            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
         ]
 
     @property
@@ -60,9 +58,7 @@ class Worker(models.Model):
     full_name = models.CharField(max_length=200)
     email = models.EmailField()
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
-    team = models.ForeignKey(
-        Team, on_delete=models.PROTECT, related_name="workers", null=True, blank=True
-    )
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="workers", null=True, blank=True)
     currency = models.CharField(max_length=3, validators=[validate_currency], default="USD")
     overtime_after_hours = models.DecimalField(
         max_digits=5,
@@ -187,9 +183,7 @@ class LabellingSession(models.Model):
             models.CheckConstraint(
                 condition=Q(task_count__lte=MAX_TASK_COUNT), name="session_task_count_max"
             ),
-            models.CheckConstraint(
-                condition=Q(source__in=SessionSource.values), name="session_source_valid"
-            ),
+            models.CheckConstraint(condition=Q(source__in=SessionSource.values), name="session_source_valid"),
         ]
 
     def __str__(self) -> str:

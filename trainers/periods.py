@@ -6,7 +6,7 @@ so the calendar primitives live here; payroll.periods builds on them.
 """
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PERIOD_KEY_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -33,7 +33,7 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 
     If midnight does not exist that day (a DST gap), this is the instant the day begins.
     """
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
 def period_bounds(key: str, zone: ZoneInfo) -> tuple[datetime, datetime]:

@@ -26,9 +26,9 @@ class Interval:
         return self_ends_after and other_ends_after
 
 
-def truncate_to_second(instant: datetime | None) -> datetime | None:
+def truncate_to_second(instant: datetime) -> datetime:
     """Drop sub-second precision (PAY_RULES §1: sessions are kept to the whole second)."""
-    return instant.replace(microsecond=0) if instant is not None else None
+    return instant.replace(microsecond=0)
 
 
 def add_error(errors: Errors, field: str, message: str) -> None:

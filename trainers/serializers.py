@@ -78,8 +78,17 @@ class WorkerSerializer(serializers.ModelSerializer):
     class Meta:
         model = Worker
         fields = [
-            "id", "user", "full_name", "email", "time_zone", "team", "currency",
-            "overtime_after_hours", "overtime_multiplier", "tax_rate", "weekly_hours_cap",
+            "id",
+            "user",
+            "full_name",
+            "email",
+            "time_zone",
+            "team",
+            "currency",
+            "overtime_after_hours",
+            "overtime_multiplier",
+            "tax_rate",
+            "weekly_hours_cap",
             "is_active",
         ]
 
@@ -91,9 +100,9 @@ class ProjectSerializer(serializers.ModelSerializer):
         model = Project
         fields = ["id", "name", "client", "is_active", "workers"]
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, Any]:
         """Offer only workers the caller may see."""
-        fields = super().get_fields()
+        fields: dict[str, Any] = super().get_fields()
         fields["workers"].child_relation.queryset = workers_visible_to(caller(self))
         return fields
 
@@ -117,14 +126,25 @@ class SessionSerializer(serializers.ModelSerializer):
     class Meta:
         model = LabellingSession
         fields = [
-            "id", "worker", "project", "started_at", "ended_at", "task_count", "notes",
-            "source", "needs_review", "period", "duration_seconds", "created_at", "updated_at",
+            "id",
+            "worker",
+            "project",
+            "started_at",
+            "ended_at",
+            "task_count",
+            "notes",
+            "source",
+            "needs_review",
+            "period",
+            "duration_seconds",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["worker", "source", "needs_review", "created_at", "updated_at"]
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, Any]:
         """Offer only projects the caller may see, so foreign ids stay hidden."""
-        fields = super().get_fields()
+        fields: dict[str, Any] = super().get_fields()
         fields["project"].queryset = projects_visible_to(caller(self))
         return fields
 
@@ -133,9 +153,9 @@ class SessionStartSerializer(serializers.Serializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, Any]:
         """Offer only projects the caller may see."""
-        fields = super().get_fields()
+        fields: dict[str, Any] = super().get_fields()
         fields["project"].queryset = projects_visible_to(caller(self))
         return fields
 

@@ -14,14 +14,20 @@ pytestmark = pytest.mark.django_db
 
 
 def fields(world, **extra):
-    return {"worker": world.worker_a, "hourly_rate": Decimal("15.00"), "currency": "USD",
-            "effective_from": date(2026, 1, 1), **extra}
+    return {
+        "worker": world.worker_a,
+        "hourly_rate": Decimal("15.00"),
+        "currency": "USD",
+        "effective_from": date(2026, 1, 1),
+        **extra,
+    }
 
 
 def test_finance_creates_default_and_project_rates(world):
     default = rate_create(actor=world.finance, fields=fields(world))
-    scoped = rate_create(actor=world.finance, fields=fields(world, project=world.project_a,
-                                                          hourly_rate=Decimal("16.5")))
+    scoped = rate_create(
+        actor=world.finance, fields=fields(world, project=world.project_a, hourly_rate=Decimal("16.5"))
+    )
     assert (default.project, scoped.project) == (None, world.project_a)
     assert default.history.first().history_user == world.finance
 
@@ -73,7 +79,10 @@ def test_update_and_delete_leave_history(world):
     rate_delete(actor=world.finance, rate=rate)
     history = list(Rate.history.filter(id=rate_id).order_by("history_date"))
     assert [(h.history_type, h.history_user) for h in history] == [
-        ("+", world.finance), ("~", world.admin), ("-", world.finance)]
+        ("+", world.finance),
+        ("~", world.admin),
+        ("-", world.finance),
+    ]
 
 
 def test_the_worker_of_a_rate_cannot_change(world):

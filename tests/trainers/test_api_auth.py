@@ -17,13 +17,20 @@ def test_token_for_good_credentials_and_me(client_for):
     worker = WorkerFactory(user__username="carlos", time_zone="America/Chicago")
     client = APIClient()
     # when
-    response = client.post(TOKEN_URL, {"username": "carlos", "password": "correct-horse-battery"}, format="json")
+    response = client.post(
+        TOKEN_URL, {"username": "carlos", "password": "correct-horse-battery"}, format="json"
+    )
     # then the token works and /me describes the caller
     assert response.status_code == 200
     client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
     me = client.get("/api/v1/me/").json()
-    assert me == {"id": worker.user.pk, "username": "carlos", "role": "contractor",
-                  "worker": worker.pk, "time_zone": "America/Chicago"}
+    assert me == {
+        "id": worker.user.pk,
+        "username": "carlos",
+        "role": "contractor",
+        "worker": worker.pk,
+        "time_zone": "America/Chicago",
+    }
 
 
 def test_me_for_a_person_without_worker_profile(client_for):
@@ -46,7 +53,9 @@ def test_missing_fields_are_400_by_field():
 
 def test_inactive_user_gets_no_token():
     UserFactory(username="gone", is_active=False)
-    response = APIClient().post(TOKEN_URL, {"username": "gone", "password": "correct-horse-battery"}, format="json")
+    response = APIClient().post(
+        TOKEN_URL, {"username": "gone", "password": "correct-horse-battery"}, format="json"
+    )
     assert response.status_code == 401
 
 
@@ -58,7 +67,9 @@ def test_repeated_failures_lock_the_login_even_with_the_right_password():
     for _ in range(3):
         client.post(TOKEN_URL, {"username": "target", "password": "guess"}, format="json")
     # when the right password comes after the limit
-    response = client.post(TOKEN_URL, {"username": "target", "password": "correct-horse-battery"}, format="json")
+    response = client.post(
+        TOKEN_URL, {"username": "target", "password": "correct-horse-battery"}, format="json"
+    )
     # then it is refused with 429 and the attempts are on record
     assert response.status_code == 429
     assert "Too many failed login attempts" in response.json()["detail"]
@@ -72,7 +83,9 @@ def test_lockout_of_one_user_does_not_lock_another():
     client = APIClient()
     for _ in range(4):
         client.post(TOKEN_URL, {"username": "target", "password": "guess"}, format="json")
-    response = client.post(TOKEN_URL, {"username": "bystander", "password": "correct-horse-battery"}, format="json")
+    response = client.post(
+        TOKEN_URL, {"username": "bystander", "password": "correct-horse-battery"}, format="json"
+    )
     assert response.status_code == 200
 
 
@@ -85,8 +98,11 @@ def test_cookie_session_writes_need_csrf(world, frozen_now):
     # given a browser-style session without a CSRF token
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(world.contractor_a)
-    body = {"project": world.project_a.pk, "started_at": "2026-11-16T09:00:00-06:00",
-            "ended_at": "2026-11-16T10:00:00-06:00"}
+    body = {
+        "project": world.project_a.pk,
+        "started_at": "2026-11-16T09:00:00-06:00",
+        "ended_at": "2026-11-16T10:00:00-06:00",
+    }
     # when / then: refused
     response = client.post("/api/v1/sessions/", body, format="json")
     assert response.status_code == 403

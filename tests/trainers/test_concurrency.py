@@ -25,7 +25,7 @@ def race(*actions: Callable[[], object]) -> list[object]:
         try:
             barrier.wait()
             outcomes[index] = action()
-        except Exception as error:  # noqa: BLE001 - the outcome is what the test inspects
+        except Exception as error:
             outcomes[index] = error
         finally:
             connection.close()
@@ -48,7 +48,9 @@ def test_overlapping_inserts_through_the_service_one_lands_each_round(postgres_o
 
         def insert(offset_minutes: int, start: datetime = start) -> object:
             return session_create(
-                actor=worker.user, worker=worker, project=project,
+                actor=worker.user,
+                worker=worker,
+                project=project,
                 started_at=start + timedelta(minutes=offset_minutes),
                 ended_at=start + timedelta(minutes=offset_minutes + 60),
             )
@@ -81,7 +83,9 @@ def test_the_exclusion_constraint_alone_stops_a_raced_overlap(postgres_only):
         def raw_insert(offset_minutes: int, start: datetime = start) -> object:
             with transaction.atomic():
                 return LabellingSession.objects.create(
-                    worker=worker, project=project, source=SessionSource.MANUAL,
+                    worker=worker,
+                    project=project,
+                    source=SessionSource.MANUAL,
                     started_at=start + timedelta(minutes=offset_minutes),
                     ended_at=start + timedelta(minutes=offset_minutes + 60),
                 )
@@ -104,13 +108,23 @@ def test_exclusion_constraint_allows_touching_and_treats_running_as_open_ended(p
     make = LabellingSession.objects.create
     make(worker=worker, project=project, source="manual", started_at=T0, ended_at=T0 + timedelta(hours=1))
     # when touching: fine
-    make(worker=worker, project=project, source="manual", started_at=T0 + timedelta(hours=1),
-         ended_at=T0 + timedelta(hours=2))
+    make(
+        worker=worker,
+        project=project,
+        source="manual",
+        started_at=T0 + timedelta(hours=1),
+        ended_at=T0 + timedelta(hours=2),
+    )
     make(worker=worker, project=project, source="timer", started_at=T0 + timedelta(hours=3), ended_at=None)
     # then anything after a running session's start overlaps it
     with pytest.raises(IntegrityError, match="session_no_overlap"), transaction.atomic():
-        make(worker=worker, project=project, source="manual", started_at=T0 + timedelta(days=2),
-             ended_at=T0 + timedelta(days=2, hours=1))
+        make(
+            worker=worker,
+            project=project,
+            source="manual",
+            started_at=T0 + timedelta(days=2),
+            ended_at=T0 + timedelta(days=2, hours=1),
+        )
 
 
 @pytest.mark.django_db
@@ -125,5 +139,6 @@ def test_postgres_checks_whole_seconds_and_length_ceiling(postgres_only, start, 
     worker = WorkerFactory()
     project = ProjectFactory(workers=[worker])
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
-        LabellingSession.objects.create(worker=worker, project=project, source="manual",
-                                        started_at=start, ended_at=end)
+        LabellingSession.objects.create(
+            worker=worker, project=project, source="manual", started_at=start, ended_at=end
+        )

@@ -45,9 +45,15 @@ def test_editing_a_session_across_the_fold_keeps_its_instants(client_for, frozen
     worker = WorkerFactory(time_zone="America/Chicago")
     project = ProjectFactory(workers=[worker])
     client = client_for(worker.user)
-    created = client.post("/api/v1/sessions/", {
-        "project": project.pk, "started_at": "2026-11-01T01:30:00-06:00",
-        "ended_at": "2026-11-01T02:15:00-06:00"}, format="json").json()
+    created = client.post(
+        "/api/v1/sessions/",
+        {
+            "project": project.pk,
+            "started_at": "2026-11-01T01:30:00-06:00",
+            "ended_at": "2026-11-01T02:15:00-06:00",
+        },
+        format="json",
+    ).json()
     edited = client.patch(f"/api/v1/sessions/{created['id']}/", {"notes": "second 01:30"}, format="json")
     assert edited.status_code == 200
     assert edited.json()["started_at"] == created["started_at"] == "2026-11-01T07:30:00Z"

@@ -64,7 +64,7 @@ def test_a_running_session_touches_its_start_period():
 
 @pytest.mark.parametrize("key", ["2026-45", "2026-W5", "2025-W53", "2026-W00", "2026-W54", "", "W45"])
 def test_invalid_period_keys_are_refused(key):
-    with pytest.raises(ValueError, match="ISO week|week"):
+    with pytest.raises(ValueError, match=r"week"):
         parse_period_key(key)
 
 

@@ -72,5 +72,8 @@ def test_period_filter_through_the_api(world, client_for):
     assert response.status_code == 200
     # the world's sessions start Mon 2026-11-02 15:00 UTC: W45 in all three zones
     assert {row["id"] for row in response.json()["results"]} == {
-        world.session_a.pk, world.session_a2.pk, world.session_b.pk}
+        world.session_a.pk,
+        world.session_a2.pk,
+        world.session_b.pk,
+    }
     assert client_for(world.finance).get("/api/v1/sessions/?period=2026-W46").json()["count"] == 0

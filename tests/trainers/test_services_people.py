@@ -13,8 +13,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_admin_creates_a_user_with_a_role_and_a_hashed_password(world):
-    user = user_create(actor=world.admin, username="newbie", password="a-long-pass-phrase", email="n@e.com",
-                       role=Role.FINANCE)
+    user = user_create(
+        actor=world.admin,
+        username="newbie",
+        password="a-long-pass-phrase",
+        email="n@e.com",
+        role=Role.FINANCE,
+    )
     assert user.role == Role.FINANCE
     assert user.check_password("a-long-pass-phrase")
     assert not user.is_staff
@@ -25,8 +30,9 @@ def test_weak_passwords_and_duplicate_names_are_refused(world):
         user_create(actor=world.admin, username="newbie", password="123", email="", role=Role.CONTRACTOR)
     assert "password" in weak.value.errors
     with pytest.raises(InvalidInput) as taken:
-        user_create(actor=world.admin, username="ADMIN", password="a-long-pass-phrase", email="",
-                    role=Role.CONTRACTOR)
+        user_create(
+            actor=world.admin, username="ADMIN", password="a-long-pass-phrase", email="", role=Role.CONTRACTOR
+        )
     assert "username" in taken.value.errors
 
 
@@ -83,8 +89,9 @@ def test_managers_and_contractors_cannot_change_workers(world):
 
 
 def test_project_save_assigns_workers_and_refuses_duplicate_names(world):
-    project = project_save(actor=world.finance, project=None, fields={"name": "New", "client": "C"},
-                           workers=[world.worker_a])
+    project = project_save(
+        actor=world.finance, project=None, fields={"name": "New", "client": "C"}, workers=[world.worker_a]
+    )
     assert list(project.workers.all()) == [world.worker_a]
     with pytest.raises(InvalidInput):
         project_save(actor=world.finance, project=None, fields={"name": "New", "client": "C"})

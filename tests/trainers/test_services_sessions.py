@@ -22,8 +22,12 @@ T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago
 
 def create(world, start, end, **extra):
     return session_create(
-        actor=world.contractor_a, worker=world.worker_a, project=world.project_a,
-        started_at=start, ended_at=end, **extra,
+        actor=world.contractor_a,
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=start,
+        ended_at=end,
+        **extra,
     )
 
 
@@ -84,23 +88,35 @@ def test_inactive_or_unassigned_project_is_refused(world, frozen_now):
     # when / then
     for project, words in ((world.project_b, "not assigned"), (inactive, "inactive")):
         with pytest.raises(InvalidInput) as refused:
-            session_create(actor=world.contractor_a, worker=world.worker_a, project=project,
-                           started_at=T0, ended_at=T0 + timedelta(hours=1))
+            session_create(
+                actor=world.contractor_a,
+                worker=world.worker_a,
+                project=project,
+                started_at=T0,
+                ended_at=T0 + timedelta(hours=1),
+            )
         assert words in refused.value.errors["project"][0]
 
 
 def test_timer_start_stop_and_only_one_running(world, frozen_now):
     # given
-    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a,
-                            now=T0)
+    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
     assert session.is_running and session.source == SessionSource.TIMER
     # when a second timer is started
     with pytest.raises(Conflict):
-        session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a,
-                      now=T0 + timedelta(minutes=5))
+        session_start(
+            actor=world.contractor_a,
+            worker=world.worker_a,
+            project=world.project_a,
+            now=T0 + timedelta(minutes=5),
+        )
     # then stopping it records the real elapsed time
-    stopped = session_stop(actor=world.contractor_a, session=session, task_count=12,
-                           now=T0 + timedelta(minutes=42, seconds=7, microseconds=5))
+    stopped = session_stop(
+        actor=world.contractor_a,
+        session=session,
+        task_count=12,
+        now=T0 + timedelta(minutes=42, seconds=7, microseconds=5),
+    )
     assert stopped.duration_seconds == 42 * 60 + 7
     assert stopped.task_count == 12
     with pytest.raises(Conflict):
@@ -117,8 +133,7 @@ def test_a_running_timer_blocks_a_later_manual_entry(world, frozen_now):
 
 def test_forgotten_timer_stops_at_the_maximum_and_is_flagged(world, frozen_now):
     # given
-    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a,
-                            now=T0)
+    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
     # when stopped 20 h later
     stopped = session_stop(actor=world.contractor_a, session=session, now=T0 + timedelta(hours=20))
     # then it lasts exactly 16 h and asks for review
@@ -127,8 +142,7 @@ def test_forgotten_timer_stops_at_the_maximum_and_is_flagged(world, frozen_now):
 
 
 def test_stopping_within_the_same_second_is_refused(world, frozen_now):
-    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a,
-                            now=T0)
+    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
     with pytest.raises(InvalidInput):
         session_stop(actor=world.contractor_a, session=session, now=T0 + timedelta(milliseconds=300))
     session.refresh_from_db()
@@ -140,7 +154,9 @@ def test_partial_update_validates_the_merged_session(world, frozen_now):
     session = create(world, T0, T0 + timedelta(hours=2))
     # when only the end moves before the stored start
     with pytest.raises(InvalidInput) as refused:
-        session_update(actor=world.contractor_a, session=session, changes={"ended_at": T0 - timedelta(hours=1)})
+        session_update(
+            actor=world.contractor_a, session=session, changes={"ended_at": T0 - timedelta(hours=1)}
+        )
     # then nothing changed
     assert "ended_at" in refused.value.errors
     session.refresh_from_db()
@@ -152,7 +168,9 @@ def test_update_may_not_overlap_but_may_move_within_itself(world, frozen_now):
     second = create(world, T0 + timedelta(hours=3), T0 + timedelta(hours=4))
     session_update(actor=world.contractor_a, session=first, changes={"ended_at": T0 + timedelta(hours=3)})
     with pytest.raises(InvalidInput):
-        session_update(actor=world.contractor_a, session=second, changes={"started_at": T0 + timedelta(hours=2)})
+        session_update(
+            actor=world.contractor_a, session=second, changes={"started_at": T0 + timedelta(hours=2)}
+        )
 
 
 def test_locked_period_refuses_create_edit_delete_with_409(world, frozen_now, lock_period):
@@ -169,8 +187,11 @@ def test_locked_period_refuses_create_edit_delete_with_409(world, frozen_now, lo
     # and moving a session *into* a locked period from an open one is refused too
     other = create(world, T0 - timedelta(days=7), T0 - timedelta(days=7, hours=-1))
     with pytest.raises(Conflict):
-        session_update(actor=world.contractor_a, session=other, changes={
-            "started_at": T0 + timedelta(hours=5), "ended_at": T0 + timedelta(hours=6)})
+        session_update(
+            actor=world.contractor_a,
+            session=other,
+            changes={"started_at": T0 + timedelta(hours=5), "ended_at": T0 + timedelta(hours=6)},
+        )
     assert LabellingSession.objects.filter(pk=session.pk).exists()
 
 
@@ -185,8 +206,12 @@ def test_other_roles_may_not_write_sessions(world, frozen_now):
     for actor in (world.contractor_b, world.manager_a, world.finance):
         with pytest.raises(Forbidden):
             session_create(
-                actor=actor, worker=world.worker_a, project=world.project_a,
-                started_at=T0, ended_at=T0 + timedelta(hours=1))
+                actor=actor,
+                worker=world.worker_a,
+                project=world.project_a,
+                started_at=T0,
+                ended_at=T0 + timedelta(hours=1),
+            )
 
 
 def test_delete_removes_the_session_and_keeps_history(world, frozen_now):
@@ -201,8 +226,9 @@ def test_delete_removes_the_session_and_keeps_history(world, frozen_now):
 def test_database_refuses_a_second_running_session_even_without_the_service(world):
     SessionFactory(worker=world.worker_a, project=world.project_a, started_at=T0, ended_at=None)
     with pytest.raises(IntegrityError), transaction.atomic():
-        SessionFactory(worker=world.worker_a, project=world.project_a,
-                       started_at=T0 - timedelta(days=3), ended_at=None)
+        SessionFactory(
+            worker=world.worker_a, project=world.project_a, started_at=T0 - timedelta(days=3), ended_at=None
+        )
 
 
 def test_database_refuses_end_before_start(world):
@@ -221,6 +247,7 @@ def test_inactive_worker_cannot_log(world, frozen_now):
 def test_new_worker_without_team_can_log(frozen_now):
     worker = WorkerFactory(team=None)
     project = ProjectFactory(workers=[worker])
-    session = session_create(actor=worker.user, worker=worker, project=project,
-                             started_at=T0, ended_at=T0 + timedelta(minutes=1))
+    session = session_create(
+        actor=worker.user, worker=worker, project=project, started_at=T0, ended_at=T0 + timedelta(minutes=1)
+    )
     assert session.duration_seconds == 60

@@ -89,7 +89,10 @@ def worker_update(*, actor: User, worker: Worker, changes: Mapping[str, Any]) ->
 
 @transaction.atomic
 def project_save(
-    *, actor: User, project: Project | None, fields: Mapping[str, Any],
+    *,
+    actor: User,
+    project: Project | None,
+    fields: Mapping[str, Any],
     workers: Iterable[Worker] | None = None,
 ) -> Project:
     """Create or update a project and, if given, the set of assigned workers."""

@@ -36,14 +36,17 @@ def session_start(
 ) -> LabellingSession:
     """Start the worker's timer now; 409 if one is already running."""
     started_at = truncate_to_second(now or timezone.now())
-    assert started_at is not None
     with transaction.atomic():
         worker = _lock_worker_for_write(actor, worker)
         running = LabellingSession.objects.filter(worker=worker, ended_at__isnull=True).first()
         if running:
-            raise Conflict(f"Session {running.pk} has been running since {running.started_at:%Y-%m-%d %H:%M} UTC; stop it first.")
+            since = f"{running.started_at:%Y-%m-%d %H:%M} UTC"
+            raise Conflict(f"Session {running.pk} has been running since {since}; stop it first.")
         session = LabellingSession(
-            worker=worker, project=project, started_at=started_at, notes=notes,
+            worker=worker,
+            project=project,
+            started_at=started_at,
+            notes=notes,
             source=SessionSource.TIMER,
         )
         _validate_and_save(actor, session, now=started_at)
@@ -51,12 +54,14 @@ def session_start(
 
 
 def session_stop(
-    *, actor: User, session: LabellingSession, task_count: int | None = None,
+    *,
+    actor: User,
+    session: LabellingSession,
+    task_count: int | None = None,
     now: datetime | None = None,
 ) -> LabellingSession:
     """Stop a running timer now; past MAX_SESSION_HOURS it stops at exactly that length."""
     now = truncate_to_second(now or timezone.now())
-    assert now is not None
     with transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
         session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
@@ -70,16 +75,27 @@ def session_stop(
 
 
 def session_create(
-    *, actor: User, worker: Worker, project: Project, started_at: datetime,
-    ended_at: datetime, task_count: int = 0, notes: str = "",
-    source: str = SessionSource.MANUAL, now: datetime | None = None,
+    *,
+    actor: User,
+    worker: Worker,
+    project: Project,
+    started_at: datetime,
+    ended_at: datetime,
+    task_count: int = 0,
+    notes: str = "",
+    source: str = SessionSource.MANUAL,
+    now: datetime | None = None,
 ) -> LabellingSession:
     """Record a finished session entered by hand."""
     with transaction.atomic():
         worker = _lock_worker_for_write(actor, worker)
         session = LabellingSession(
-            worker=worker, project=project, started_at=truncate_to_second(started_at),
-            ended_at=truncate_to_second(ended_at), task_count=task_count, notes=notes,
+            worker=worker,
+            project=project,
+            started_at=truncate_to_second(started_at),
+            ended_at=truncate_to_second(ended_at),
+            task_count=task_count,
+            notes=notes,
             source=source,
         )
         _validate_and_save(actor, session, now=now or timezone.now())
@@ -87,7 +103,10 @@ def session_create(
 
 
 def session_update(
-    *, actor: User, session: LabellingSession, changes: Mapping[str, Any],
+    *,
+    actor: User,
+    session: LabellingSession,
+    changes: Mapping[str, Any],
     now: datetime | None = None,
 ) -> LabellingSession:
     """Apply a (partial) edit; the merged session is validated as a whole."""
@@ -152,7 +171,9 @@ def _validate_and_save(actor: User, session: LabellingSession, *, now: datetime)
 def session_rule_errors(session: LabellingSession, *, now: datetime) -> Errors:
     """Return every §1 rule the session breaks, except overlap and locks."""
     errors = interval_errors(
-        session.started_at, session.ended_at, now=now,
+        session.started_at,
+        session.ended_at,
+        now=now,
         max_hours=settings.MAX_SESSION_HOURS,
         tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
     )

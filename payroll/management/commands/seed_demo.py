@@ -74,8 +74,11 @@ class Command(BaseCommand):
         worker, _ = Worker.objects.get_or_create(
             user=user,
             defaults={
-                "full_name": demo.full_name, "email": user.email, "time_zone": demo.time_zone,
-                "team": team, "currency": demo.currency,
+                "full_name": demo.full_name,
+                "email": user.email,
+                "time_zone": demo.time_zone,
+                "team": team,
+                "currency": demo.currency,
                 "overtime_after_hours": demo.overtime_after_hours,
             },
         )
@@ -103,14 +106,17 @@ class Command(BaseCommand):
             day = last_monday + timedelta(days=offset)
             for index, (start, end) in enumerate(WORK_BLOCKS):
                 session_create(
-                    actor=admin, worker=worker, project=projects[(offset + index) % 2],
+                    actor=admin,
+                    worker=worker,
+                    project=projects[(offset + index) % 2],
                     started_at=datetime.combine(day, start, tzinfo=worker.zone),
                     ended_at=datetime.combine(day, end, tzinfo=worker.zone),
-                    task_count=40 + 7 * offset + index, notes="Demo session",
+                    task_count=40 + 7 * offset + index,
+                    notes="Demo session",
                 )
 
     def _print_logins(self) -> None:
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Logins (password for all: " f"{DEMO_PASSWORD}):"))
+        self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):"))
         rows = [
             ("admin", "admin", "everything, Django admin at /admin/"),
             ("fiona", "finance", "rates, all pay data"),
