@@ -1,10 +1,27 @@
-"""Django admin for people and sessions; history of workers and sessions is shown."""
+"""Django admin for people and sessions; history of workers and sessions is shown.
+
+Sessions are read-only here: the §1 rules (overlap, locks, length) live in the services.
+"""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from trainers.models import LabellingSession, Project, Team, User, Worker
+
+
+class ReadOnlyAdminMixin:
+    """Show rows and their history; changes go through the API so every rule applies."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -36,7 +53,7 @@ class ProjectAdmin(admin.ModelAdmin):
 
 
 @admin.register(LabellingSession)
-class LabellingSessionAdmin(SimpleHistoryAdmin):
+class LabellingSessionAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
     list_display = ("id", "worker", "project", "started_at", "ended_at", "source", "needs_review")
     list_filter = ("source", "needs_review", "project")
     search_fields = ("worker__full_name", "notes")
