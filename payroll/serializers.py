@@ -26,12 +26,15 @@ class RateSerializer(serializers.ModelSerializer):
         max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE
     )
     project = serializers.PrimaryKeyRelatedField(
-        queryset=Project.objects.none(), allow_null=True, required=False
+        queryset=Project.objects.none(), allow_null=True, default=None
     )
 
     class Meta:
         model = Rate
         fields = ["id", "worker", "project", "hourly_rate", "currency", "effective_from"]
+        # One rate per scope and day is the service's rule, with a clearer message than
+        # DRF's generated validator (which would also make `project` required).
+        validators: list[Any] = []
 
     def get_fields(self) -> dict[str, Any]:
         """Offer only workers and projects the caller may see."""

@@ -70,6 +70,16 @@ def test_token_endpoint_ignores_a_stale_authorization_header(world):
     assert response.data["token"] == Token.objects.get(user=world.finance).key
 
 
+def test_token_with_a_wrong_password_is_401_and_issues_nothing(world):
+    # when
+    response = APIClient().post(
+        f"{API}/auth/token/", {"username": "contractor_a", "password": "not-the-password"}, format="json"
+    )
+    # then
+    assert response.status_code == 401
+    assert not Token.objects.filter(user=world.contractor_a).exists()
+
+
 @pytest.mark.parametrize(
     ("caller", "expected", "worker"),
     [
@@ -157,8 +167,12 @@ def test_users_retrieve(world, client_for, caller, target, expected):
 )
 def test_users_create(world, client_for, caller, expected):
     # given
-    body = {"username": "newbie", "password": "a-Long-unusual-passphrase-91", "email": "n@example.com",
-            "role": "finance"}
+    body = {
+        "username": "newbie",
+        "password": "a-Long-unusual-passphrase-91",
+        "email": "n@example.com",
+        "role": "finance",
+    }
     # when
     response = client_for(world.user(caller)).post(f"{API}/users/", body, format="json")
     # then
@@ -345,8 +359,14 @@ def test_worker_object_access(world, client_for, caller, method, target, expecte
 def test_workers_create(world, client_for, caller, expected):
     # given: a contractor sign-in without a profile yet
     user = UserFactory(username="newcomer", role=Role.CONTRACTOR)
-    body = {"user": user.pk, "full_name": "New Comer", "email": "newcomer@example.com",
-            "time_zone": "Europe/Berlin", "team": world.team_a.pk, "currency": "EUR"}
+    body = {
+        "user": user.pk,
+        "full_name": "New Comer",
+        "email": "newcomer@example.com",
+        "time_zone": "Europe/Berlin",
+        "team": world.team_a.pk,
+        "currency": "EUR",
+    }
     # when
     response = client_for(world.user(caller)).post(f"{API}/workers/", body, format="json")
     # then
@@ -377,7 +397,9 @@ def test_projects_list_shows_only_visible_projects_and_workers(world, client_for
     assert response.status_code == expected
     if visible is not None:
         shown = {row["id"]: sorted(row["workers"]) for row in response.data["results"]}
-        assert shown == {getattr(world, project).pk: pks(world, *workers) for project, workers in visible.items()}
+        assert shown == {
+            getattr(world, project).pk: pks(world, *workers) for project, workers in visible.items()
+        }
 
 
 @pytest.mark.parametrize(
@@ -387,8 +409,14 @@ def test_projects_list_shows_only_visible_projects_and_workers(world, client_for
         ("contractor_b", {"project_b": ["worker_b"], "shared": ["worker_b"]}),
         ("manager_a", {"project_a": ["worker_a", "worker_a2"], "shared": ["worker_a"]}),
         ("manager_b", {"project_b": ["worker_b"], "shared": ["worker_b"]}),
-        ("finance", {"project_a": ["worker_a", "worker_a2"], "project_b": ["worker_b"],
-                     "shared": ["worker_a", "worker_b"]}),
+        (
+            "finance",
+            {
+                "project_a": ["worker_a", "worker_a2"],
+                "project_b": ["worker_b"],
+                "shared": ["worker_a", "worker_b"],
+            },
+        ),
     ],
 )
 def test_a_project_shared_across_teams_lists_only_the_callers_workers(world, client_for, caller, visible):
@@ -438,7 +466,9 @@ def test_project_object_access(world, client_for, caller, method, target, expect
     # given
     project = getattr(world, target)
     # when
-    response = send(client_for(world.user(caller)), method, f"{API}/projects/{project.pk}/", {"name": "Renamed"})
+    response = send(
+        client_for(world.user(caller)), method, f"{API}/projects/{project.pk}/", {"name": "Renamed"}
+    )
     # then
     assert response.status_code == expected
     renamed = Project.objects.get(pk=project.pk).name == "Renamed"
@@ -470,6 +500,28 @@ def test_projects_create(world, client_for, caller, expected):
     assert (created is not None) == (expected == 201)
     if created:
         assert sorted(created.workers.values_list("pk", flat=True)) == pks(world, "worker_a", "worker_b")
+
+
+@pytest.mark.parametrize(
+    ("caller", "resource", "target", "expected"),
+    [
+        ("admin", "teams", "team_a", 405),
+        ("admin", "workers", "worker_a", 405),
+        ("finance", "workers", "worker_a", 405),
+        ("admin", "projects", "project_a", 405),
+        ("finance", "projects", "project_a", 405),
+        ("contractor_a", "projects", "project_a", 403),
+        ("manager_a", "workers", "worker_a", 403),
+    ],
+)
+def test_teams_workers_and_projects_cannot_be_deleted(world, client_for, caller, resource, target, expected):
+    # given
+    row = getattr(world, target)
+    # when
+    response = client_for(world.user(caller)).delete(f"{API}/{resource}/{row.pk}/")
+    # then
+    assert response.status_code == expected
+    assert type(row).objects.filter(pk=row.pk).exists()
 
 
 # --- sessions/ (contractor writes own; manager reads teams; finance, admin read all) --------
@@ -509,8 +561,9 @@ def test_sessions_list(world, client_for, caller, expected, visible):
 )
 def test_session_filters_never_widen_the_callers_scope(world, client_for, caller, query):
     # given
-    query = query.format(**{name: getattr(world, name).pk for name in ("worker_a2", "worker_b", "project_a",
-                                                                       "project_b")})
+    query = query.format(
+        **{name: getattr(world, name).pk for name in ("worker_a2", "worker_b", "project_a", "project_b")}
+    )
     # when
     response = client_for(world.user(caller)).get(f"{API}/sessions/?{query}")
     # then
@@ -597,10 +650,14 @@ SESSION_CELLS = [
 def test_session_object_access(world, frozen_now, client_for, caller, method, target, expected):
     # given
     session = getattr(world, target)
-    bodies = {"PATCH": {"notes": "edited"}, "PUT": {**SESSION_TIMES, "project": session.project_id,
-                                                    "notes": "edited"}}
+    bodies = {
+        "PATCH": {"notes": "edited"},
+        "PUT": {**SESSION_TIMES, "project": session.project_id, "notes": "edited"},
+    }
     # when
-    response = send(client_for(world.user(caller)), method, f"{API}/sessions/{session.pk}/", bodies.get(method))
+    response = send(
+        client_for(world.user(caller)), method, f"{API}/sessions/{session.pk}/", bodies.get(method)
+    )
     # then
     assert response.status_code == expected, response.data
     stored = LabellingSession.objects.filter(pk=session.pk).first()
@@ -680,7 +737,10 @@ def running(world) -> dict[str, LabellingSession]:
     """A timer running for an hour for each of worker_a, worker_a2 and worker_b."""
     return {
         f"running_{suffix}": SessionFactory(
-            worker=worker, project=project, started_at=NOW - timedelta(hours=1), ended_at=None,
+            worker=worker,
+            project=project,
+            started_at=NOW - timedelta(hours=1),
+            ended_at=None,
             source=SessionSource.TIMER,
         )
         for suffix, worker, project in (
@@ -727,11 +787,12 @@ def test_sessions_stop(world, frozen_now, running, client_for, caller, target, e
 
 def import_body(world, caller: str) -> bytes:
     """A one-row CSV the caller may import: admins name the worker, contractors leave it out."""
-    times = f"{SESSION_TIMES['started_at']},{SESSION_TIMES['ended_at']}"
+    row = f"{SESSION_TIMES['started_at']},{SESSION_TIMES['ended_at']},4,csv"
     if caller == "admin":
-        return f"worker,project,started_at,ended_at,task_count,notes\n{world.worker_a.pk},{world.project_a.pk},{times},4,csv\n".encode()
+        header = "worker,project,started_at,ended_at,task_count,notes"
+        return f"{header}\n{world.worker_a.pk},{world.project_a.pk},{row}\n".encode()
     project = getattr(world, CONTRACTOR_PROJECT.get(caller, "project_a"))
-    return f"project,started_at,ended_at,task_count,notes\n{project.pk},{times},4,csv\n".encode()
+    return f"project,started_at,ended_at,task_count,notes\n{project.pk},{row}\n".encode()
 
 
 @pytest.mark.parametrize(
@@ -773,6 +834,17 @@ def test_contractor_cannot_create_a_session_on_another_teams_project(world, froz
     assert not LabellingSession.objects.filter(project=world.project_b, worker=world.worker_a).exists()
 
 
+def test_the_worker_of_a_new_session_is_the_caller_whatever_the_body_says(world, frozen_now, client_for):
+    # given: a body naming another team's worker
+    body = {**SESSION_TIMES, "project": world.project_a.pk, "worker": world.worker_b.pk, "notes": "mine"}
+    # when
+    response = client_for(world.contractor_a).post(f"{API}/sessions/", body, format="json")
+    # then
+    assert response.status_code == 201, response.data
+    assert LabellingSession.objects.get(notes="mine").worker == world.worker_a
+    assert not LabellingSession.objects.filter(worker=world.worker_b, notes="mine").exists()
+
+
 def test_contractor_cannot_move_a_session_to_another_teams_project(world, frozen_now, client_for):
     # when
     response = client_for(world.contractor_a).patch(
@@ -804,8 +876,9 @@ def test_contractor_cannot_start_a_timer_on_another_teams_project(world, frozen_
         ("worker,project,started_at,ended_at", "{worker_a2},{project_a},{times}", "worker"),
     ],
 )
-def test_contractor_cannot_import_onto_foreign_workers_or_projects(world, frozen_now, client_for, header, row,
-                                                                    field):
+def test_contractor_cannot_import_onto_foreign_workers_or_projects(
+    world, frozen_now, client_for, header, row, field
+):
     # given
     names = {name: getattr(world, name).pk for name in ("worker_a2", "worker_b", "project_a", "project_b")}
     times = f"{SESSION_TIMES['started_at']},{SESSION_TIMES['ended_at']}"
