@@ -5,7 +5,6 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 
-
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -20,6 +19,6 @@ class CappedPageNumberPagination(PageNumberPagination):
         if raw is None or raw == "":
             return self.page_size or DEFAULT_PAGE_SIZE
         cap = settings.MAX_PAGE_SIZE
-        if not raw.isdigit() or not 1 <= int(raw) <= cap:
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= cap:
             raise ValidationError({"page_size": [f"Must be a whole number from 1 to {cap}."]})
         return int(raw)

@@ -10,12 +10,13 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import SafeJSONParser
 from trainers import selectors
 from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
 from trainers.models import LabellingSession, Role, User
@@ -125,9 +126,7 @@ class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
         return selectors.teams_visible_to(self.actor).prefetch_related("managers")
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.instance = people.team_save(
-            actor=self.actor, team=None, **serializer.validated_data
-        )
+        serializer.instance = people.team_save(actor=self.actor, team=None, **serializer.validated_data)
 
     def perform_update(self, serializer: Any) -> None:
         data = {"name": serializer.instance.name, "managers": serializer.instance.managers.all()}
@@ -250,7 +249,7 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
         detail=False,
         methods=["post"],
         url_path="import",
-        parser_classes=[CSVParser, MultiPartParser, JSONParser],
+        parser_classes=[CSVParser, MultiPartParser, SafeJSONParser],
     )
     def import_csv(self, request: Request) -> Response:
         """Import finished sessions from CSV: all rows or none."""

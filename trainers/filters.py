@@ -1,11 +1,15 @@
 """Query-parameter filters of the list endpoints, named after fields (API.md)."""
 
+from datetime import datetime
+
 from django import forms
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 
 from trainers.models import LabellingSession, Project, SessionSource, Worker
 from trainers.periods import parse_period_key
+from trainers.rules import EARLIEST_INSTANT
 from trainers.selectors import sessions_starting_in_period
 
 MAX_ID = 2**63 - 1
@@ -20,6 +24,30 @@ class IdFilter(filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class AwareIsoDateTimeField(forms.DateTimeField):
+    """An ISO 8601 instant with its UTC offset; naive values are refused (API.md)."""
+
+    def to_python(self, value: object) -> datetime | None:
+        """Parse the instant; refuse it if it carries no offset."""
+        if value in self.empty_values:
+            return None
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise forms.ValidationError("Enter an ISO 8601 date-time, e.g. 2026-11-02T09:00:00-06:00.")
+        if parsed.utcoffset() is None:
+            raise forms.ValidationError("Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.")
+        if parsed < EARLIEST_INSTANT:
+            raise forms.ValidationError(f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")
+        return parsed
+
+
+class AwareDateTimeFilter(filters.Filter):
+    field_class = AwareIsoDateTimeField
 
 
 class PeriodField(forms.CharField):
@@ -62,8 +90,8 @@ class SessionFilter(filters.FilterSet):
     project = IdFilter(field_name="project_id")
     source = filters.ChoiceFilter(choices=SessionSource.choices)
     period = PeriodFilter(method="filter_period", help_text="ISO week in each worker's zone, e.g. 2026-W45.")
-    started_after = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = AwareDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = AwareDateTimeFilter(field_name="started_at", lookup_expr="lt")
     running = filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
     needs_review = filters.BooleanFilter()
 

@@ -10,6 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 PERIOD_KEY_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+# Periods Fairhour can hold (sessions start in 2000 or later); the bound also keeps
+# period arithmetic away from the calendar's edges.
+FIRST_PERIOD_YEAR, LAST_PERIOD_YEAR = 2000, 2999
 
 
 def iso_week_key(instant: datetime, zone: ZoneInfo) -> str:
@@ -24,7 +27,12 @@ def parse_period_key(key: str) -> tuple[int, int]:
     if not match:
         raise ValueError(f"'{key}' is not an ISO week such as 2026-W45.")
     year, week = int(match.group(1)), int(match.group(2))
-    date.fromisocalendar(year, week, 1)  # raises ValueError for week 53 of a 52-week year
+    if not FIRST_PERIOD_YEAR <= year <= LAST_PERIOD_YEAR:
+        raise ValueError(f"'{key}' is outside {FIRST_PERIOD_YEAR}-{LAST_PERIOD_YEAR}.")
+    try:
+        date.fromisocalendar(year, week, 1)
+    except ValueError as error:  # e.g. week 53 of a 52-week year
+        raise ValueError(f"'{key}' is not an ISO week such as 2026-W45.") from error
     return year, week
 
 

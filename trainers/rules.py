@@ -6,9 +6,13 @@ single entry and a 100,000-row file get the same words.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 Errors = dict[str, list[str]]
+
+# Nothing Fairhour pays happened before this; it also keeps every instant far from the
+# calendar's edges, where converting to a worker's zone would overflow.
+EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,11 @@ def interval_errors(
     for field, value in (("started_at", start), ("ended_at", end)):
         if value is not None and value.utcoffset() is None:
             add_error(errors, field, "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.")
+    if errors:
+        return errors
+    for field, value in (("started_at", start), ("ended_at", end)):
+        if value is not None and value < EARLIEST_INSTANT:
+            add_error(errors, field, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")
     if errors:
         return errors
     latest_allowed = now + tolerance

@@ -20,7 +20,10 @@ from trainers.selectors import projects_visible_to, workers_visible_to
 
 
 class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant that must carry its UTC offset; naive input is refused."""
+    """An ISO 8601 instant that must carry its UTC offset; naive input is refused.
+
+    Instants before EARLIEST_INSTANT are refused by the session rules (trainers.rules).
+    """
 
     default_error_messages = {
         "naive": "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.",
@@ -99,6 +102,8 @@ class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "name", "client", "is_active", "workers"]
+        # Unique (client, name) is checked by project_save, which names the field.
+        validators: list[Any] = []
 
     def get_fields(self) -> dict[str, Any]:
         """Offer only workers the caller may see."""

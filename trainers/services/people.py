@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.hooks import currency_change_refusal
@@ -13,6 +13,7 @@ from trainers.models import Project, Role, Team, User, Worker
 
 PEOPLE_ADMINS = frozenset({Role.ADMIN})
 CONTRACT_ADMINS = frozenset({Role.ADMIN, Role.FINANCE})
+DUPLICATE_PROJECT = "This client already has a project with that name."
 
 
 def ensure_role(actor: User, allowed: Iterable[str]) -> None:
@@ -21,7 +22,7 @@ def ensure_role(actor: User, allowed: Iterable[str]) -> None:
         raise Forbidden(f"The {actor.role} role may not do this.")
 
 
-def user_create(*, actor: User, username: str, password: str, email: str, role: str) -> User:
+def user_create(*, actor: User, username: str, password: str, role: str, email: str = "") -> User:
     """Create a sign-in with a role; the password must pass Django's validators."""
     ensure_role(actor, PEOPLE_ADMINS)
     if User.objects.filter(username__iexact=username).exists():
@@ -102,8 +103,12 @@ def project_save(
         setattr(project, field, value)
     clash = Project.objects.filter(client=project.client, name=project.name).exclude(pk=project.pk)
     if clash.exists():
-        raise InvalidInput({"name": ["This client already has a project with that name."]})
-    project.save()
+        raise InvalidInput({"name": [DUPLICATE_PROJECT]})
+    try:
+        with transaction.atomic():
+            project.save()
+    except IntegrityError as error:  # a concurrent save won the race past the check above
+        raise InvalidInput({"name": [DUPLICATE_PROJECT]}) from error
     if workers is not None:
         project.workers.set(workers)
     return project

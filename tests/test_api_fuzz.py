@@ -1,0 +1,107 @@
+"""Fuzz the published OpenAPI schema in-process: whatever a client sends, never a 500.
+
+schemathesis reads /api/schema/ from the WSGI app and, for every GET/POST/PATCH
+operation under /api/v1/, sends schema-valid and schema-breaking requests with a token
+header: as contractor A (the brief's caller) and as the admin (whose writes reach the
+worker, project and rate serializers that contractors are refused before parsing).
+
+Bounded and deterministic: a fixed seed, derandomized Hypothesis, no example database,
+a few examples per operation plus the coverage phase's boundary values, no stateful
+phase. A whole-number `{id}` in a path is aimed at an object that exists, so detail
+routes and PATCH bodies reach the serializers instead of stopping at 404; other ids
+(strings, negatives) are sent as generated.
+"""
+
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+
+from config.wsgi import application
+from tests.factories import RateFactory
+
+FUZZ_CONFIG = SchemathesisConfig.from_dict(
+    {
+        "seed": 20261120,
+        "generation": {"max-examples": 5, "deterministic": True, "database": "none"},
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
+
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=FUZZ_CONFIG).include(
+    path_regex=r"^/api/v1/", method=["GET", "POST", "PATCH"]
+)
+# Each caller fuzzes what its role may reach; a write the role is refused is a 403 before
+# the body is even parsed, so it is fuzzed only by the caller who may make it.
+ADMIN_ONLY_WRITES = r"^/api/v1/(users|teams|workers|projects|rates)/"
+CONTRACTOR_ONLY_WRITES = r"^/api/v1/sessions/(start/|\{id\}/|\{id\}/stop/)?$"
+as_contractor = schema.exclude(method=["POST", "PATCH"], path_regex=ADMIN_ONLY_WRITES)
+as_admin = schema.exclude(method=["POST", "PATCH"], path_regex=CONTRACTOR_ONLY_WRITES).exclude(
+    path_regex=r"^/api/v1/auth/"
+)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transaction():
+    """Requests through the raw WSGI app would close the connection (and so the test's
+    transaction) at their end; Django's own test client disconnects this signal too."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def who(world, username) -> dict[str, Any]:
+    """The caller's token and, per resource in a path, the id of an object they may see."""
+    user = world.user(username)
+    return {
+        "token": Token.objects.get_or_create(user=user)[0].key,
+        "ids": {
+            "sessions": world.session_a.pk,
+            "workers": world.worker_a.pk,
+            "projects": world.project_a.pk,
+            "rates": RateFactory(worker=world.worker_a).pk,
+            "teams": world.team_a.pk,
+            "users": user.pk,
+        },
+    }
+
+
+def send(case: Any, who: dict[str, Any]) -> None:
+    """Aim a whole-number {id} at a real object, then send and check for a server error."""
+    if isinstance((case.path_parameters or {}).get("id"), int):
+        resource = case.operation.path.split("/")[3]
+        case.path_parameters["id"] = who["ids"][resource]
+    case.call_and_validate(headers={"Authorization": f"Token {who['token']}"}, checks=[not_a_server_error])
+
+
+RELAXED = settings(
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ]
+)
+
+
+# The one-value parametrize names the caller in each item's id, e.g. `[GET /api/v1/me/][contractor_a]`.
+@as_contractor.parametrize()
+@pytest.mark.parametrize("username", ["contractor_a"])
+@RELAXED
+def test_no_contractor_request_causes_a_server_error(case, who):
+    send(case, who)
+
+
+@as_admin.parametrize()
+@pytest.mark.parametrize("username", ["admin"])
+@RELAXED
+def test_no_admin_request_causes_a_server_error(case, who):
+    send(case, who)
