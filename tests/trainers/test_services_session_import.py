@@ -1,0 +1,515 @@
+"""The CSV import service: all rows or none, every bad line with its reasons."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.factories import ProjectFactory, SessionFactory, UserFactory, WorkerFactory
+from trainers.errors import Forbidden
+from trainers.models import LabellingSession, Role, SessionSource
+from trainers.services import session_import
+from trainers.services.session_bulk_write import HISTORY_COLUMNS, SESSION_COLUMNS
+from trainers.services.session_import import ImportRejected, sessions_import
+from trainers.services.sessions import session_create, session_delete, session_start
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago, period 2026-W47
+HEADER = "project,started_at,ended_at,task_count,notes"
+
+
+def iso(instant: datetime) -> str:
+    return instant.isoformat()
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def csv_file(*rows: str, header: str = HEADER) -> bytes:
+    return ("\n".join([header, *rows]) + "\n").encode()
+
+
+def row(project, start: datetime, end: datetime, task_count: str = "3", notes: str = "ok") -> str:
+    return f"{project.pk},{iso(start)},{iso(end)},{task_count},{notes}"
+
+
+def imported(worker) -> list[LabellingSession]:
+    return list(
+        LabellingSession.objects.filter(worker=worker, source=SessionSource.IMPORT).order_by("started_at")
+    )
+
+
+def rejection(actor, content: bytes) -> ImportRejected:
+    """Import expecting a refusal; return it after checking nothing was written."""
+    before = (LabellingSession.objects.count(), LabellingSession.history.count())
+    with pytest.raises(ImportRejected) as refused:
+        sessions_import(actor=actor, content=content)
+    assert (LabellingSession.objects.count(), LabellingSession.history.count()) == before
+    return refused.value
+
+
+def row_errors(refused: ImportRejected) -> dict[int, dict[str, list[str]]]:
+    return {entry["line"]: entry["errors"] for entry in refused.errors["rows"]}
+
+
+# A good file --------------------------------------------------------------------------------
+
+
+def test_a_good_file_lands_whole_with_whole_seconds_and_history(world, frozen_now):
+    # given three rows, one with sub-second instants and a quoted comma in its notes
+    content = csv_file(
+        row(
+            world.project_a, T0.replace(microsecond=750_000), T0 + hours(1) + timedelta(microseconds=999_999)
+        ),
+        row(world.project_a, T0 + hours(1), T0 + hours(2), task_count="", notes='"a, b"'),
+        f"{world.project_a.pk},2026-11-17T09:00:00-06:00,2026-11-17T10:30:00-06:00,0001000000,",
+    )
+    # when
+    count = sessions_import(actor=world.contractor_a, content=content)
+    # then
+    sessions = imported(world.worker_a)
+    assert count == 3 == len(sessions)
+    first, second, third = sessions
+    assert (first.started_at, first.ended_at, first.duration_seconds) == (T0, T0 + hours(1), 3600)
+    assert (first.task_count, first.notes, first.needs_review) == (3, "ok", False)
+    assert (second.task_count, second.notes) == (0, "a, b")
+    assert (third.started_at, third.task_count) == (datetime(2026, 11, 17, 15, 0, tzinfo=UTC), 1_000_000)
+    assert {s.period for s in sessions} == {"2026-W47"}
+    assert all(s.created_at == s.updated_at == frozen_now for s in sessions)
+    history = LabellingSession.history.filter(id__in=[s.pk for s in sessions])
+    assert history.count() == 3
+    assert {(h.history_user, h.history_type, h.source) for h in history} == {
+        (world.contractor_a, "+", SessionSource.IMPORT)
+    }
+
+
+def test_touching_rows_and_touching_stored_sessions_are_fine(world, frozen_now):
+    # given the world's stored session 15:00-17:00 UTC on 2026-11-02
+    stored = world.session_a
+    content = csv_file(
+        row(world.project_a, stored.started_at - hours(1), stored.started_at),
+        row(world.project_a, stored.ended_at, stored.ended_at + hours(1)),
+        row(world.project_a, stored.ended_at + hours(1), stored.ended_at + hours(2)),
+    )
+    # when / then
+    assert sessions_import(actor=world.contractor_a, content=content) == 3
+
+
+def test_the_worker_column_may_name_the_contractor_themself(world, frozen_now):
+    # given
+    content = csv_file(
+        f"{world.worker_a.pk},{row(world.project_a, T0, T0 + hours(1))}",
+        f",{row(world.project_a, T0 + hours(1), T0 + hours(2))}",
+        header=f"worker,{HEADER}",
+    )
+    # when / then
+    assert sessions_import(actor=world.contractor_a, content=content) == 2
+
+
+@pytest.mark.parametrize(
+    ("prefix", "newline"),
+    [(b"\xef\xbb\xbf", "\n"), (b"", "\r\n"), (b"", "\n\n")],
+    ids=["utf8-bom", "crlf", "blank-lines"],
+)
+def test_bom_crlf_and_blank_lines_are_accepted(world, frozen_now, prefix, newline):
+    # given
+    lines = [
+        HEADER,
+        row(world.project_a, T0, T0 + hours(1)),
+        row(world.project_a, T0 + hours(1), T0 + hours(2)),
+    ]
+    content = prefix + (newline.join(lines) + newline).encode()
+    # when / then
+    assert sessions_import(actor=world.contractor_a, content=content) == 2
+
+
+def test_header_names_are_trimmed_and_case_insensitive_and_order_is_free(world, frozen_now):
+    # given
+    content = csv_file(
+        f"ok,{iso(T0 + hours(1))},{world.project_a.pk},{iso(T0)}",
+        header=" Notes , ENDED_AT,project,started_at",
+    )
+    # when
+    sessions_import(actor=world.contractor_a, content=content)
+    # then
+    (session,) = imported(world.worker_a)
+    assert (session.started_at, session.notes, session.task_count) == (T0, "ok", 0)
+
+
+def test_imported_ids_are_new_and_later_writes_still_work(world, frozen_now):
+    # given the newest session was deleted: its id (and its history) must never be reused
+    newest = session_create(
+        actor=world.contractor_a,
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=T0,
+        ended_at=T0 + hours(1),
+    )
+    deleted_id = newest.pk
+    session_delete(actor=world.contractor_a, session=newest)
+    # when
+    sessions_import(actor=world.contractor_a, content=csv_file(row(world.project_a, T0, T0 + hours(1))))
+    later = session_create(
+        actor=world.contractor_a,
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=T0 + hours(2),
+        ended_at=T0 + hours(3),
+    )
+    # then
+    (session,) = imported(world.worker_a)
+    assert deleted_id < session.pk < later.pk
+
+
+def test_the_fast_insert_writes_every_column_of_the_session_and_its_history():
+    # given
+    history_model = LabellingSession.history.model
+    # when
+    session_fields = {field.attname for field in LabellingSession._meta.concrete_fields}
+    history_fields = {field.attname for field in history_model._meta.concrete_fields}
+    # then
+    assert set(SESSION_COLUMNS) == session_fields
+    assert {*HISTORY_COLUMNS, "history_id"} == history_fields
+
+
+# Bad rows -----------------------------------------------------------------------------------
+
+INACTIVE = "inactive"
+OTHER_WORKER = "other-worker"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"started_at": "yesterday"}, "started_at", "not an ISO 8601"),
+        ({"ended_at": "2026-13-01T00:00:00Z"}, "ended_at", "not an ISO 8601"),
+        ({"started_at": "2026-11-16T09:00:00"}, "started_at", "UTC offset"),
+        ({"ended_at": "2026-11-16"}, "ended_at", "UTC offset"),
+        ({"started_at": ""}, "started_at", "Required"),
+        ({"started_at": "0226-11-16T15:00:00+00:00"}, "started_at", "on or after 2000-01-01"),
+        ({"started_at": "0001-01-01T00:00:00+05:00"}, "started_at", "on or after 2000-01-01"),
+        ({"project": "999999"}, "project", "No project with id '999999'"),
+        ({"project": "abc"}, "project", "No project with id 'abc'"),
+        ({"project": ""}, "project", "Required"),
+        ({"project": "B"}, "project", "No project with id"),
+        ({"project": INACTIVE}, "project", "is inactive"),
+        ({"ended_at": iso(T0)}, "ended_at", "Must be after started_at"),
+        ({"ended_at": iso(T0 - hours(1))}, "ended_at", "Must be after started_at"),
+        ({"ended_at": iso(T0 + hours(16) + timedelta(seconds=1))}, "ended_at", "at most 16 hours"),
+        ({"started_at": "2026-11-20T12:05:01Z", "ended_at": "2026-11-20T13:00:00Z"}, "started_at", "future"),
+        ({"task_count": "-1"}, "task_count", "whole number"),
+        ({"task_count": "1.5"}, "task_count", "whole number"),
+        ({"task_count": "²"}, "task_count", "whole number"),
+        ({"task_count": "1000001"}, "task_count", "whole number"),
+        ({"task_count": "9" * 5000}, "task_count", "whole number"),
+        ({"notes": "x" * 2001}, "notes", "At most 2000 characters"),
+        ({"extra": "surplus"}, "row", "more fields than the header"),
+        ({"worker": OTHER_WORKER}, "worker", "only your own sessions"),
+        ({"worker": "12345678901234567890"}, "worker", "only your own sessions"),
+    ],
+    ids=[
+        "bad-date",
+        "impossible-date",
+        "naive-start",
+        "date-only-end",
+        "missing-start",
+        "ancient-year",
+        "year-one",
+        "unknown-project",
+        "project-not-a-number",
+        "missing-project",
+        "project-not-assigned",
+        "inactive-project",
+        "zero-length",
+        "end-before-start",
+        "too-long",
+        "future",
+        "negative-task-count",
+        "fractional-task-count",
+        "unicode-digit-task-count",
+        "too-many-tasks",
+        "5000-digit-task-count",
+        "notes-too-long",
+        "extra-field",
+        "another-workers-id",
+        "huge-worker-id",
+    ],
+)
+def test_each_bad_row_is_refused_with_its_field_and_line(world, frozen_now, fields, field, words):
+    # given a good row on line 2 and the bad one on line 3
+    values = {
+        "worker": "",
+        "project": str(world.project_a.pk),
+        "started_at": iso(T0),
+        "ended_at": iso(T0 + hours(1)),
+        "task_count": "3",
+        "notes": "ok",
+    }
+    values.update(fields)
+    if values["project"] == INACTIVE:
+        values["project"] = str(ProjectFactory(workers=[world.worker_a], is_active=False).pk)
+    if values["project"] == "B":
+        values["project"] = str(world.project_b.pk)
+    if values["worker"] == OTHER_WORKER:
+        values["worker"] = str(world.worker_b.pk)
+    extra = values.pop("extra", None)
+    bad = ",".join(values.values()) + (f",{extra}" if extra else "")
+    content = csv_file(
+        f",{row(world.project_a, T0 - hours(3), T0 - hours(2))}", bad, header=f"worker,{HEADER}"
+    )
+    # when
+    refused = rejection(world.contractor_a, content)
+    # then
+    assert refused.errors["file"] == ["1 of 2 rows are invalid; nothing was imported."]
+    (entry,) = refused.errors["rows"]
+    assert entry["line"] == 3
+    assert words in " ".join(entry["errors"][field]), entry
+
+
+def test_a_file_with_many_bad_rows_names_every_bad_line_and_writes_nothing(world, frozen_now, lock_period):
+    # given a running timer, a period lock, and a file whose line 4 holds a multi-line note
+    running = session_start(
+        actor=world.contractor_a,
+        worker=world.worker_a,
+        project=world.project_a,
+        now=datetime(2026, 11, 19, 12, 0, tzinfo=UTC),
+    )
+    lock_period(world.worker_a, "2026-W47")
+    stored = world.session_a  # 2026-11-02 15:00-17:00 UTC
+    pa = world.project_a
+    w45 = stored.ended_at + hours(24)  # 2026-11-03, unlocked
+    content = csv_file(
+        row(pa, w45, w45 + hours(1)),  # 2 good
+        row(pa, w45, w45 + hours(1)).replace(iso(w45), "not-a-date", 1),  # 3 bad date
+        row(pa, w45 + hours(2), w45 + hours(3), notes='"first line\nsecond line\nthird line"'),  # 4-6 good
+        row(pa, w45 + hours(4), w45 + hours(6)),  # 7 overlaps line 8
+        row(pa, w45 + hours(5), w45 + hours(7)),  # 8 overlaps line 7
+        row(pa, stored.started_at + hours(1), stored.ended_at + hours(1)),  # 9 overlaps the stored session
+        row(pa, T0, T0 + hours(1)),  # 10 locked period
+        row(
+            pa, datetime(2026, 11, 19, 13, 0, tzinfo=UTC), datetime(2026, 11, 19, 14, 0, tzinfo=UTC)
+        ),  # 11 timer
+        row(world.project_b, w45 + hours(8), w45 + hours(9), notes='"bad project,\nspanning lines"'),  # 12-13
+        row(pa, w45 + hours(10), w45 + hours(11), task_count="many"),  # 14 bad task count
+        "",  # 15 blank
+        row(pa, w45 + hours(12), w45 + hours(13)),  # 16 good
+    )
+    # when
+    refused = rejection(world.contractor_a, content)
+    # then
+    errors = row_errors(refused)
+    assert sorted(errors) == [3, 7, 8, 9, 10, 11, 12, 14]
+    assert refused.errors["file"] == ["8 of 11 rows are invalid; nothing was imported."]
+    assert "not an ISO 8601" in errors[3]["started_at"][0]
+    assert errors[7] == {"started_at": ["Overlaps line 8."]}
+    assert errors[8] == {"started_at": ["Overlaps line 7."]}
+    assert f"Overlaps session {stored.pk}" in errors[9]["started_at"][0]
+    assert errors[10] == {"started_at": ["Period 2026-W47 is locked: its timesheet is submitted"]}
+    assert f"Overlaps session {running.pk}" in errors[11]["started_at"][0]
+    assert "still running" in errors[11]["started_at"][0]
+    assert list(errors[12]) == ["project"]
+    assert list(errors[14]) == ["task_count"]
+
+
+def test_overlaps_are_found_however_the_file_is_ordered(world, frozen_now):
+    # given a long row first and a short row inside it three lines later
+    content = csv_file(
+        row(world.project_a, T0, T0 + hours(8)),
+        row(world.project_a, T0 - hours(3), T0 - hours(2)),
+        row(world.project_a, T0 + hours(9), T0 + hours(10)),
+        row(world.project_a, T0 + hours(6), T0 + hours(7)),
+        row(world.project_a, T0 + hours(1), T0 + hours(2)),
+    )
+    # when
+    errors = row_errors(rejection(world.contractor_a, content))
+    # then
+    assert sorted(errors) == [2, 5, 6]
+    assert errors[5] == errors[6] == {"started_at": ["Overlaps line 2."]}
+    assert errors[2]["started_at"] == ["Overlaps line 6.", "Overlaps line 5."]
+
+
+def test_a_row_crossing_into_a_locked_period_is_refused(world, frozen_now, lock_period):
+    # given W47 locked; Sunday 22:00 to Monday 01:00 in Chicago crosses from W46 into it
+    lock_period(world.worker_a, "2026-W47")
+    content = csv_file(f"{world.project_a.pk},2026-11-15T22:00:00-06:00,2026-11-16T01:00:00-06:00,,")
+    # when
+    errors = row_errors(rejection(world.contractor_a, content))
+    # then
+    assert errors == {2: {"started_at": ["Period 2026-W47 is locked: its timesheet is submitted"]}}
+
+
+def test_an_unterminated_quote_names_the_line_where_the_row_starts(world, frozen_now):
+    # given
+    content = csv_file(row(world.project_a, T0, T0 + hours(1)), f'{world.project_a.pk},{iso(T0)},x,1,"open')
+    # when
+    refused = rejection(world.contractor_a, content)
+    # then
+    assert refused.errors["file"][0].startswith("Line 3: unexpected end of data")
+    assert refused.errors["rows"] == []
+
+
+# Bad files ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", "The file is empty."),
+        (b"\n\n", "The file is empty."),
+        (HEADER.encode() + b"\n", "no rows, only a header"),
+        (b"project,started_at,task_count\n1,x,1\n", "missing columns: ended_at"),
+        (f"{HEADER},hours\n".encode(), "unknown columns: hours"),
+        (f"{HEADER},\n".encode(), "unknown columns: (empty)"),
+        (f"{HEADER},notes\n".encode(), "repeated columns: notes"),
+        (b"project;started_at;ended_at\n1;2;3\n", "missing columns: project, started_at, ended_at"),
+        (f"{HEADER}\n1,caf\xe9".encode("latin-1"), "must be UTF-8 text; line 2 is not"),
+        (f"{HEADER}\n1,\x002026".encode(), "NUL byte (line 2)"),
+        (b'project,started_at,ended_at\n1,"x"y,2\n', "Line 2: ',' expected after '\"'"),
+    ],
+    ids=[
+        "empty",
+        "blank-lines-only",
+        "header-only",
+        "missing-column",
+        "unknown-column",
+        "empty-column-name",
+        "repeated-column",
+        "semicolons",
+        "latin-1",
+        "nul-byte",
+        "stray-quote",
+    ],
+)
+def test_a_malformed_file_is_refused_as_a_whole(world, frozen_now, content, words):
+    # given / when
+    refused = rejection(world.contractor_a, content)
+    # then
+    assert words in refused.errors["file"][0]
+    assert refused.errors["rows"] == []
+
+
+def test_a_file_over_the_row_limit_is_refused(world, frozen_now, monkeypatch):
+    # given
+    monkeypatch.setattr(session_import, "MAX_IMPORT_ROWS", 2)
+    rows = [row(world.project_a, T0 + hours(i), T0 + hours(i + 1)) for i in range(3)]
+    # when
+    refused = rejection(world.contractor_a, csv_file(*rows))
+    # then
+    assert refused.errors["file"] == ["A file may hold at most 2 rows."]
+
+
+# Who may import for whom --------------------------------------------------------------------
+
+
+def test_an_admin_imports_for_several_workers_named_in_the_worker_column(world, frozen_now):
+    # given
+    content = csv_file(
+        f"{world.worker_a.pk},{row(world.project_a, T0, T0 + hours(1))}",
+        f"{world.worker_b.pk},{row(world.project_b, T0, T0 + hours(1))}",
+        f" {world.worker_a2.pk} ,{row(world.project_a, T0, T0 + hours(2))}",
+        header=f"worker,{HEADER}",
+    )
+    # when
+    count = sessions_import(actor=world.admin, content=content)
+    # then
+    assert count == 3
+    assert [len(imported(w)) for w in (world.worker_a, world.worker_b, world.worker_a2)] == [1, 1, 1]
+    history = LabellingSession.history.filter(source=SessionSource.IMPORT)
+    assert {h.history_user for h in history} == {world.admin}
+
+
+@pytest.mark.parametrize(
+    ("worker", "project", "field", "words"),
+    [
+        ("", "a", "worker", "Required"),
+        ("999999", "a", "worker", "No worker with id '999999'"),
+        ("x", "a", "worker", "No worker with id 'x'"),
+        ("inactive", "a", "worker", "inactive and cannot log time"),
+        ("b", "a", "project", "not assigned to project 'Project A'"),
+    ],
+    ids=["missing-worker", "unknown-worker", "worker-not-a-number", "inactive-worker", "not-assigned"],
+)
+def test_an_admin_row_needs_a_known_active_assigned_worker(world, frozen_now, worker, project, field, words):
+    # given
+    if worker == "inactive":
+        worker = str(WorkerFactory(is_active=False).pk)
+    elif worker == "b":
+        worker = str(world.worker_b.pk)
+    content = csv_file(f"{worker},{row(world.project_a, T0, T0 + hours(1))}", header=f"worker,{HEADER}")
+    # when
+    errors = row_errors(rejection(world.admin, content))
+    # then
+    assert words in errors[2][field][0]
+
+
+def test_an_admin_file_without_a_worker_column_is_refused(world, frozen_now):
+    refused = rejection(world.admin, csv_file(row(world.project_a, T0, T0 + hours(1))))
+    assert "Add a worker column" in refused.errors["file"][0]
+
+
+@pytest.mark.parametrize("name", ["manager_a", "finance"])
+def test_other_roles_may_not_import(world, frozen_now, name):
+    # given
+    content = csv_file(
+        f"{world.worker_a.pk},{row(world.project_a, T0, T0 + hours(1))}", header=f"worker,{HEADER}"
+    )
+    # when / then
+    with pytest.raises(Forbidden):
+        sessions_import(actor=world.user(name), content=content)
+    assert not imported(world.worker_a)
+
+
+def test_a_contractor_without_a_worker_profile_may_not_import(db, frozen_now):
+    # given
+    loner = UserFactory(role=Role.CONTRACTOR)
+    project = ProjectFactory()
+    # when / then
+    with pytest.raises(Forbidden):
+        sessions_import(actor=loner, content=csv_file(row(project, T0, T0 + hours(1))))
+
+
+def test_stored_sessions_of_other_workers_do_not_clash(world, frozen_now):
+    # given worker_a2 has a session at the very time worker_a imports
+    SessionFactory(worker=world.worker_a2, project=world.project_a, started_at=T0, ended_at=T0 + hours(2))
+    # when / then
+    assert (
+        sessions_import(actor=world.contractor_a, content=csv_file(row(world.project_a, T0, T0 + hours(2))))
+        == 1
+    )
+
+
+# Backstop and volume ------------------------------------------------------------------------
+
+
+def test_the_database_backstop_refuses_an_overlap_the_checks_missed(
+    world, frozen_now, postgres_only, monkeypatch
+):
+    # given the application's overlap check switched off
+    monkeypatch.setattr(session_import, "_check_overlaps_and_locks", lambda parsed, errors: None)
+    stored = world.session_a
+    content = csv_file(row(world.project_a, stored.started_at, stored.ended_at))
+    # when
+    refused = rejection(world.contractor_a, content)
+    # then
+    assert "clashes with it; nothing was imported" in refused.errors["file"][0]
+
+
+@pytest.mark.slow
+def test_twenty_thousand_rows_import_whole(world, frozen_now):
+    # given back-to-back 30-minute sessions with 5-minute gaps, from 2025 on
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = []
+    for i in range(20_000):
+        end = start + timedelta(minutes=30, seconds=7)
+        rows.append(row(world.project_a, start, end, task_count=str(i % 50), notes=f"batch {i}"))
+        start = end + timedelta(minutes=5)
+    # when
+    count = sessions_import(actor=world.contractor_a, content=csv_file(*rows))
+    # then
+    assert count == 20_000
+    assert (
+        LabellingSession.objects.filter(worker=world.worker_a, source=SessionSource.IMPORT).count() == 20_000
+    )
+    assert (
+        LabellingSession.history.filter(history_user=world.contractor_a, history_type="+").count() == 20_000
+    )
