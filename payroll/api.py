@@ -5,10 +5,11 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
-from payroll import selectors, services
+from payroll import selectors
 from payroll.filters import RateFilter
 from payroll.models import Rate
 from payroll.serializers import RateSerializer
+from payroll.services import rates as services
 from trainers.api import ADMIN_FINANCE, ScopedViewSet
 from trainers.models import Role
 

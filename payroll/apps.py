@@ -9,7 +9,7 @@ class PayrollConfig(AppConfig):
 
     def ready(self) -> None:
         """Tell trainers which contract changes payroll forbids."""
-        from payroll.services import currency_change_refusal_for_rates
+        from payroll.services.rates import currency_change_refusal_for_rates
         from trainers.hooks import register_currency_change_check
 
         register_currency_change_check(currency_change_refusal_for_rates)

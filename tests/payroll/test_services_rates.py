@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from payroll.models import Rate
-from payroll.services import rate_create, rate_delete, rate_update
+from payroll.services.rates import rate_create, rate_delete, rate_update
 from tests.factories import ProjectFactory, RateFactory
 from trainers.errors import Forbidden, InvalidInput
 

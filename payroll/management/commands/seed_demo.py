@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from payroll.models import Rate
-from payroll.services import rate_create
+from payroll.services.rates import rate_create
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.sessions import session_create
 

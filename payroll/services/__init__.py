@@ -1,0 +1,1 @@
+"""Writes of the payroll app, one module per subdomain (rates, timesheets, jobs)."""
