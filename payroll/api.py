@@ -5,9 +5,9 @@ from typing import Any
 from django.db.models import QuerySet
 from rest_framework import viewsets
 
-from payroll import selectors
 from payroll.filters import RateFilter
 from payroll.models import Rate
+from payroll.selectors import rates as selectors
 from payroll.serializers import RateSerializer
 from payroll.services import rates as services
 from trainers.api import ADMIN_FINANCE, ScopedViewSet

@@ -8,8 +8,10 @@ class PayrollConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Tell trainers which contract changes payroll forbids."""
+        """Tell trainers which periods timesheets lock and which contract changes are refused."""
         from payroll.services.rates import currency_change_refusal_for_rates
-        from trainers.hooks import register_currency_change_check
+        from payroll.services.timesheets import timesheet_lock_reason
+        from trainers.hooks import register_currency_change_check, register_period_lock
 
         register_currency_change_check(currency_change_refusal_for_rates)
+        register_period_lock(timesheet_lock_reason)

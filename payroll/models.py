@@ -1,10 +1,10 @@
-"""Money. Rates live here now; timesheets, adjustments and invoices follow."""
+"""Money: rates, timesheets and their lines and events, adjustments, jobs, reminders."""
 
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from trainers.models import Project, Worker
@@ -55,3 +55,226 @@ class Rate(models.Model):
     def __str__(self) -> str:
         scope = self.project.name if self.project else "default"
         return f"{self.hourly_rate} {self.currency}/h for {self.worker} ({scope}) from {self.effective_from}"
+
+
+class TimesheetStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    INVOICED = "invoiced", "Invoiced"
+
+
+# Statuses in which the period's sessions may not change (PAY_RULES §6).
+LOCKED_STATUSES = frozenset({TimesheetStatus.SUBMITTED, TimesheetStatus.APPROVED, TimesheetStatus.INVOICED})
+# Statuses whose lines are stored for good (copied rates and amounts).
+FROZEN_STATUSES = LOCKED_STATUSES
+
+
+class Timesheet(models.Model):
+    """One worker's pay period. Open: lines computed live. Submitted: lines stored."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="timesheets")
+    period = models.CharField(max_length=8, help_text="ISO week in the worker's zone, e.g. 2026-W45.")
+    period_start = models.DateTimeField()
+    period_end = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=TimesheetStatus.choices, default=TimesheetStatus.OPEN)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    total = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Sum of line amounts and adjustments, as last computed or stored.",
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-period_start", "worker_id"]
+        indexes = [models.Index(fields=["period", "status"], name="timesheet_period_status")]
+        constraints = [
+            models.UniqueConstraint(fields=["worker", "period"], name="timesheet_one_per_worker_period"),
+            models.CheckConstraint(
+                condition=Q(status__in=TimesheetStatus.values), name="timesheet_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")), name="timesheet_period_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Timesheet {self.period} of {self.worker} ({self.status})"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in LOCKED_STATUSES
+
+
+class LineKind(models.TextChoices):
+    REGULAR = "regular", "Regular"
+    OVERTIME = "overtime", "Overtime"
+
+
+class TimesheetLine(models.Model):
+    """A (project, rate, kind) group of a timesheet, with the rate and amount copied in."""
+
+    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="lines")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=8, choices=LineKind.choices)
+    hourly_rate = models.DecimalField(max_digits=10, decimal_places=4)
+    multiplier = models.DecimalField(max_digits=4, decimal_places=2)
+    seconds = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["project_id", "kind", "hourly_rate"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["timesheet", "project", "hourly_rate", "kind"], name="timesheet_line_unique_group"
+            ),
+            models.CheckConstraint(condition=Q(seconds__gt=0), name="timesheet_line_positive_seconds"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seconds}s {self.kind} at {self.hourly_rate} = {self.amount}"
+
+
+class TimesheetEvent(models.Model):
+    """An audit row for every state change: from, to, who, when, why."""
+
+    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=10, choices=TimesheetStatus.choices)
+    to_status = models.CharField(max_length=10, choices=TimesheetStatus.choices)
+    actor = models.ForeignKey(
+        "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
+
+
+MAX_ADJUSTMENT = Decimal("1000000")
+
+
+class Adjustment(models.Model):
+    """A signed correction after approval, paid in the worker's next open period (§6)."""
+
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="adjustments")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    reason = models.TextField()
+    applies_to_period = models.CharField(max_length=8)
+    created_by = models.ForeignKey("trainers.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["worker", "applies_to_period"], name="adjustment_worker_period")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(amount=0) & Q(amount__gt=-MAX_ADJUSTMENT) & Q(amount__lt=MAX_ADJUSTMENT),
+                name="adjustment_amount_nonzero_bounded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} for {self.worker} in {self.applies_to_period}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+UNFINISHED_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(models.Model):
+    """A background job and its visible progress; one unfinished job per kind and arguments."""
+
+    kind = models.CharField(max_length=40)
+    params = models.JSONField(default=dict)
+    params_key = models.CharField(max_length=200, help_text="Canonical form of params, for de-duplication.")
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total_chunks = models.PositiveIntegerField(default=0)
+    done_chunks = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(
+        "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "params_key"],
+                condition=Q(status__in=["queued", "running"]),
+                name="job_one_unfinished_per_kind_params",
+            ),
+            models.CheckConstraint(
+                condition=Q(done_chunks__lte=F("total_chunks")), name="job_chunks_bounded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.params_key} ({self.status})"
+
+    @property
+    def progress(self) -> int:
+        """Percent done, 0-100, from the finished chunks."""
+        if self.status == JobStatus.DONE:
+            return 100
+        if not self.total_chunks:
+            return 0
+        return min(99, 100 * self.done_chunks // self.total_chunks)
+
+
+class JobChunk(models.Model):
+    """One chunk of a fanned-out job; marking it done twice counts it once."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    size = models.PositiveIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="job_chunk_unique_index")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id}"
+
+
+class ReminderSent(models.Model):
+    """A reminder that went out: at most one per timesheet, stage and recipient."""
+
+    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="reminders")
+    stage = models.CharField(max_length=20)
+    recipient = models.ForeignKey("trainers.User", on_delete=models.CASCADE, related_name="+")
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["timesheet", "stage", "recipient"], name="reminder_once_per_stage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} reminder for timesheet {self.timesheet_id}"

@@ -1,0 +1,78 @@
+"""Background jobs with visible progress, started at most once per kind and arguments.
+
+A job is a row (payroll.models.Job) that a Celery task fills in. Big jobs fan out in
+chunks (JobChunk rows); each chunk is marked done once, whatever Celery redelivers, and
+the job is done when every chunk is. Starting a job that is already queued or running
+with the same arguments returns that job (a partial unique index holds this).
+"""
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from payroll.models import UNFINISHED_JOB_STATUSES, Job, JobChunk, JobStatus
+from trainers.models import User
+
+# Which task runs each kind of job (resolved lazily: tasks import the services).
+JOB_TASKS = {
+    "close_period": "payroll.tasks.close_period",
+}
+
+
+def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple[Job, bool]:
+    """Queue a job after commit, or return the unfinished one with the same arguments."""
+    key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    existing = Job.objects.filter(kind=kind, params_key=key, status__in=UNFINISHED_JOB_STATUSES).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(kind=kind, params=params, params_key=key, created_by=actor)
+    except IntegrityError:  # started concurrently: the partial unique index keeps one
+        return Job.objects.get(kind=kind, params_key=key, status__in=UNFINISHED_JOB_STATUSES), False
+    task = import_string(JOB_TASKS[kind])
+    transaction.on_commit(lambda: task.delay(job.pk))
+    return job, True
+
+
+def job_plan_chunks(*, job: Job, sizes: Sequence[int]) -> None:
+    """Mark the job running with these chunks (idempotent: a rerun keeps the first plan)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.total_chunks:
+            return
+        JobChunk.objects.bulk_create(JobChunk(job=job, index=i, size=size) for i, size in enumerate(sizes))
+        job.status = JobStatus.RUNNING if sizes else JobStatus.DONE
+        job.total_chunks = len(sizes)
+        job.started_at = job.started_at or timezone.now()
+        job.finished_at = None if sizes else timezone.now()
+        job.save()
+
+
+def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
+    """Count a finished chunk once; the last one marks the job done with the summed counts."""
+    with transaction.atomic():
+        newly_done = JobChunk.objects.filter(job_id=job_id, index=index, done_at__isnull=True).update(
+            done_at=timezone.now()
+        )
+        if not newly_done:
+            return  # a redelivered chunk: already counted
+        Job.objects.filter(pk=job_id).update(done_chunks=F("done_chunks") + 1)
+        job = Job.objects.select_for_update().get(pk=job_id)
+        for name, value in counts.items():
+            job.result[name] = job.result.get(name, 0) + value
+        if job.done_chunks == job.total_chunks:
+            job.status, job.finished_at = JobStatus.DONE, timezone.now()
+        job.save(update_fields=["result", "status", "finished_at"])
+
+
+def job_fail(*, job_id: int, error: str) -> None:
+    """Mark a job failed with a reason a person can read."""
+    Job.objects.filter(pk=job_id, status__in=UNFINISHED_JOB_STATUSES).update(
+        status=JobStatus.FAILED, error=error[:2000], finished_at=timezone.now()
+    )
