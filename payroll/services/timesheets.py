@@ -79,10 +79,9 @@ def _guard_submit(actor: User, timesheet: Timesheet, note: str) -> None:
 def _guard_decide(actor: User, timesheet: Timesheet, note: str) -> None:
     if timesheet.worker.user_id == actor.pk:
         raise Forbidden("Nobody approves or rejects their own timesheet.")
-    manages = (
-        timesheet.worker.team_id is not None and timesheet.worker.team.managers.filter(pk=actor.pk).exists()
-    )
-    if actor.role != Role.ADMIN and not (actor.role == Role.MANAGER and manages):
+    if actor.role != Role.ADMIN and not (
+        actor.role == Role.MANAGER and manages_worker(actor, timesheet.worker)
+    ):
         raise Forbidden("Only a manager of the worker's team (or an admin) may decide this timesheet.")
 
 
