@@ -251,7 +251,7 @@ class JobChunk(models.Model):
 
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
-    size = models.PositiveIntegerField(default=0)
+    items = models.JSONField(default=list, help_text="The ids this chunk works on (e.g. worker ids).")
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

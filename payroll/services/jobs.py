@@ -40,18 +40,23 @@ def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple
     return job, True
 
 
-def job_plan_chunks(*, job: Job, sizes: Sequence[int]) -> None:
-    """Mark the job running with these chunks (idempotent: a rerun keeps the first plan)."""
+def job_plan_chunks(*, job_id: int, chunks: Sequence[list[int]]) -> list[int]:
+    """Record the job's chunks and mark it running; a rerun keeps the first plan.
+
+    Returns the indexes of the chunks not yet done, for the caller to dispatch.
+    """
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job.pk)
-        if job.total_chunks:
-            return
-        JobChunk.objects.bulk_create(JobChunk(job=job, index=i, size=size) for i, size in enumerate(sizes))
-        job.status = JobStatus.RUNNING if sizes else JobStatus.DONE
-        job.total_chunks = len(sizes)
-        job.started_at = job.started_at or timezone.now()
-        job.finished_at = None if sizes else timezone.now()
-        job.save()
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if not job.chunks.exists():
+            JobChunk.objects.bulk_create(
+                JobChunk(job=job, index=i, items=items) for i, items in enumerate(chunks)
+            )
+            job.total_chunks = len(chunks)
+            job.started_at = timezone.now()
+            job.status = JobStatus.RUNNING if chunks else JobStatus.DONE
+            job.finished_at = None if chunks else timezone.now()
+            job.save()
+        return list(job.chunks.filter(done_at__isnull=True).order_by("index").values_list("index", flat=True))
 
 
 def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:

@@ -1,0 +1,33 @@
+"""The period close: which workers have time in a period, in chunks for the fan-out."""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import Q
+
+from trainers.models import LabellingSession, Worker
+from trainers.periods import period_bounds
+
+CLOSE_CHUNK_SIZE = 2_000  # workers per task: chunks, not one task per worker (LESSONS: 10x)
+
+
+def workers_with_time(period: str) -> list[int]:
+    """Ids of workers with any session overlapping `period`, each read in their own zone."""
+    zones = Worker.objects.order_by().values_list("time_zone", flat=True).distinct()
+    condition = Q(pk__in=[])
+    for zone_name in zones:
+        start, end = period_bounds(period, ZoneInfo(zone_name))
+        condition |= Q(worker__time_zone=zone_name, started_at__lt=end) & (
+            Q(ended_at__isnull=True) | Q(ended_at__gt=start)
+        )
+    ids = LabellingSession.objects.filter(condition).order_by().values_list("worker_id", flat=True).distinct()
+    return sorted(ids)
+
+
+def chunked(ids: list[int], size: int = CLOSE_CHUNK_SIZE) -> list[list[int]]:
+    """Split ids into consecutive chunks of at most `size`."""
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+def close_period_start_key(period: str) -> dict[str, str]:
+    """The job arguments of a close (one unfinished close per period)."""
+    return {"period": period}
