@@ -1,11 +1,38 @@
-"""The Celery application; configuration comes from Django settings (CELERY_*)."""
+"""The Celery application; configuration comes from Django settings (CELERY_*).
+
+The beat schedule lives here, beside the app, and names tasks by their stable names.
+Each entry expires before the next run is due, so a backlog after an outage runs once.
+"""
 
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("fairhour")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+HOUR = 60 * 60
+app.conf.beat_schedule = {
+    # Periods end at local Monday 00:00: in some zone nearly every hour of a UTC weekend
+    # (and at :30 or :45 in a few). Five minutes past lets timers stopped at midnight land.
+    "close-ended-periods": {
+        "task": "payroll.close_ended_periods",
+        "schedule": crontab(minute=5),
+        "options": {"expires": HOUR - 5 * 60},
+    },
+    # Once a day, mid-afternoon in Europe and morning in the Americas (CELERY_TIMEZONE is UTC).
+    "send-reminders": {
+        "task": "payroll.send_reminders",
+        "schedule": crontab(hour=14, minute=0),
+        "options": {"expires": 12 * HOUR},
+    },
+    "stop-forgotten-timers": {
+        "task": "trainers.stop_forgotten_timers",
+        "schedule": crontab(minute="*/10"),
+        "options": {"expires": 9 * 60},
+    },
+}

@@ -1,17 +1,50 @@
 """Thin DRF views over the payroll services and selectors."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
-from rest_framework import viewsets
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from payroll.filters import RateFilter
-from payroll.models import Rate
+from payroll.filters import AdjustmentFilter, RateFilter, TimesheetFilter
+from payroll.models import Adjustment, Job, Rate, Timesheet
+from payroll.periods import iso_week_key
 from payroll.selectors import rates as selectors
-from payroll.serializers import RateSerializer
+from payroll.selectors.jobs import jobs_visible_to
+from payroll.selectors.timesheets import adjustments_visible_to, timesheets_visible_to
+from payroll.serializers import (
+    AdjustmentSerializer,
+    JobSerializer,
+    JobStartedSerializer,
+    PayrollCloseSerializer,
+    RateSerializer,
+    TimesheetCreateSerializer,
+    TimesheetNoteSerializer,
+    TimesheetRejectSerializer,
+    TimesheetReopenSerializer,
+    TimesheetSerializer,
+)
 from payroll.services import rates as services
-from trainers.api import ADMIN_FINANCE, ScopedViewSet
-from trainers.models import Role
+from payroll.services.close import close_period_start_key
+from payroll.services.jobs import job_start
+from payroll.services.timesheets import (
+    adjustment_create,
+    timesheet_ensure,
+    timesheet_get_or_create,
+    timesheet_transition,
+)
+from trainers.api import ADMIN_FINANCE, CONTRACTOR, ScopedViewSet
+from trainers.models import Role, User, Worker
+from trainers.permissions import RoleAccess
+from trainers.selectors import worker_of
+
+MANAGER_ADMIN = frozenset({Role.MANAGER, Role.ADMIN})
 
 
 class RateViewSet(viewsets.ModelViewSet, ScopedViewSet):
@@ -35,3 +68,163 @@ class RateViewSet(viewsets.ModelViewSet, ScopedViewSet):
 
     def perform_destroy(self, instance: Rate) -> None:
         services.rate_delete(actor=self.actor, rate=instance)
+
+
+def _transition_schema(verb: str, body: type[serializers.Serializer] | None) -> Any:
+    return extend_schema(
+        request=body,
+        responses={
+            200: TimesheetSerializer,
+            400: OpenApiResponse(description="Bad input, e.g. a missing note."),
+            403: OpenApiResponse(description=f"The caller may not {verb} this timesheet."),
+            404: OpenApiResponse(description="No such timesheet for this caller."),
+            409: OpenApiResponse(
+                description=f"The timesheet's state (or a blocking problem) stops {verb}; why."
+            ),
+        },
+    )
+
+
+class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Weekly timesheets and their approval (PAY_RULES §4-§6); scoped like sessions."""
+
+    serializer_class = TimesheetSerializer
+    filterset_class = TimesheetFilter
+    write_roles = frozenset({Role.CONTRACTOR, Role.FINANCE, Role.ADMIN})
+    action_roles = {
+        "current": CONTRACTOR,
+        "submit": CONTRACTOR,
+        "approve": MANAGER_ADMIN,
+        "reject": MANAGER_ADMIN,
+        "reopen": ADMIN_FINANCE,
+    }
+
+    def get_queryset(self) -> QuerySet[Timesheet]:
+        return (
+            timesheets_visible_to(self.actor)
+            .prefetch_related("events")
+            .order_by("-period_start", "worker_id", "id")
+        )
+
+    @extend_schema(
+        request=TimesheetCreateSerializer,
+        responses={
+            200: OpenApiResponse(TimesheetSerializer, description="It existed already."),
+            201: OpenApiResponse(TimesheetSerializer, description="Created, open."),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Get or create a worker's timesheet for a period (a contractor's own)."""
+        form = TimesheetCreateSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        worker = self._worker(form.validated_data.get("worker"))
+        period = form.validated_data["period"]
+        timesheet, created = timesheet_ensure(worker=worker, period=period)
+        return self._show(timesheet, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(responses=TimesheetSerializer, filters=False)
+    @action(detail=False, methods=["get"])
+    def current(self, request: Request) -> Response:
+        """The caller's timesheet for the period containing now, in their zone (created if need be)."""
+        worker = self._worker(None)
+        period = iso_week_key(timezone.now(), worker.zone)
+        return self._show(timesheet_get_or_create(worker=worker, period=period))
+
+    @_transition_schema("submit", None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        """Submit for approval: prices the period and stores its lines."""
+        return self._transition("submit", None)
+
+    @_transition_schema("approve", TimesheetNoteSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve a submitted timesheet (a manager of the worker's team, or an admin)."""
+        return self._transition("approve", TimesheetNoteSerializer)
+
+    @_transition_schema("reject", TimesheetRejectSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        """Send a submitted timesheet back with a note; its sessions become editable."""
+        return self._transition("reject", TimesheetRejectSerializer)
+
+    @_transition_schema("reopen", TimesheetReopenSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        """Reopen an approved, not yet invoiced timesheet (finance, admin)."""
+        return self._transition("reopen", TimesheetReopenSerializer)
+
+    def _transition(self, verb: str, body: type[serializers.Serializer] | None) -> Response:
+        timesheet = self.get_object()
+        note = ""
+        if body is not None:
+            form = body(data=self.request.data)
+            form.is_valid(raise_exception=True)
+            note = form.validated_data["note"]
+        timesheet = timesheet_transition(actor=self.actor, timesheet=timesheet, action=verb, note=note)
+        return self._show(timesheet)
+
+    def _worker(self, named: Worker | None) -> Worker:
+        """The worker a request is about: a contractor's own, or the one finance named."""
+        if self.actor.role == Role.CONTRACTOR:
+            worker = worker_of(self.actor)
+            if worker is None:
+                raise NotFound("You have no worker profile, so you have no timesheets.")
+            return worker
+        if named is None:
+            raise ValidationError({"worker": ["This field is required."]})
+        return named
+
+    def _show(self, timesheet: Timesheet, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=timesheet.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+
+class AdjustmentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet
+):
+    """Signed corrections after approval, paid in the worker's next open period (§6)."""
+
+    serializer_class = AdjustmentSerializer
+    filterset_class = AdjustmentFilter
+    write_roles = frozenset({Role.MANAGER, Role.FINANCE, Role.ADMIN})
+
+    def get_queryset(self) -> QuerySet[Adjustment]:
+        return adjustments_visible_to(self.actor).order_by("-created_at", "-id")
+
+    def perform_create(self, serializer: Any) -> None:
+        serializer.instance = adjustment_create(actor=self.actor, **serializer.validated_data)
+
+
+class PayrollCloseView(APIView):
+    """Queue the close of a period: build or refresh every open timesheet in it."""
+
+    permission_classes = [RoleAccess]
+    read_roles = ADMIN_FINANCE
+    write_roles = ADMIN_FINANCE
+
+    @extend_schema(
+        request=PayrollCloseSerializer,
+        responses={
+            202: OpenApiResponse(
+                JobStartedSerializer,
+                description="Queued; while it is unfinished, asking again returns the same job.",
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Start the close job of a period, or return the unfinished one."""
+        form = PayrollCloseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        params = close_period_start_key(form.validated_data["period"])
+        job, _ = job_start(kind="close_period", params=params, actor=cast(User, request.user))
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
+    """A background job's status and progress: for whoever started it, finance and admins."""
+
+    serializer_class = JobSerializer
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return jobs_visible_to(self.actor).order_by("id")

@@ -2,8 +2,8 @@
 
 from django_filters import rest_framework as filters
 
-from payroll.models import Rate
-from trainers.filters import IdFilter
+from payroll.models import Adjustment, Rate, Timesheet, TimesheetStatus
+from trainers.filters import IdFilter, PeriodFilter
 
 
 class RateFilter(filters.FilterSet):
@@ -14,3 +14,22 @@ class RateFilter(filters.FilterSet):
     class Meta:
         model = Rate
         fields = ["worker", "project", "effective_from"]
+
+
+class TimesheetFilter(filters.FilterSet):
+    worker = IdFilter(field_name="worker_id")
+    period = PeriodFilter(help_text="ISO week in the worker's zone, e.g. 2026-W45.")
+    status = filters.ChoiceFilter(choices=TimesheetStatus.choices)
+
+    class Meta:
+        model = Timesheet
+        fields = ["worker", "period", "status"]
+
+
+class AdjustmentFilter(filters.FilterSet):
+    worker = IdFilter(field_name="worker_id")
+    applies_to_period = PeriodFilter(help_text="The period the adjustment is paid in, e.g. 2026-W45.")
+
+    class Meta:
+        model = Adjustment
+        fields = ["worker", "applies_to_period"]

@@ -3,10 +3,27 @@
 from decimal import Decimal
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from payroll.models import MAX_HOURLY_RATE, Rate
-from trainers.models import Project
+from payroll.models import (
+    MAX_ADJUSTMENT,
+    MAX_HOURLY_RATE,
+    Adjustment,
+    Job,
+    JobStatus,
+    LineKind,
+    Rate,
+    Timesheet,
+    TimesheetEvent,
+    TimesheetStatus,
+)
+from payroll.selectors.timesheets import timesheet_figures
+from trainers.models import Project, Worker
+from trainers.periods import PERIOD_KEY_PATTERN, parse_period_key
 from trainers.selectors import projects_visible_to, workers_visible_to
 from trainers.serializers import caller
 
@@ -42,3 +59,287 @@ class RateSerializer(serializers.ModelSerializer):
         fields["worker"].queryset = workers_visible_to(caller(self))
         fields["project"].queryset = projects_visible_to(caller(self))
         return fields
+
+
+# Timesheets ---------------------------------------------------------------------------
+
+MAX_NOTE_LENGTH = 2000
+MAX_REASON_LENGTH = 2000
+# The model's check constraint keeps adjustments strictly inside +/- MAX_ADJUSTMENT.
+LARGEST_ADJUSTMENT = MAX_ADJUSTMENT - Decimal("0.01")
+
+
+class MoneyField(serializers.DecimalField):
+    """An amount of money: a decimal string with two places, e.g. "61.29"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_digits", 14)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(**kwargs)
+
+
+class PeriodKeyField(serializers.RegexField):
+    """An ISO week key such as 2026-W45 (a real week, years 2000-2999)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 8)
+        kwargs.setdefault("help_text", "ISO week, e.g. 2026-W45.")
+        kwargs.setdefault("error_messages", {"invalid": "Must be an ISO week such as 2026-W45."})
+        super().__init__(PERIOD_KEY_PATTERN, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        """Check the shape first, then that the week exists."""
+        value = super().run_validation(data)
+        if value:
+            if not value.isascii():  # `\d` also matches other scripts' digits
+                self.fail("invalid")
+            try:
+                parse_period_key(value)
+            except ValueError as error:
+                raise serializers.ValidationError(str(error)) from error
+        return value
+
+
+class TimesheetStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=TimesheetStatus.choices, read_only=True, **kwargs)
+
+
+class JobStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=JobStatus.choices, read_only=True, **kwargs)
+
+
+class _NamedEnumExtension(OpenApiSerializerFieldExtension):
+    """Publish a status as one named enum: timesheets and jobs both have a `status`."""
+
+    enum_name = ""
+    values: list[str] = []
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> Any:
+        """Refer to the named enum component, registering it on first use."""
+        component = ResolvedComponent(
+            name=self.enum_name,
+            type=ResolvedComponent.SCHEMA,
+            object=self.enum_name,
+            schema={"type": "string", "enum": self.values},
+        )
+        auto_schema.registry.register_on_missing(component)
+        return component.ref
+
+
+class TimesheetStatusFieldSchema(_NamedEnumExtension):
+    target_class = TimesheetStatusField
+    enum_name = "TimesheetStatusEnum"
+    values = TimesheetStatus.values
+
+
+class JobStatusFieldSchema(_NamedEnumExtension):
+    target_class = JobStatusField
+    enum_name = "JobStatusEnum"
+    values = JobStatus.values
+
+
+class TimesheetLineSerializer(serializers.Serializer):
+    """A line of a timesheet: (project, rate, kind) with its time and amount."""
+
+    project = serializers.IntegerField(source="project_id")
+    project_name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    hourly_rate = RateField(max_digits=10, decimal_places=4)
+    multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
+    seconds = serializers.IntegerField()
+    duration = serializers.CharField(help_text="The time as h:mm:ss.")
+    hours = serializers.DecimalField(
+        max_digits=10, decimal_places=2, help_text="seconds / 3600 to two places (display only)."
+    )
+    amount = MoneyField()
+
+
+class TimesheetAdjustmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Adjustment
+        fields = ["id", "amount", "currency", "reason", "created_by"]
+        read_only_fields = fields
+
+
+class ProblemSerializer(serializers.Serializer):
+    """Something to look at before signing; blocking ones stop submit and approve."""
+
+    code = serializers.CharField()
+    blocking = serializers.BooleanField()
+    message = serializers.CharField()
+    session_ids = serializers.ListField(child=serializers.IntegerField())
+
+
+class TimesheetEventSerializer(serializers.ModelSerializer):
+    from_status = TimesheetStatusField()
+    to_status = TimesheetStatusField()
+
+    class Meta:
+        model = TimesheetEvent
+        fields = ["from_status", "to_status", "actor", "at", "note"]
+        read_only_fields = fields
+
+
+class TimesheetSerializer(serializers.ModelSerializer):
+    """A timesheet with its figures: live while open or rejected, stored once submitted."""
+
+    status = TimesheetStatusField()
+    lines = serializers.SerializerMethodField()
+    adjustments = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
+    problems = serializers.SerializerMethodField()
+    events = TimesheetEventSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Timesheet
+        fields = [
+            "id",
+            "worker",
+            "period",
+            "period_start",
+            "period_end",
+            "status",
+            "lines",
+            "adjustments",
+            "total",
+            "currency",
+            "problems",
+            "submitted_at",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+            "events",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Timesheet) -> dict[str, Any]:
+        """Compute the figures once per timesheet, for the four fields that show them."""
+        self._figures = timesheet_figures(instance)
+        return super().to_representation(instance)
+
+    @extend_schema_field(TimesheetLineSerializer(many=True))
+    def get_lines(self, timesheet: Timesheet) -> Any:
+        return TimesheetLineSerializer(self._figures.lines, many=True).data
+
+    @extend_schema_field(TimesheetAdjustmentSerializer(many=True))
+    def get_adjustments(self, timesheet: Timesheet) -> Any:
+        return TimesheetAdjustmentSerializer(self._figures.adjustments, many=True).data
+
+    @extend_schema_field(MoneyField(help_text="Sum of the line amounts and adjustments."))
+    def get_total(self, timesheet: Timesheet) -> str:
+        return MoneyField().to_representation(self._figures.total)
+
+    @extend_schema_field(ProblemSerializer(many=True))
+    def get_problems(self, timesheet: Timesheet) -> Any:
+        return ProblemSerializer(self._figures.problems, many=True).data
+
+
+class TimesheetCreateSerializer(serializers.Serializer):
+    worker = serializers.PrimaryKeyRelatedField(
+        queryset=Worker.objects.none(),
+        required=False,
+        help_text="Finance and admins name the worker; a contractor's own is implied.",
+    )
+    period = PeriodKeyField()
+
+    def get_fields(self) -> dict[str, Any]:
+        """Offer only workers the caller may see."""
+        fields: dict[str, Any] = super().get_fields()
+        fields["worker"].queryset = workers_visible_to(caller(self))
+        return fields
+
+
+class TimesheetNoteSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=MAX_NOTE_LENGTH, required=False, allow_blank=True, default="")
+
+
+REJECT_NOTE_NEEDED = "A rejection needs a note saying what to fix."
+REOPEN_NOTE_NEEDED = "Reopening needs a note saying why."
+
+
+class TimesheetRejectSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=MAX_NOTE_LENGTH,
+        error_messages={"required": REJECT_NOTE_NEEDED, "blank": REJECT_NOTE_NEEDED},
+    )
+
+
+class TimesheetReopenSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        max_length=MAX_NOTE_LENGTH,
+        error_messages={"required": REOPEN_NOTE_NEEDED, "blank": REOPEN_NOTE_NEEDED},
+    )
+
+
+# Adjustments --------------------------------------------------------------------------
+
+
+class AdjustmentSerializer(serializers.ModelSerializer):
+    worker = serializers.PrimaryKeyRelatedField(queryset=Worker.objects.none())
+    amount = MoneyField(
+        max_digits=12,
+        min_value=-LARGEST_ADJUSTMENT,
+        max_value=LARGEST_ADJUSTMENT,
+        help_text="Signed, non-zero; in the worker's contract currency.",
+    )
+    reason = serializers.CharField(max_length=MAX_REASON_LENGTH)
+
+    class Meta:
+        model = Adjustment
+        fields = [
+            "id",
+            "worker",
+            "amount",
+            "currency",
+            "reason",
+            "applies_to_period",
+            "created_by",
+            "created_at",
+        ]
+        read_only_fields = ["applies_to_period", "created_by", "created_at"]
+
+    def get_fields(self) -> dict[str, Any]:
+        """Offer only workers the caller may see."""
+        fields: dict[str, Any] = super().get_fields()
+        fields["worker"].queryset = workers_visible_to(caller(self))
+        return fields
+
+    def validate_amount(self, value: Decimal) -> Decimal:
+        """Refuse a zero correction."""
+        if value == 0:
+            raise serializers.ValidationError("An adjustment must not be zero.")
+        return value
+
+
+# Jobs ---------------------------------------------------------------------------------
+
+
+class PayrollCloseSerializer(serializers.Serializer):
+    period = PeriodKeyField()
+
+
+class JobStartedSerializer(serializers.Serializer):
+    job = serializers.IntegerField(help_text="Poll jobs/{id}/ for its progress.")
+
+
+class JobSerializer(serializers.ModelSerializer):
+    status = JobStatusField(help_text="queued, running, done or failed.")
+    progress = serializers.IntegerField(min_value=0, max_value=100, read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "params",
+            "status",
+            "progress",
+            "result",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields

@@ -1,16 +1,20 @@
 """Thin Celery tasks: take ids, re-fetch, call a service; safe to run twice."""
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
 from django.db import OperationalError
+from django.utils import timezone
 
 from payroll.models import Job, JobChunk
+from payroll.services import reminders, schedule
 from payroll.services.close import chunked, workers_with_time
 from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
 
 # Idempotent tasks only: redelivered after a killed worker, capped, with backoff.
-RELIABLE = {
+RELIABLE: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError,),
@@ -19,25 +23,56 @@ RELIABLE = {
 }
 
 
-@shared_task(name="payroll.close_period", **RELIABLE)
-def close_period(job_id: int) -> None:
+def _will_retry(task: Task, error: Exception) -> bool:
+    """Whether Celery runs the task again after this error (autoretry with retries left)."""
+    request = task.request
+    return (
+        isinstance(error, RELIABLE["autoretry_for"])
+        and request.retries < (task.max_retries or 0)
+        and not request.is_eager
+        and not request.called_directly
+    )
+
+
+@shared_task(name="payroll.close_period", bind=True, **RELIABLE)
+def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
     job = Job.objects.get(pk=job_id)
     try:
         pending = job_plan_chunks(job_id=job_id, chunks=chunked(workers_with_time(job.params["period"])))
     except Exception as error:
-        job_fail(job_id=job_id, error=f"Planning the close failed: {error}")
+        if not _will_retry(self, error):  # a failed job lets the next close of the period start
+            job_fail(job_id=job_id, error=f"Planning the close failed: {error}")
         raise
     for index in pending:
         close_period_chunk.delay(job_id, index)
 
 
-@shared_task(name="payroll.close_period_chunk", **RELIABLE)
-def close_period_chunk(job_id: int, index: int) -> None:
+@shared_task(name="payroll.close_period_chunk", bind=True, **RELIABLE)
+def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     """Build or refresh the timesheets of one chunk of workers, then count the chunk done."""
     chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=index)
     if chunk.done_at is not None:
         return
-    workers = Worker.objects.filter(pk__in=chunk.items).select_related("team")
-    changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
-    job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed})
+    try:
+        workers = Worker.objects.filter(pk__in=chunk.items).select_related("team")
+        changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
+        job_chunk_done(
+            job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
+        )
+    except Exception as error:
+        if not _will_retry(self, error):  # else the job would stay running and block every later close
+            job_fail(job_id=job_id, error=f"Closing chunk {index} failed: {error}")
+        raise
+
+
+@shared_task(name="payroll.close_ended_periods", **RELIABLE)
+def close_ended_periods() -> list[int]:
+    """Start the close of each period that has just ended in some worker's zone (hourly)."""
+    return [start.job.pk for start in schedule.close_ended_periods(now=timezone.now())]
+
+
+@shared_task(name="payroll.send_reminders", **RELIABLE)
+def send_reminders() -> dict[str, int]:
+    """Mail contractors to submit ended periods and managers to approve (daily)."""
+    return reminders.reminders_send(now=timezone.now())

@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-PERIOD_KEY_PATTERN = re.compile(r"^(\d{4})-W(\d{2})$")
+PERIOD_KEY_PATTERN = re.compile(r"([0-9]{4})-W([0-9]{2})")
 # Periods Fairhour can hold (sessions start in 2000 or later); the bound also keeps
 # period arithmetic away from the calendar's edges.
 FIRST_PERIOD_YEAR, LAST_PERIOD_YEAR = 2000, 2999
@@ -23,7 +23,7 @@ def iso_week_key(instant: datetime, zone: ZoneInfo) -> str:
 
 def parse_period_key(key: str) -> tuple[int, int]:
     """Return (iso_year, iso_week) of a key like `2026-W45`; ValueError if it is not one."""
-    match = PERIOD_KEY_PATTERN.match(key)
+    match = PERIOD_KEY_PATTERN.fullmatch(key)
     if not match:
         raise ValueError(f"'{key}' is not an ISO week such as 2026-W45.")
     year, week = int(match.group(1)), int(match.group(2))

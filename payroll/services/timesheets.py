@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from payroll.models import (
     LOCKED_STATUSES,
+    MAX_ADJUSTMENT,
     Adjustment,
     Timesheet,
     TimesheetEvent,
@@ -42,17 +43,23 @@ def timesheet_lock_reason(worker: Worker, period: str) -> str | None:
 
 def timesheet_get_or_create(*, worker: Worker, period: str) -> Timesheet:
     """The worker's timesheet for a period, created open if it does not exist yet."""
+    return timesheet_ensure(worker=worker, period=period)[0]
+
+
+def timesheet_ensure(*, worker: Worker, period: str) -> tuple[Timesheet, bool]:
+    """The worker's timesheet for a period and whether this call created it."""
     existing = Timesheet.objects.filter(worker=worker, period=period).first()
     if existing:
-        return existing
+        return existing, False
     start, end = period_bounds(period, worker.zone)
     try:
         with transaction.atomic():
-            return Timesheet.objects.create(
+            created = Timesheet.objects.create(
                 worker=worker, period=period, period_start=start, period_end=end, currency=worker.currency
             )
+            return created, True
     except IntegrityError:  # created concurrently: the unique constraint keeps one
-        return Timesheet.objects.get(worker=worker, period=period)
+        return Timesheet.objects.get(worker=worker, period=period), False
 
 
 def manages_worker(user: User, worker: Worker) -> bool:
@@ -115,7 +122,11 @@ def timesheet_transition(
     now = now or timezone.now()
     with transaction.atomic():
         Worker.objects.select_for_update().get(pk=timesheet.worker_id)
-        timesheet = Timesheet.objects.select_for_update().select_related("worker__team").get(pk=timesheet.pk)
+        timesheet = (
+            Timesheet.objects.select_for_update(of=("self",))
+            .select_related("worker__team")
+            .get(pk=timesheet.pk)
+        )
         transition.guard(actor, timesheet, note)
         if timesheet.status not in transition.sources:
             raise Conflict(f"Cannot {action} a timesheet that is {timesheet.status}.")
@@ -191,6 +202,8 @@ def adjustment_create(
         errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
     if amount == 0:
         errors["amount"] = ["An adjustment must not be zero."]
+    elif amount.as_tuple().exponent < -2 or not -MAX_ADJUSTMENT < amount < MAX_ADJUSTMENT:  # type: ignore[operator]
+        errors["amount"] = [f"Whole cents, strictly between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}."]
     if not reason.strip():
         errors["reason"] = ["Say why the adjustment is made."]
     if errors:
@@ -243,11 +256,12 @@ def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
     changed = 0
     for worker in workers:
         with transaction.atomic():
-            timesheet = timesheet_get_or_create(worker=worker, period=period)
+            timesheet, created = timesheet_ensure(worker=worker, period=period)
             timesheet = Timesheet.objects.select_for_update().get(pk=timesheet.pk)
             if timesheet.status in LOCKED_STATUSES:
                 continue
-            changed += _store_if_changed(timesheet, priced[worker.pk].pay)
+            stored = _store_if_changed(timesheet, priced[worker.pk].pay)
+            changed += 1 if created else stored
     return changed
 
 
