@@ -7,8 +7,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# `make run` is the zero-setup demo: debug mode (and its development key) unless told otherwise.
-RUN_ENV := DEBUG=$${DEBUG:-true}
+# `make run` is the zero-setup demo: it writes a local .env (debug on, a random secret key)
+# that settings read, so `manage.py` works in this folder afterwards. Production sets its
+# own environment and has no .env: there, settings refuse to start without SECRET_KEY.
 
 .PHONY: install run serve migrate seed test lint format worker beat clean
 
@@ -20,16 +21,20 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-migrate: install
-	$(RUN_ENV) $(PY) manage.py migrate --noinput
+.env:
+	@printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
+	@echo "Wrote .env for local development (DEBUG on, a random SECRET_KEY)."
+
+migrate: install .env
+	$(PY) manage.py migrate --noinput
 
 seed: migrate
-	$(RUN_ENV) $(PY) manage.py collectstatic --noinput --verbosity 0
-	$(RUN_ENV) $(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py seed_demo
 
 run: seed
 	@echo "Fairhour on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(PY) -m pytest
@@ -43,11 +48,11 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-worker: install
+worker: install .env
 	$(VENV)/bin/celery -A config worker --loglevel=info
 
-beat: install
+beat: install .env
 	$(VENV)/bin/celery -A config beat --loglevel=info
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 .env .pytest_cache .mypy_cache .ruff_cache

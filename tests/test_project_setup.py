@@ -21,7 +21,8 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
-    result = run_python("import django; django.setup()", DEBUG="false")
+    # (an explicit empty SECRET_KEY also overrides a developer's local .env)
+    result = run_python("import django; django.setup()", DEBUG="false", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
