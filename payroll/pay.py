@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from payroll.money import ONE, line_amount
@@ -92,13 +93,12 @@ class PeriodPay:
         return sum((line.amount for line in self.lines), Decimal(0))
 
 
-@dataclass(frozen=True, slots=True)
-class _Piece:
-    start: int
-    end: int
-    project_id: int
-    hourly_rate: Decimal | None
-    kind: str = REGULAR
+# A piece of a session, as a plain tuple (a frozen dataclass per piece costs more than the
+# pricing itself at millions of sessions): (start, end, project_id, hourly_rate or None, kind).
+_Piece = tuple[int, int, int, Decimal | None, str]
+_Steps = tuple[list[int], list[Decimal | None]]
+_START = itemgetter(0)
+_START_END = itemgetter(0, 1)
 
 
 def price_period(
@@ -109,53 +109,54 @@ def price_period(
 ) -> PeriodPay:
     """Price one worker's period: the lines and unpriced time of the sessions in `window`."""
     policy = policy or OvertimePolicy()
-    clipped = _clip_to_window(spans, window)
-    timeline = _RateTimeline(rates)
-    priced = [piece for span in clipped for piece in timeline.split(span)]
-    kinded = _mark_overtime(priced, policy)
-    return _group(kinded, policy)
+    pieces = _split_at_rate_changes(_clip_to_window(spans, window), rates)
+    return _group(_mark_overtime(pieces, policy), policy)
 
 
-def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[WorkSpan]:
-    """The parts of the spans inside the window, in time order."""
+def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[tuple[int, int, int]]:
+    """The parts of the spans inside the window, as (start, end, project), in time order."""
     low, high = window
     clipped = [
-        WorkSpan(max(span.start, low), min(span.end, high), span.project_id)
+        (low if span.start < low else span.start, high if span.end > high else span.end, span.project_id)
         for span in spans
         if span.end > low and span.start < high
     ]
-    clipped.sort(key=lambda span: (span.start, span.end))
+    clipped.sort(key=_START_END)
     return clipped
 
 
-class _RateTimeline:
-    """For each project, the rate in force at every instant, as sorted steps."""
-
-    def __init__(self, rates: Sequence[RateStep]) -> None:
-        self._rates = rates
-        self._by_project: dict[int, tuple[list[int], list[Decimal | None]]] = {}
-
-    def split(self, span: WorkSpan) -> list[_Piece]:
-        """Cut a span where its project's rate changes; each piece carries its rate."""
-        starts, values = self._steps(span.project_id)
-        index = bisect_right(starts, span.start) - 1
-        pieces: list[_Piece] = []
-        cursor = span.start
-        while cursor < span.end:
-            step_end = starts[index + 1] if index + 1 < len(starts) else span.end
-            piece_end = min(span.end, step_end)
-            pieces.append(_Piece(cursor, piece_end, span.project_id, values[index]))
-            cursor = piece_end
-            index += 1
-        return pieces
-
-    def _steps(self, project_id: int) -> tuple[list[int], list[Decimal | None]]:
-        if project_id not in self._by_project:
-            self._by_project[project_id] = _build_steps(self._rates, project_id)
-        return self._by_project[project_id]
+def _split_at_rate_changes(clipped: list[tuple[int, int, int]], rates: Sequence[RateStep]) -> list[_Piece]:
+    """Cut each span where its project's rate changes; each piece carries its rate."""
+    timelines: dict[int, _Steps] = {}
+    default: list[_Steps] = []  # built once, shared by every project without a rate of its own
+    pieces: list[_Piece] = []
+    for start, end, project in clipped:
+        steps = timelines.get(project)
+        if steps is None:
+            steps = timelines[project] = _steps_for(rates, project, default)
+        starts, values = steps
+        index = bisect_right(starts, start) - 1
+        following = index + 1
+        if following == len(starts) or starts[following] >= end:  # the usual case: one rate
+            pieces.append((start, end, project, values[index], REGULAR))
+            continue
+        while start < end:
+            piece_end = starts[following] if following < len(starts) and starts[following] < end else end
+            pieces.append((start, piece_end, project, values[following - 1], REGULAR))
+            start = piece_end
+            following += 1
+    return pieces
 
 
-def _build_steps(rates: Sequence[RateStep], project_id: int) -> tuple[list[int], list[Decimal | None]]:
+def _steps_for(rates: Sequence[RateStep], project_id: int, default: list[_Steps]) -> _Steps:
+    if any(rate.project_id == project_id for rate in rates):
+        return _build_steps(rates, project_id)
+    if not default:
+        default.append(_build_steps(rates, project_id))
+    return default[0]
+
+
+def _build_steps(rates: Sequence[RateStep], project_id: int) -> _Steps:
     """Steps (start, rate) for one project: its own rate once one applies, else the default."""
     own = sorted((r.starts_at, r.hourly_rate) for r in rates if r.project_id == project_id)
     default = sorted((r.starts_at, r.hourly_rate) for r in rates if r.project_id is None)
@@ -182,25 +183,21 @@ def _mark_overtime(pieces: list[_Piece], policy: OvertimePolicy) -> list[_Piece]
     threshold = policy.after_seconds
     if threshold is None:
         return pieces
-    pieces = sorted(pieces, key=lambda piece: piece.start)
     marked: list[_Piece] = []
     worked = 0
-    for piece in pieces:
-        length = piece.end - piece.start
+    for piece in sorted(pieces, key=_START):  # nearly sorted already: timsort makes this O(n)
+        start, end, project, rate, _ = piece
+        length = end - start
         if worked >= threshold:
-            marked.append(_with_kind(piece, piece.start, piece.end, OVERTIME))
+            marked.append((start, end, project, rate, OVERTIME))
         elif worked + length <= threshold:
             marked.append(piece)
         else:
-            cut = piece.start + (threshold - worked)
-            marked.append(_with_kind(piece, piece.start, cut, REGULAR))
-            marked.append(_with_kind(piece, cut, piece.end, OVERTIME))
+            cut = start + (threshold - worked)
+            marked.append((start, cut, project, rate, REGULAR))
+            marked.append((cut, end, project, rate, OVERTIME))
         worked += length
     return marked
-
-
-def _with_kind(piece: _Piece, start: int, end: int, kind: str) -> _Piece:
-    return _Piece(start, end, piece.project_id, piece.hourly_rate, kind)
 
 
 def _group(pieces: list[_Piece], policy: OvertimePolicy) -> PeriodPay:
@@ -208,15 +205,16 @@ def _group(pieces: list[_Piece], policy: OvertimePolicy) -> PeriodPay:
     seconds: dict[tuple[int, Decimal, str], int] = defaultdict(int)
     unpriced: dict[int, list[int]] = {}
     total = 0
-    for piece in pieces:
-        length = piece.end - piece.start
+    for start, end, project, rate, kind in pieces:
+        length = end - start
         total += length
-        if piece.hourly_rate is None:
-            entry = unpriced.setdefault(piece.project_id, [0, piece.start])
+        if rate is None:
+            entry = unpriced.setdefault(project, [0, start])
             entry[0] += length
-            entry[1] = min(entry[1], piece.start)
+            if start < entry[1]:
+                entry[1] = start
         else:
-            seconds[(piece.project_id, piece.hourly_rate, piece.kind)] += length
+            seconds[(project, rate, kind)] += length
     lines = [_line(key, secs, policy) for key, secs in seconds.items()]
     lines.sort(key=lambda line: (line.project_id, _KIND_ORDER[line.kind], line.hourly_rate))
     gaps = [UnpricedTime(project, secs, first) for project, (secs, first) in sorted(unpriced.items())]

@@ -153,14 +153,10 @@ def timesheet_problems(
     sessions = list(_period_sessions(timesheet))
     problems += _session_problems(sessions, timesheet.period_end)
     cap = timesheet.worker.weekly_hours_cap
-    if cap is not None and figures.total_seconds > cap * 3600:
-        problems.append(
-            Problem(
-                "over_weekly_cap",
-                False,
-                f"{clock_hours(figures.total_seconds)} logged, over the contract's weekly cap of {cap} h.",
-            )
-        )
+    worked = pay.total_seconds if pay else figures.total_seconds  # unpriced time is worked time too
+    if cap is not None and worked > cap * 3600:
+        message = f"{clock_hours(worked)} logged, over the contract's weekly cap of {cap} h."
+        problems.append(Problem("over_weekly_cap", False, message))
     return sorted(problems, key=lambda problem: not problem.blocking)
 
 

@@ -23,6 +23,7 @@ from payroll.models import (
     TimesheetLine,
     TimesheetStatus,
 )
+from payroll.money import CENT
 from payroll.pay import PeriodPay
 from payroll.periods import iso_week_key, next_period, period_bounds
 from payroll.selectors.pricing import price_workers_period
@@ -75,15 +76,16 @@ def manages_worker(user: User, worker: Worker) -> bool:
 class Transition:
     sources: frozenset[str]
     target: str
-    guard: Callable[[User, Timesheet, str], None]
+    guard: Callable[[User, Timesheet], None]
+    note_required: str = ""  # the message when a note is required and missing
 
 
-def _guard_submit(actor: User, timesheet: Timesheet, note: str) -> None:
+def _guard_submit(actor: User, timesheet: Timesheet) -> None:
     if timesheet.worker.user_id != actor.pk:
         raise Forbidden("Only the timesheet's contractor may submit it.")
 
 
-def _guard_decide(actor: User, timesheet: Timesheet, note: str) -> None:
+def _guard_decide(actor: User, timesheet: Timesheet) -> None:
     if timesheet.worker.user_id == actor.pk:
         raise Forbidden("Nobody approves or rejects their own timesheet.")
     if actor.role != Role.ADMIN and not (
@@ -92,25 +94,24 @@ def _guard_decide(actor: User, timesheet: Timesheet, note: str) -> None:
         raise Forbidden("Only a manager of the worker's team (or an admin) may decide this timesheet.")
 
 
-def _guard_reject(actor: User, timesheet: Timesheet, note: str) -> None:
-    _guard_decide(actor, timesheet, note)
-    if not note.strip():
-        raise InvalidInput({"note": ["A rejection needs a note saying what to fix."]})
-
-
-def _guard_reopen(actor: User, timesheet: Timesheet, note: str) -> None:
+def _guard_reopen(actor: User, timesheet: Timesheet) -> None:
     if actor.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("Only finance or an admin may reopen a timesheet.")
-    if not note.strip():
-        raise InvalidInput({"note": ["Reopening needs a note saying why."]})
 
 
 TRANSITIONS: dict[str, Transition] = {
     "submit": Transition(frozenset({Status.OPEN, Status.REJECTED}), Status.SUBMITTED, _guard_submit),
     "approve": Transition(frozenset({Status.SUBMITTED}), Status.APPROVED, _guard_decide),
-    "reject": Transition(frozenset({Status.SUBMITTED}), Status.REJECTED, _guard_reject),
+    "reject": Transition(
+        frozenset({Status.SUBMITTED}),
+        Status.REJECTED,
+        _guard_decide,
+        "A rejection needs a note saying what to fix.",
+    ),
     # Only while no invoice exists: an invoiced timesheet is no longer `approved`.
-    "reopen": Transition(frozenset({Status.APPROVED}), Status.OPEN, _guard_reopen),
+    "reopen": Transition(
+        frozenset({Status.APPROVED}), Status.OPEN, _guard_reopen, "Reopening needs a note saying why."
+    ),
 }
 
 
@@ -118,6 +119,8 @@ def timesheet_transition(
     *, actor: User, timesheet: Timesheet, action: str, note: str = "", now: datetime | None = None
 ) -> Timesheet:
     """Move a timesheet along the state machine, with its guard, side effects and event."""
+    if action not in TRANSITIONS:
+        raise InvalidInput({"action": [f"Unknown action; one of {', '.join(sorted(TRANSITIONS))}."]})
     transition = TRANSITIONS[action]
     now = now or timezone.now()
     with transaction.atomic():
@@ -127,9 +130,11 @@ def timesheet_transition(
             .select_related("worker__team")
             .get(pk=timesheet.pk)
         )
-        transition.guard(actor, timesheet, note)
+        transition.guard(actor, timesheet)
         if timesheet.status not in transition.sources:
             raise Conflict(f"Cannot {action} a timesheet that is {timesheet.status}.")
+        if transition.note_required and not note.strip():
+            raise InvalidInput({"note": [transition.note_required]})
         _apply(action, actor, timesheet, note, now)
         TimesheetEvent.objects.create(
             timesheet=timesheet,
@@ -146,6 +151,8 @@ def timesheet_transition(
 
 def _apply(action: str, actor: User, timesheet: Timesheet, note: str, now: datetime) -> None:
     if action == "submit":
+        if now < timesheet.period_start:
+            raise Conflict(f"Period {timesheet.period} has not started yet; submit it once it has.")
         _freeze_lines(timesheet)
         timesheet.submitted_at = now
         timesheet.decided_at, timesheet.decided_by, timesheet.decision_note = None, None, ""
@@ -200,9 +207,13 @@ def adjustment_create(
     errors: dict[str, list[str]] = {}
     if currency != worker.currency:
         errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
-    if amount == 0:
+    if amount.is_finite() and amount == 0:
         errors["amount"] = ["An adjustment must not be zero."]
-    elif amount.as_tuple().exponent < -2 or not -MAX_ADJUSTMENT < amount < MAX_ADJUSTMENT:  # type: ignore[operator]
+    elif (
+        not amount.is_finite()
+        or amount != amount.quantize(CENT)
+        or not -MAX_ADJUSTMENT < amount < MAX_ADJUSTMENT
+    ):
         errors["amount"] = [f"Whole cents, strictly between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}."]
     if not reason.strip():
         errors["reason"] = ["Say why the adjustment is made."]
@@ -235,6 +246,8 @@ def next_open_period(worker: Worker, now: datetime) -> str:
 
 
 def _guard_adjustment(actor: User, worker: Worker) -> None:
+    if worker.user_id == actor.pk:
+        raise Forbidden("Nobody adjusts their own pay.")
     if actor.role in (Role.FINANCE, Role.ADMIN):
         return
     if actor.role == Role.MANAGER and manages_worker(actor, worker):
