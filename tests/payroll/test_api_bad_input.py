@@ -11,32 +11,14 @@ from typing import Any
 import pytest
 
 from payroll.models import Rate
+from tests.api_helpers import assert_refused, row_counts
 from tests.factories import RateFactory, UserFactory
-from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.models import Role, User, Worker
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
 HUGE_ID = 99999999999999999999999
-
-
-def row_counts() -> dict[str, int]:
-    return {
-        model.__name__: model.objects.count()
-        for model in (LabellingSession, Project, Worker, User, Team, Rate)
-    }
-
-
-def assert_refused(response: Any, status: int, field: str) -> None:
-    """The status is right and the JSON body names `field` with at least one message."""
-    assert response.status_code == status, (response.status_code, response.content[:800])
-    body = response.json()
-    assert field in body, body
-    if field == "detail":
-        assert isinstance(body[field], str) and body[field], body
-    else:
-        assert isinstance(body[field], list) and body[field], body
-        assert all(isinstance(message, str) and message for message in body[field]), body
 
 
 def resolve(world: Any, values: dict[str, Any]) -> dict[str, Any]:

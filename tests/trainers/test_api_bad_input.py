@@ -13,10 +13,10 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from payroll.models import Rate
+from tests.api_helpers import assert_refused, row_counts
 from tests.conftest import NOW
 from tests.factories import ProjectFactory, SessionFactory
-from trainers.models import LabellingSession, Project, Team, User, Worker
+from trainers.models import LabellingSession
 
 pytestmark = pytest.mark.django_db
 
@@ -33,27 +33,6 @@ MAX_BIGINT = 2**63 - 1
 
 def iso(instant: datetime) -> str:
     return instant.isoformat()
-
-
-def row_counts() -> dict[str, int]:
-    """Rows of every table a bad request might write to."""
-    return {
-        model.__name__: model.objects.count()
-        for model in (LabellingSession, Project, Worker, User, Team, Rate)
-    }
-
-
-def assert_refused(response: Any, status: int, field: str) -> None:
-    """The status is right and the JSON body names `field` with at least one message."""
-    assert response.status_code == status, (response.status_code, response.content[:800])
-    body = response.json()
-    assert field in body, body
-    messages = body[field]
-    if field == "detail":
-        assert isinstance(messages, str) and messages, body
-    else:
-        assert isinstance(messages, list) and messages, body
-        assert all(isinstance(message, str) and message for message in messages), body
 
 
 def session_body(world: Any, **overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,27 @@
+"""Assertions shared by the API tests: refusals name their field and write nothing."""
+
+from typing import Any
+
+from payroll.models import Rate
+from trainers.models import LabellingSession, Project, Team, User, Worker
+
+
+def row_counts() -> dict[str, int]:
+    """Rows of every table a bad request might write to."""
+    return {
+        model.__name__: model.objects.count()
+        for model in (LabellingSession, Project, Worker, User, Team, Rate)
+    }
+
+
+def assert_refused(response: Any, status: int, field: str) -> None:
+    """The status is right and the JSON body names `field` with at least one message."""
+    assert response.status_code == status, (response.status_code, response.content[:800])
+    body = response.json()
+    assert field in body, body
+    messages = body[field]
+    if field == "detail":
+        assert isinstance(messages, str) and messages, body
+    else:
+        assert isinstance(messages, list) and messages, body
+        assert all(isinstance(message, str) and message for message in messages), body
