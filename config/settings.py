@@ -125,6 +125,10 @@ if not 1 <= MAX_SESSION_HOURS <= 24:
     raise ImproperlyConfigured("MAX_SESSION_HOURS must be between 1 and 24.")
 FUTURE_TOLERANCE_SECONDS = 5 * 60
 
+# Invoices (PAY_RULES §7): numbers are {INVOICE_PREFIX}-{year}-{sequence:06d}.
+INVOICE_PREFIX = env.str("INVOICE_PREFIX", default="FH")
+INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=14)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",

@@ -278,3 +278,79 @@ class ReminderSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stage} reminder for timesheet {self.timesheet_id}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice sequence used in a year; locked while an invoice is numbered.
+
+    A PostgreSQL sequence would leave gaps on rollback; a row locked in the same
+    transaction as the invoice insert cannot (PAY_RULES §7).
+    """
+
+    year = models.PositiveIntegerField(unique=True)
+    last_sequence = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_sequence}"
+
+
+class InvoiceStatus(models.TextChoices):
+    ISSUED = "issued", "Issued"
+    PAID = "paid", "Paid"
+    VOID = "void", "Void"
+
+
+class Invoice(models.Model):
+    """A self-billing invoice from a contractor to the company for one approved timesheet."""
+
+    number = models.CharField(max_length=40, unique=True)
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    timesheet = models.OneToOneField(Timesheet, on_delete=models.PROTECT, related_name="invoice")
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="invoices")
+    period = models.CharField(max_length=8)
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    subtotal = models.DecimalField(max_digits=14, decimal_places=2)
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=4)
+    tax = models.DecimalField(max_digits=14, decimal_places=2)
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    status = models.CharField(max_length=6, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED)
+    paid_on = models.DateField(null=True, blank=True)
+    payment_reference = models.CharField(max_length=200, blank=True, default="")
+    void_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["year", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_unique_year_sequence"),
+            models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
+            models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_adds_up"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class InvoiceLine(models.Model):
+    """A copied timesheet line or adjustment: reproducible from seconds and rate."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    position = models.PositiveIntegerField()
+    description = models.CharField(max_length=300)
+    kind = models.CharField(max_length=10)  # regular, overtime or adjustment
+    seconds = models.PositiveIntegerField(default=0)
+    hourly_rate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    multiplier = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        ordering = ["invoice_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["invoice", "position"], name="invoice_line_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description}: {self.amount}"

@@ -76,17 +76,17 @@ def manages_worker(user: User, worker: Worker) -> bool:
 class Transition:
     sources: frozenset[str]
     target: str
-    guard: Callable[[User, Timesheet], None]
+    guard: Callable[[User | None, Timesheet], None]
     note_required: str = ""  # the message when a note is required and missing
 
 
-def _guard_submit(actor: User, timesheet: Timesheet) -> None:
-    if timesheet.worker.user_id != actor.pk:
+def _guard_submit(actor: User | None, timesheet: Timesheet) -> None:
+    if actor is None or timesheet.worker.user_id != actor.pk:
         raise Forbidden("Only the timesheet's contractor may submit it.")
 
 
-def _guard_decide(actor: User, timesheet: Timesheet) -> None:
-    if timesheet.worker.user_id == actor.pk:
+def _guard_decide(actor: User | None, timesheet: Timesheet) -> None:
+    if actor is None or timesheet.worker.user_id == actor.pk:
         raise Forbidden("Nobody approves or rejects their own timesheet.")
     if actor.role != Role.ADMIN and not (
         actor.role == Role.MANAGER and manages_worker(actor, timesheet.worker)
@@ -94,9 +94,15 @@ def _guard_decide(actor: User, timesheet: Timesheet) -> None:
         raise Forbidden("Only a manager of the worker's team (or an admin) may decide this timesheet.")
 
 
-def _guard_reopen(actor: User, timesheet: Timesheet) -> None:
-    if actor.role not in (Role.FINANCE, Role.ADMIN):
+def _guard_reopen(actor: User | None, timesheet: Timesheet) -> None:
+    if actor is None or actor.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("Only finance or an admin may reopen a timesheet.")
+
+
+def _guard_invoice(actor: User | None, timesheet: Timesheet) -> None:
+    """Finance, an admin, or Fairhour itself (actor None: a scheduled job) invoices."""
+    if actor is not None and actor.role not in (Role.FINANCE, Role.ADMIN):
+        raise Forbidden("Only finance or an admin may invoice a timesheet.")
 
 
 TRANSITIONS: dict[str, Transition] = {
@@ -112,11 +118,13 @@ TRANSITIONS: dict[str, Transition] = {
     "reopen": Transition(
         frozenset({Status.APPROVED}), Status.OPEN, _guard_reopen, "Reopening needs a note saying why."
     ),
+    # Only payroll.services.invoices calls this, in the transaction that numbers the invoice.
+    "invoice": Transition(frozenset({Status.APPROVED}), Status.INVOICED, _guard_invoice),
 }
 
 
 def timesheet_transition(
-    *, actor: User, timesheet: Timesheet, action: str, note: str = "", now: datetime | None = None
+    *, actor: User | None, timesheet: Timesheet, action: str, note: str = "", now: datetime | None = None
 ) -> Timesheet:
     """Move a timesheet along the state machine, with its guard, side effects and event."""
     if action not in TRANSITIONS:
@@ -149,7 +157,7 @@ def timesheet_transition(
     return timesheet
 
 
-def _apply(action: str, actor: User, timesheet: Timesheet, note: str, now: datetime) -> None:
+def _apply(action: str, actor: User | None, timesheet: Timesheet, note: str, now: datetime) -> None:
     if action == "submit":
         if now < timesheet.period_start:
             raise Conflict(f"Period {timesheet.period} has not started yet; submit it once it has.")

@@ -1,0 +1,102 @@
+"""Issuing invoices (PAY_RULES §7): numbered without gaps, copied from the timesheet.
+
+The number comes from a per-year counter row locked in the same transaction that inserts
+the invoice and moves the timesheet to `invoiced`: if anything fails, all three roll back
+together and the number is never used. Issuing twice returns the first invoice.
+"""
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payroll.models import Invoice, InvoiceCounter, InvoiceLine, Timesheet, TimesheetStatus
+from payroll.money import clock_hours, round_half_up
+from payroll.selectors.timesheets import timesheet_figures
+from payroll.services.timesheets import timesheet_transition
+from trainers.errors import Conflict
+from trainers.models import User, Worker
+
+
+def invoice_issue(
+    *, timesheet: Timesheet, actor: User | None = None, now: datetime | None = None
+) -> tuple[Invoice, bool]:
+    """Issue the invoice of an approved timesheet; return it and whether it is new."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().get(pk=timesheet.worker_id)
+        timesheet = Timesheet.objects.select_for_update(of=("self",)).get(pk=timesheet.pk)
+        existing = Invoice.objects.filter(timesheet=timesheet).first()
+        if existing:
+            return existing, False
+        if timesheet.status != TimesheetStatus.APPROVED:
+            raise Conflict(f"Only approved timesheets are invoiced; this one is {timesheet.status}.")
+        invoice = _create_invoice(timesheet, worker, now.astimezone(worker.zone).date())
+        timesheet_transition(actor=actor, timesheet=timesheet, action="invoice", note=invoice.number, now=now)
+    return invoice, True
+
+
+def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> Invoice:
+    lines = _invoice_lines(timesheet)
+    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
+    tax = round_half_up(subtotal * worker.tax_rate)
+    sequence = _next_sequence(issued_on.year)
+    invoice = Invoice.objects.create(
+        number=f"{settings.INVOICE_PREFIX}-{issued_on.year}-{sequence:06d}",
+        year=issued_on.year,
+        sequence=sequence,
+        timesheet=timesheet,
+        worker=worker,
+        period=timesheet.period,
+        issued_on=issued_on,
+        due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
+        currency=timesheet.currency,
+        subtotal=subtotal,
+        tax_rate=worker.tax_rate,
+        tax=tax,
+        total=subtotal + tax,
+    )
+    for position, line in enumerate(lines, start=1):
+        line.invoice, line.position = invoice, position
+    InvoiceLine.objects.bulk_create(lines)
+    return invoice
+
+
+def _invoice_lines(timesheet: Timesheet) -> list[InvoiceLine]:
+    """The timesheet's stored lines, then its adjustments, as invoice lines."""
+    figures = timesheet_figures(timesheet)
+    lines = [
+        InvoiceLine(
+            description=f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
+            kind=line.kind,
+            seconds=line.seconds,
+            hourly_rate=line.hourly_rate,
+            multiplier=line.multiplier,
+            amount=line.amount,
+        )
+        for line in figures.lines
+    ]
+    lines += [
+        InvoiceLine(
+            description=f"Adjustment: {adjustment.reason}"[:300], kind="adjustment", amount=adjustment.amount
+        )
+        for adjustment in figures.adjustments
+    ]
+    return lines
+
+
+def _next_sequence(year: int) -> int:
+    """Take the next number of `year` from its counter row, locked until the transaction ends."""
+    counter = InvoiceCounter.objects.select_for_update().filter(year=year).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                InvoiceCounter.objects.create(year=year)
+        except IntegrityError:  # another transaction created this year's counter first
+            pass
+        counter = InvoiceCounter.objects.select_for_update().get(year=year)
+    counter.last_sequence += 1
+    counter.save(update_fields=["last_sequence"])
+    return counter.last_sequence

@@ -1,0 +1,159 @@
+"""Issuing invoices: numbers without gaps or duplicates, lines copied, tax once, idempotent."""
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
+from payroll.services.invoices import invoice_issue
+from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
+from trainers.errors import Conflict
+from trainers.models import Role
+
+W45 = "2026-W45"
+
+
+def approved_timesheet(world, worker=None, manager=None):
+    """A's W45 (2 h at 15.00 = 30.00 unless told otherwise), submitted and approved."""
+    worker = worker or world.worker_a
+    timesheet = timesheet_get_or_create(worker=worker, period=W45)
+    timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+    return timesheet_transition(actor=manager or world.manager_a, timesheet=timesheet, action="approve")
+
+
+@pytest.mark.django_db
+def test_an_approved_timesheet_becomes_one_numbered_invoice(world, frozen_now):
+    # given
+    RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.00"))
+    timesheet = approved_timesheet(world)
+    # when
+    invoice, created = invoice_issue(timesheet=timesheet, actor=world.finance)
+    # then
+    assert created and invoice.number == "FH-2026-000001"
+    assert [(line.kind, line.seconds, line.hourly_rate, line.amount) for line in invoice.lines.all()] == [
+        ("regular", 7200, Decimal("15.0000"), Decimal("30.00"))
+    ]
+    assert "2:00:00 = 2.00 h" in invoice.lines.get().description
+    assert (invoice.subtotal, invoice.tax, invoice.total, invoice.currency) == (
+        Decimal("30.00"),
+        Decimal("0.00"),
+        Decimal("30.00"),
+        "USD",
+    )
+    timesheet.refresh_from_db()
+    assert timesheet.status == "invoiced"
+    event = TimesheetEvent.objects.filter(timesheet=timesheet).last()
+    assert (event.from_status, event.to_status, event.actor, event.note) == (
+        "approved",
+        "invoiced",
+        world.finance,
+        "FH-2026-000001",
+    )
+
+
+@pytest.mark.django_db
+def test_issuing_twice_creates_nothing_new(world, frozen_now):
+    RateFactory(worker=world.worker_a)
+    timesheet = approved_timesheet(world)
+    first, _ = invoice_issue(timesheet=timesheet)
+    again, created = invoice_issue(timesheet=timesheet)
+    assert (again.pk, created) == (first.pk, False)
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == 1
+
+
+@pytest.mark.django_db
+def test_tax_is_rounded_once_on_the_subtotal(world, frozen_now):
+    # given 2 h at 15.00 plus tax 19 %: 30.00 + 5.70
+    world.worker_a.tax_rate = Decimal("0.1900")
+    world.worker_a.save()
+    RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.3333"))  # 2 h -> 30.6666 -> 30.67
+    invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
+    assert invoice.subtotal == Decimal("30.67")
+    assert invoice.tax == Decimal("5.83")  # 30.67 x 0.19 = 5.8273
+    assert invoice.total == Decimal("36.50")
+
+
+@pytest.mark.django_db
+def test_only_approved_timesheets_are_invoiced_and_no_number_is_spent(world, frozen_now):
+    RateFactory(worker=world.worker_a)
+    open_timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    with pytest.raises(Conflict):
+        invoice_issue(timesheet=open_timesheet)
+    assert not InvoiceCounter.objects.filter(last_sequence__gt=0).exists()
+
+
+@pytest.mark.django_db
+def test_an_invoiced_timesheet_cannot_be_reopened_and_keeps_its_sessions_locked(world, frozen_now):
+    RateFactory(worker=world.worker_a)
+    timesheet = approved_timesheet(world)
+    invoice_issue(timesheet=timesheet)
+    with pytest.raises(Conflict):
+        timesheet_transition(actor=world.finance, timesheet=timesheet, action="reopen", note="oops")
+    from trainers.hooks import period_lock_reason
+
+    assert "invoiced" in period_lock_reason(world.worker_a, W45)
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_issue_leaves_no_gap(world, frozen_now):
+    # given two approved timesheets
+    RateFactory(worker=world.worker_a)
+    RateFactory(worker=world.worker_b)
+    first = approved_timesheet(world)
+    second = approved_timesheet(world, world.worker_b, world.manager_b)
+    # when the first issue is rolled back
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoice_issue(timesheet=first)
+        raise RuntimeError("the caller's transaction failed afterwards")
+    # then the number was not spent
+    invoice, _ = invoice_issue(timesheet=second)
+    assert invoice.number == "FH-2026-000001"
+    assert Timesheet.objects.get(pk=first.pk).status == "approved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_many_threads_with_rollbacks_number_without_gaps_or_duplicates(postgres_only, frozen_now):
+    # given 12 approved timesheets of 12 workers in one team
+    manager = UserFactory(role=Role.MANAGER)
+    from tests.factories import TeamFactory
+
+    team = TeamFactory(managers=[manager])
+    workers = [WorkerFactory(team=team) for _ in range(12)]
+    project = ProjectFactory(workers=workers)
+    timesheets = []
+    for worker in workers:
+        RateFactory(worker=worker)
+        SessionFactory(worker=worker, project=project)
+        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        timesheets.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve"))
+    barrier = threading.Barrier(len(timesheets))
+    outcomes: list[object] = [None] * len(timesheets)
+
+    def issue(index: int) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                invoice, _ = invoice_issue(timesheet=timesheets[index])
+                if index % 3 == 0:  # every third caller fails after numbering, on purpose
+                    raise RuntimeError("rolled back")
+            outcomes[index] = invoice.number
+        except RuntimeError:
+            outcomes[index] = "rolled back"
+        finally:
+            connection.close()
+
+    # when they all issue at once
+    threads = [threading.Thread(target=issue, args=(i,)) for i in range(len(timesheets))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then the committed numbers are exactly 1..8, each once
+    numbers = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert numbers == list(range(1, 9)), outcomes
+    assert outcomes.count("rolled back") == 4
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == 8
