@@ -6,9 +6,10 @@ from celery import Task, shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
-from payroll.models import Job, JobChunk
+from payroll.models import Job, JobChunk, Timesheet
 from payroll.services import reminders, schedule
 from payroll.services.close import chunked, workers_with_time
+from payroll.services.invoices import approved_timesheet_ids, invoice_issue
 from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
@@ -63,6 +64,37 @@ def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     except Exception as error:
         if not _will_retry(self, error):  # else the job would stay running and block every later close
             job_fail(job_id=job_id, error=f"Closing chunk {index} failed: {error}")
+        raise
+
+
+@shared_task(name="payroll.issue_invoices", bind=True, **RELIABLE)
+def issue_invoices(self: Task, job_id: int) -> None:
+    """Plan the invoicing of a period's approved timesheets in chunks and fan them out."""
+    job = Job.objects.get(pk=job_id)
+    try:
+        pending = job_plan_chunks(job_id=job_id, chunks=chunked(approved_timesheet_ids(job.params["period"])))
+    except Exception as error:
+        if not _will_retry(self, error):
+            job_fail(job_id=job_id, error=f"Planning the invoicing failed: {error}")
+        raise
+    for index in pending:
+        issue_invoices_chunk.delay(job_id, index)
+
+
+@shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
+def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
+    """Issue the invoices of one chunk of timesheets (each its own transaction), then count it."""
+    chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
+    if chunk.done_at is not None:
+        return
+    try:
+        issued = 0
+        for timesheet in Timesheet.objects.filter(pk__in=chunk.items).order_by("pk"):
+            issued += invoice_issue(timesheet=timesheet, actor=chunk.job.created_by)[1]
+        job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued})
+    except Exception as error:
+        if not _will_retry(self, error):
+            job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
         raise
 
 

@@ -12,12 +12,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payroll.models import Invoice, InvoiceCounter, InvoiceLine, Timesheet, TimesheetStatus
+from payroll.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Timesheet, TimesheetStatus
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import timesheet_figures
 from payroll.services.timesheets import timesheet_transition
-from trainers.errors import Conflict
-from trainers.models import User, Worker
+from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.models import Role, User, Worker
 
 
 def invoice_issue(
@@ -100,3 +100,53 @@ def _next_sequence(year: int) -> int:
     counter.last_sequence += 1
     counter.save(update_fields=["last_sequence"])
     return counter.last_sequence
+
+
+def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_reference: str) -> Invoice:
+    """Mark an issued invoice paid; its figures never change."""
+    _ensure_finance(actor)
+    if not payment_reference.strip():
+        raise InvalidInput({"payment_reference": ["Give the payment's reference."]})
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.ISSUED:
+            raise Conflict(f"Only issued invoices can be paid; {invoice.number} is {invoice.status}.")
+        if paid_on < invoice.issued_on:
+            raise InvalidInput({"paid_on": [f"Cannot be before the issue date, {invoice.issued_on}."]})
+        invoice.status, invoice.paid_on, invoice.payment_reference = (
+            InvoiceStatus.PAID,
+            paid_on,
+            payment_reference,
+        )
+        invoice.save(update_fields=["status", "paid_on", "payment_reference"])
+    return invoice
+
+
+def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:
+    """Void an unpaid invoice; its number stays used and it is never deleted."""
+    _ensure_finance(actor)
+    if not reason.strip():
+        raise InvalidInput({"reason": ["Say why the invoice is void."]})
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        if invoice.status != InvoiceStatus.ISSUED:
+            raise Conflict(
+                f"Only issued, unpaid invoices can be voided; {invoice.number} is {invoice.status}."
+            )
+        invoice.status, invoice.void_reason = InvoiceStatus.VOID, reason
+        invoice.save(update_fields=["status", "void_reason"])
+    return invoice
+
+
+def approved_timesheet_ids(period: str) -> list[int]:
+    """Ids of the period's approved timesheets without an invoice, in a stable order."""
+    return list(
+        Timesheet.objects.filter(period=period, status=TimesheetStatus.APPROVED, invoice__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _ensure_finance(actor: User) -> None:
+    if actor.role not in (Role.FINANCE, Role.ADMIN):
+        raise Forbidden("Only finance or an admin may do this to an invoice.")

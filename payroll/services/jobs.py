@@ -21,6 +21,7 @@ from trainers.models import User
 # Which task runs each kind of job (resolved lazily: tasks import the services).
 JOB_TASKS = {
     "close_period": "payroll.tasks.close_period",
+    "issue_invoices": "payroll.tasks.issue_invoices",
 }
 
 

@@ -68,7 +68,7 @@ def test_running_it_five_times_gives_the_same_timesheets(priced_world):
 
 def test_with_a_broker_it_prints_the_job_and_how_to_watch_it(priced_world, monkeypatch):
     # given a real broker (not inline); in this test transaction nothing is queued at all
-    monkeypatch.setattr("payroll.management.commands.close_period.runs_inline", lambda: False)
+    monkeypatch.setattr("payroll.management.job_command.runs_inline", lambda: False)
     # when
     first = run(PERIOD)
     second = run(PERIOD)

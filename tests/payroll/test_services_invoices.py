@@ -157,3 +157,70 @@ def test_many_threads_with_rollbacks_number_without_gaps_or_duplicates(postgres_
     assert numbers == list(range(1, 9)), outcomes
     assert outcomes.count("rolled back") == 4
     assert InvoiceCounter.objects.get(year=2026).last_sequence == 8
+
+
+@pytest.mark.django_db(transaction=True)  # the job is queued on a real commit
+def test_the_invoicing_command_issues_each_approved_timesheet_once(world, frozen_now):
+    # given two approved timesheets of W45 and one still open
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    for worker in (world.worker_a, world.worker_b, world.worker_a2):
+        RateFactory(worker=worker)
+    approved_timesheet(world)
+    approved_timesheet(world, world.worker_b, world.manager_b)
+    timesheet_get_or_create(worker=world.worker_a2, period=W45)
+    # when the command runs twice
+    outputs = []
+    for _ in range(2):
+        out = StringIO()
+        call_command("issue_invoices", W45, stdout=out)
+        outputs.append(out.getvalue())
+    # then two invoices, numbered 1 and 2, and the second run issued nothing
+    assert sorted(Invoice.objects.values_list("number", flat=True)) == ["FH-2026-000001", "FH-2026-000002"]
+    assert '"issued": 2' in outputs[0]
+    assert outputs[1].strip().endswith("{}")  # nothing left to invoice
+
+
+@pytest.mark.django_db
+def test_pay_and_void_follow_the_rules(world, frozen_now):
+    from datetime import date
+
+    from payroll.services.invoices import invoice_pay, invoice_void
+    from trainers.errors import Forbidden, InvalidInput
+
+    RateFactory(worker=world.worker_a)
+    invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
+    # refused: wrong role, no reference, paid before issue, void without reason
+    with pytest.raises(Forbidden):
+        invoice_pay(
+            actor=world.contractor_a, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference="x"
+        )
+    with pytest.raises(InvalidInput):
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference=" ")
+    with pytest.raises(InvalidInput):
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 1, 1), payment_reference="T-1")
+    with pytest.raises(InvalidInput):
+        invoice_void(actor=world.finance, invoice=invoice, reason="")
+    # paid once; then neither paid again nor voided
+    paid = invoice_pay(
+        actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference="T-1"
+    )
+    assert (paid.status, paid.payment_reference, paid.total) == ("paid", "T-1", invoice.total)
+    with pytest.raises(Conflict):
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 26), payment_reference="T-2")
+    with pytest.raises(Conflict):
+        invoice_void(actor=world.admin, invoice=invoice, reason="duplicate")
+
+
+@pytest.mark.django_db
+def test_a_void_invoice_keeps_its_number(world, frozen_now):
+    from payroll.services.invoices import invoice_void
+
+    RateFactory(worker=world.worker_a)
+    RateFactory(worker=world.worker_b)
+    invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
+    invoice_void(actor=world.finance, invoice=invoice, reason="Wrong bank details")
+    following, _ = invoice_issue(timesheet=approved_timesheet(world, world.worker_b, world.manager_b))
+    assert (Invoice.objects.get(pk=invoice.pk).status, following.number) == ("void", "FH-2026-000002")
