@@ -12,17 +12,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from payroll.filters import AdjustmentFilter, RateFilter, TimesheetFilter
-from payroll.models import Adjustment, Job, Rate, Timesheet
+from payroll.filters import AdjustmentFilter, InvoiceFilter, RateFilter, TimesheetFilter
+from payroll.models import Adjustment, Invoice, Job, Rate, Timesheet
 from payroll.periods import iso_week_key
 from payroll.selectors import rates as selectors
+from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
 from payroll.selectors.timesheets import adjustments_visible_to, timesheets_visible_to
 from payroll.serializers import (
     AdjustmentSerializer,
+    InvoicePaySerializer,
+    InvoiceSerializer,
+    InvoiceVoidSerializer,
     JobSerializer,
     JobStartedSerializer,
     PayrollCloseSerializer,
+    PayrollInvoiceSerializer,
     RateSerializer,
     TimesheetCreateSerializer,
     TimesheetNoteSerializer,
@@ -32,6 +37,7 @@ from payroll.serializers import (
 )
 from payroll.services import rates as services
 from payroll.services.close import close_period_start_key
+from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start
 from payroll.services.timesheets import (
     adjustment_create,
@@ -228,3 +234,78 @@ class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
 
     def get_queryset(self) -> QuerySet[Job]:
         return jobs_visible_to(self.actor).order_by("id")
+
+
+class PayrollInvoiceView(APIView):
+    """Queue the invoicing of a period: one invoice per approved timesheet (PAY_RULES §7)."""
+
+    permission_classes = [RoleAccess]
+    read_roles = ADMIN_FINANCE
+    write_roles = ADMIN_FINANCE
+
+    @extend_schema(
+        request=PayrollInvoiceSerializer,
+        responses={
+            202: OpenApiResponse(
+                JobStartedSerializer,
+                description="Queued; while it is unfinished, asking again returns the same job.",
+            )
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Start the invoicing job of a period, or return the unfinished one."""
+        form = PayrollInvoiceSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        params = {"period": form.validated_data["period"]}
+        job, _ = job_start(kind="issue_invoices", params=params, actor=cast(User, request.user))
+        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+def _invoice_action_schema(verb: str, body: type[serializers.Serializer]) -> Any:
+    return extend_schema(
+        request=body,
+        responses={
+            200: InvoiceSerializer,
+            400: OpenApiResponse(description="Bad input, e.g. a missing reason or date."),
+            403: OpenApiResponse(description=f"Only finance or an admin may {verb} an invoice."),
+            404: OpenApiResponse(description="No such invoice for this caller."),
+            409: OpenApiResponse(description="The invoice is not issued (already paid or void); why."),
+        },
+    )
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
+    """Issued invoices: never changed or deleted, only marked paid or void (PAY_RULES §7)."""
+
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    read_roles = frozenset({Role.CONTRACTOR, Role.FINANCE, Role.ADMIN})
+    write_roles = ADMIN_FINANCE  # so finance's PUT/PATCH/DELETE is a 405, not a 403
+    action_roles = {"pay": ADMIN_FINANCE, "void": ADMIN_FINANCE}
+
+    def get_queryset(self) -> QuerySet[Invoice]:
+        return invoices_visible_to(self.actor).prefetch_related("lines").order_by("-year", "-sequence")
+
+    @_invoice_action_schema("pay", InvoicePaySerializer)
+    @action(detail=True, methods=["post"])
+    def pay(self, request: Request, pk: str | None = None) -> Response:
+        """Mark an issued invoice paid on a date, with the payment's reference."""
+        invoice = self.get_object()
+        form = InvoicePaySerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        invoice = invoice_pay(actor=self.actor, invoice=invoice, **form.validated_data)
+        return self._show(invoice)
+
+    @_invoice_action_schema("void", InvoiceVoidSerializer)
+    @action(detail=True, methods=["post"])
+    def void(self, request: Request, pk: str | None = None) -> Response:
+        """Void an issued, unpaid invoice with a reason; it keeps its number."""
+        invoice = self.get_object()
+        form = InvoiceVoidSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        invoice = invoice_void(actor=self.actor, invoice=invoice, reason=form.validated_data["reason"])
+        return self._show(invoice)
+
+    def _show(self, invoice: Invoice) -> Response:
+        fresh = self.get_queryset().get(pk=invoice.pk)
+        return Response(self.get_serializer(fresh).data)

@@ -2,7 +2,7 @@
 
 from django_filters import rest_framework as filters
 
-from payroll.models import Adjustment, Rate, Timesheet, TimesheetStatus
+from payroll.models import Adjustment, Invoice, InvoiceStatus, Rate, Timesheet, TimesheetStatus
 from trainers.filters import IdFilter, PeriodFilter
 
 
@@ -33,3 +33,13 @@ class AdjustmentFilter(filters.FilterSet):
     class Meta:
         model = Adjustment
         fields = ["worker", "applies_to_period"]
+
+
+class InvoiceFilter(filters.FilterSet):
+    worker = IdFilter(field_name="worker_id")
+    period = PeriodFilter(help_text="ISO week of the invoiced timesheet, e.g. 2026-W45.")
+    status = filters.ChoiceFilter(choices=InvoiceStatus.choices)
+
+    class Meta:
+        model = Invoice
+        fields = ["worker", "period", "status"]

@@ -13,6 +13,9 @@ from payroll.models import (
     MAX_ADJUSTMENT,
     MAX_HOURLY_RATE,
     Adjustment,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
     Job,
     JobStatus,
     LineKind,
@@ -21,6 +24,7 @@ from payroll.models import (
     TimesheetEvent,
     TimesheetStatus,
 )
+from payroll.money import clock_hours, decimal_hours
 from payroll.selectors.timesheets import timesheet_figures
 from trainers.models import Project, Worker
 from trainers.periods import PERIOD_KEY_PATTERN, parse_period_key
@@ -110,6 +114,11 @@ class JobStatusField(serializers.ChoiceField):
         super().__init__(choices=JobStatus.choices, read_only=True, **kwargs)
 
 
+class InvoiceStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=InvoiceStatus.choices, read_only=True, **kwargs)
+
+
 class _NamedEnumExtension(OpenApiSerializerFieldExtension):
     """Publish a status as one named enum: timesheets and jobs both have a `status`."""
 
@@ -138,6 +147,12 @@ class JobStatusFieldSchema(_NamedEnumExtension):
     target_class = JobStatusField
     enum_name = "JobStatusEnum"
     values = JobStatus.values
+
+
+class InvoiceStatusFieldSchema(_NamedEnumExtension):
+    target_class = InvoiceStatusField
+    enum_name = "InvoiceStatusEnum"
+    values = InvoiceStatus.values
 
 
 class TimesheetLineSerializer(serializers.Serializer):
@@ -343,3 +358,95 @@ class JobSerializer(serializers.ModelSerializer):
             "finished_at",
         ]
         read_only_fields = fields
+
+
+# Invoices -----------------------------------------------------------------------------
+
+MAX_PAYMENT_REFERENCE_LENGTH = 200  # Invoice.payment_reference
+VOID_REASON_NEEDED = "Say why the invoice is void."
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    """A copied timesheet line (time, rate, multiplier) or an adjustment (amount only)."""
+
+    kind = serializers.CharField(read_only=True, help_text="regular, overtime or adjustment.")
+    duration = serializers.SerializerMethodField(help_text="The time as h:mm:ss.")
+    hours = serializers.SerializerMethodField(help_text="seconds / 3600 to two places (display only).")
+    hourly_rate = RateField(max_digits=10, decimal_places=4, read_only=True, allow_null=True)
+    multiplier = serializers.DecimalField(max_digits=4, decimal_places=2, read_only=True, allow_null=True)
+    amount = MoneyField(read_only=True)
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "position",
+            "description",
+            "kind",
+            "seconds",
+            "duration",
+            "hours",
+            "hourly_rate",
+            "multiplier",
+            "amount",
+        ]
+        read_only_fields = fields
+
+    def get_duration(self, line: InvoiceLine) -> str:
+        return clock_hours(line.seconds)
+
+    @extend_schema_field(
+        serializers.DecimalField(max_digits=10, decimal_places=2, help_text="seconds / 3600 to two places.")
+    )
+    def get_hours(self, line: InvoiceLine) -> str:
+        return f"{decimal_hours(line.seconds):f}"
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    """An issued invoice (PAY_RULES §7): its figures never change, only paid/void do."""
+
+    status = InvoiceStatusField(help_text="issued, paid or void.")
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    subtotal = MoneyField(read_only=True)
+    tax_rate = serializers.DecimalField(
+        max_digits=5, decimal_places=4, read_only=True, help_text="A fraction, e.g. 0.1900."
+    )
+    tax = MoneyField(read_only=True)
+    total = MoneyField(read_only=True)
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "id",
+            "number",
+            "worker",
+            "period",
+            "issued_on",
+            "due_on",
+            "lines",
+            "subtotal",
+            "tax_rate",
+            "tax",
+            "total",
+            "currency",
+            "status",
+            "paid_on",
+            "payment_reference",
+            "void_reason",
+        ]
+        read_only_fields = fields
+
+
+class InvoicePaySerializer(serializers.Serializer):
+    paid_on = serializers.DateField(help_text="The day the payment was made (not before issue).")
+    payment_reference = serializers.CharField(max_length=MAX_PAYMENT_REFERENCE_LENGTH)
+
+
+class InvoiceVoidSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=MAX_REASON_LENGTH,
+        error_messages={"required": VOID_REASON_NEEDED, "blank": VOID_REASON_NEEDED},
+    )
+
+
+class PayrollInvoiceSerializer(serializers.Serializer):
+    period = PeriodKeyField()
