@@ -3,8 +3,10 @@
 from typing import Any, cast
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -12,9 +14,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from payroll.exports import payout_csv
 from payroll.filters import AdjustmentFilter, InvoiceFilter, RateFilter, TimesheetFilter
 from payroll.models import Adjustment, Invoice, Job, Rate, Timesheet
-from payroll.periods import iso_week_key
+from payroll.periods import iso_week_key, parse_period_key
 from payroll.selectors import rates as selectors
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
@@ -281,10 +284,27 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     filterset_class = InvoiceFilter
     read_roles = frozenset({Role.CONTRACTOR, Role.FINANCE, Role.ADMIN})
     write_roles = ADMIN_FINANCE  # so finance's PUT/PATCH/DELETE is a 405, not a 403
-    action_roles = {"pay": ADMIN_FINANCE, "void": ADMIN_FINANCE}
+    action_roles = {"pay": ADMIN_FINANCE, "void": ADMIN_FINANCE, "payout": ADMIN_FINANCE}
 
     def get_queryset(self) -> QuerySet[Invoice]:
         return invoices_visible_to(self.actor).prefetch_related("lines").order_by("-year", "-sequence")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("period", str, required=True, description="ISO week, e.g. 2026-W45.")],
+        responses={(200, "text/csv"): OpenApiTypes.STR},
+    )
+    @action(detail=False, methods=["get"], url_path="payout")
+    def payout(self, request: Request) -> HttpResponse:
+        """The payout CSV of a period: one row per unpaid invoice, for the payments provider."""
+        period = request.query_params.get("period", "")
+        try:
+            parse_period_key(period)
+        except ValueError as error:
+            raise ValidationError({"period": [str(error)]}) from error
+        body = payout_csv(self.get_queryset().filter(period=period))
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="payout-{period}.csv"'
+        return response
 
     @_invoice_action_schema("pay", InvoicePaySerializer)
     @action(detail=True, methods=["post"])
