@@ -218,6 +218,9 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    progressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time a chunk of this job started or finished."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -252,6 +255,9 @@ class JobChunk(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
     index = models.PositiveIntegerField()
     items = models.JSONField(default=list, help_text="The ids this chunk works on (e.g. worker ids).")
+    attempts = models.PositiveIntegerField(
+        default=0, help_text="Deliveries of this chunk so far; capped so a poison chunk cannot loop."
+    )
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -320,6 +326,12 @@ class Invoice(models.Model):
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=200, blank=True, default="")
     void_reason = models.TextField(blank=True, default="")
+    # Snapshots taken at issue: an issued invoice never changes, even when settings or the
+    # worker's details do.
+    company = models.JSONField(default=dict, help_text="The company's details (settings) at issue.")
+    contractor = models.JSONField(default=dict, help_text="The contractor's details (worker) at issue.")
+    pdf = models.FileField(upload_to="invoices/", blank=True, default="")
+    pdf_sha256 = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
