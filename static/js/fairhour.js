@@ -1,0 +1,14 @@
+// Fairhour's only hand-written script: the running timer's clock. No framework, no build.
+(function () {
+  "use strict";
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function show(el) {
+    var since = Number(el.dataset.elapsedSince) * 1000;
+    var secs = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    el.textContent = Math.floor(secs / 3600) + ":" + pad(Math.floor(secs / 60) % 60) + ":" + pad(secs % 60);
+  }
+  function tick() { document.querySelectorAll("[data-elapsed-since]").forEach(show); }
+  document.addEventListener("DOMContentLoaded", tick);
+  document.addEventListener("htmx:afterSwap", tick);
+  setInterval(tick, 1000);
+})();
