@@ -1,4 +1,6 @@
-"""Template filters of the web pages: durations as h:mm:ss."""
+"""Template filters of the web pages: durations as h:mm:ss, rates as the API shows them."""
+
+from decimal import Decimal
 
 from django import template
 
@@ -14,3 +16,13 @@ def clock(seconds: int | None) -> str:
     hours, rest = divmod(abs(int(seconds)), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+
+
+@register.filter
+def rate(value: Decimal | None) -> str:
+    """An hourly rate as the API shows it: at least two decimals, never a digit dropped."""
+    if value is None:
+        return ""
+    exact = Decimal(value)
+    cents = exact.quantize(Decimal("0.01"))
+    return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
