@@ -21,7 +21,7 @@ from payroll.periods import iso_week_key, parse_period_key
 from payroll.selectors import rates as selectors
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
-from payroll.selectors.timesheets import adjustments_visible_to, timesheets_visible_to
+from payroll.selectors.timesheets import adjustments_visible_to, timesheets_figures, timesheets_visible_to
 from payroll.serializers import (
     AdjustmentSerializer,
     InvoicePaySerializer,
@@ -114,6 +114,12 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             .prefetch_related("events")
             .order_by("-period_start", "worker_id", "id")
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of timesheets whose figures are computed together: a few queries, not a few a row."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        context = {**self.get_serializer_context(), "figures": timesheets_figures(page)}
+        return self.get_paginated_response(TimesheetSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         request=TimesheetCreateSerializer,
