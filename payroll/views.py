@@ -32,7 +32,12 @@ from payroll.selectors import overview
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
 from payroll.selectors.rates import rates_visible_to
-from payroll.selectors.timesheets import adjustments_visible_to, timesheet_figures, timesheets_visible_to
+from payroll.selectors.timesheets import (
+    adjustments_visible_to,
+    timesheet_figures,
+    timesheets_figures,
+    timesheets_visible_to,
+)
 from payroll.services import rates as rate_services
 from payroll.services.close import close_period_start_key
 from payroll.services.invoices import invoice_pay, invoice_void
@@ -83,7 +88,14 @@ def timesheet_list(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["status"]:
             rows = rows.filter(status=form.cleaned_data["status"])
     page = paginate(request, rows)
-    context = {"nav": "timesheets", "form": form, "page": page, "query": query_without_page(request)}
+    figures = timesheets_figures(list(page))
+    context = {
+        "nav": "timesheets",
+        "form": form,
+        "page": page,
+        "rows": [(timesheet, figures[timesheet.pk]) for timesheet in page],
+        "query": query_without_page(request),
+    }
     return render(request, "payroll/timesheets.html", context)
 
 

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from payroll.models import Job, Timesheet, TimesheetStatus
 from payroll.selectors.jobs import jobs_visible_to
-from payroll.selectors.timesheets import TimesheetFigures, timesheet_figures, timesheets_visible_to
+from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures, timesheets_visible_to
 from trainers.models import User
 
 JOB_KINDS = ("close_period", "issue_invoices")
@@ -59,7 +59,8 @@ def approval_queue(user: User) -> list[QueueRow]:
         .filter(status=TimesheetStatus.SUBMITTED)
         .order_by("period_start", "worker__full_name", "id")
     )
-    return [QueueRow(timesheet, timesheet_figures(timesheet)) for timesheet in submitted]
+    figures = timesheets_figures(list(submitted))
+    return [QueueRow(timesheet, figures[timesheet.pk]) for timesheet in submitted]
 
 
 def period_jobs(user: User, period: str) -> QuerySet[Job]:

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from payroll.models import Rate, Timesheet
-from payroll.periods import iso_week_key
 from payroll.services.invoices import invoice_issue
 from payroll.services.rates import rate_create
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
@@ -40,6 +39,12 @@ CONTRACTORS = [
 ]
 # Local working hours of each demo day (Mon-Fri of last week): two blocks.
 WORK_BLOCKS = [(time(9, 0), time(12, 30)), (time(13, 15), time(17, 40))]
+
+
+def week_key(day: date) -> str:
+    """The ISO week key of a calendar day, e.g. 2026-W47."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 class Command(BaseCommand):
@@ -133,7 +138,7 @@ class Command(BaseCommand):
             return
         finance = User.objects.get(username="fiona")
         lena, priya = Worker.objects.get(user__username="lena"), Worker.objects.get(user__username="priya")
-        today = timezone.now().astimezone(lena.zone).date()
+        today = timezone.now().date()  # UTC's calendar, as _sessions: one period for everyone
         monday = today - timedelta(days=today.weekday() + 14)
         for offset in range(4):
             day = monday + timedelta(days=offset)
@@ -146,13 +151,10 @@ class Command(BaseCommand):
                 task_count=55 + offset,
                 notes="Demo session",
             )
-        earlier = self._decide(
-            lena, iso_week_key(datetime.combine(monday, time(12), tzinfo=lena.zone), lena.zone), manager
-        )
-        invoice_issue(timesheet=earlier, actor=finance)
-        for worker, approve in ((lena, True), (priya, False)):
-            period = iso_week_key(timezone.now() - timedelta(days=7), worker.zone)
-            self._decide(worker, period, manager if approve else None)
+        invoice_issue(timesheet=self._decide(lena, week_key(monday), manager), actor=finance)
+        last_week = week_key(monday + timedelta(days=7))
+        self._decide(lena, last_week, manager)
+        self._decide(priya, last_week, None)
 
     def _decide(self, worker: Worker, period: str, manager: User | None) -> Timesheet:
         timesheet = timesheet_get_or_create(worker=worker, period=period)
