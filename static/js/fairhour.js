@@ -1,4 +1,5 @@
-// Fairhour's only hand-written script: the running timer's clock. No framework, no build.
+// Fairhour's only hand-written script: the running timer's clock, and keeping keyboard
+// focus on the timer when htmx replaces it. No framework, no build.
 (function () {
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -10,5 +11,14 @@
   function tick() { document.querySelectorAll("[data-elapsed-since]").forEach(show); }
   document.addEventListener("DOMContentLoaded", tick);
   document.addEventListener("htmx:afterSwap", tick);
+  // The Start/Stop button a keyboard user pressed is gone after the swap: focus its successor.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var timer = document.getElementById("timer");
+    var path = event.detail && event.detail.requestConfig ? event.detail.requestConfig.path : "";
+    if (timer && /\/timer\//.test(path) && !timer.contains(document.activeElement)) {
+      var button = timer.querySelector("button");
+      if (button) { button.focus(); }
+    }
+  });
   setInterval(tick, 1000);
 })();

@@ -54,7 +54,9 @@ def test_contractor_starts_and_stops_the_timer_and_submits_the_week(page: Page, 
     expect(clock).to_have_text(re.compile(r"0:00:0[2-9]"), timeout=5000)
     expect(page.locator(".messages")).to_contain_text(f"Timer started on {world.project_a.name}.")
     shot("timer-running")
-    page.get_by_role("button", name="Stop").click()
+    # the keyboard stays on the timer: the new Stop button has the focus, Enter presses it
+    expect(page.get_by_role("button", name="Stop")).to_be_focused()
+    page.keyboard.press("Enter")
 
     # then the session, the week and the pay update in place
     expect(page.locator(".messages")).to_contain_text("Timer stopped after 0:00:0")
