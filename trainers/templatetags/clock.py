@@ -26,3 +26,12 @@ def rate(value: Decimal | None) -> str:
     exact = Decimal(value)
     cents = exact.quantize(Decimal("0.01"))
     return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
+
+
+@register.filter
+def percent(fraction: Decimal | None) -> str:
+    """A fraction as a percentage without noise: 0.1900 -> '19', 0.0750 -> '7.5'."""
+    if fraction is None:
+        return ""
+    value = (Decimal(fraction) * 100).normalize()
+    return f"{value:f}"
