@@ -26,7 +26,7 @@ from payroll.forms import (
     RateForm,
     TimesheetFilterForm,
 )
-from payroll.models import Invoice, Timesheet, TimesheetStatus
+from payroll.models import UNFINISHED_JOB_STATUSES, Invoice, Timesheet, TimesheetStatus
 from payroll.periods import iso_week_key
 from payroll.selectors import overview
 from payroll.selectors.invoices import invoices_visible_to
@@ -234,9 +234,10 @@ def start_job(request: HttpRequest, kind: str) -> HttpResponse:
 def job_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """A job's progress bar; htmx polls it every second until the job has finished."""
     job = get_object_or_404(jobs_visible_to(actor(request)), pk=pk)
-    return render(
-        request, "payroll/partials/job.html", {"job": job, "name": JOB_NAMES.get(job.kind, job.kind)}
-    )
+    response = render(request, "payroll/partials/job.html", {"job": job})
+    if request.htmx and job.status not in UNFINISHED_JOB_STATUSES:  # type: ignore[attr-defined]
+        response["HX-Refresh"] = "true"  # it finished while being watched: show the new counts
+    return response
 
 
 # Invoices --------------------------------------------------------------------------------

@@ -270,6 +270,7 @@ def _timer_context(
     running = selectors.sessions_visible_to(actor(request)).filter(ended_at__isnull=True).first()
     return {
         "running": running,
+        "elapsed": int((timezone.now() - running.started_at).total_seconds()) if running else 0,
         "start_form": form or TimerStartForm(projects=_active_projects(request)),
         "stop_form": TimerStopForm(),
     }

@@ -4,8 +4,11 @@
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function show(el) {
+    // Count from the server's clock, not the device's (which may be off by minutes).
+    if (el.fhOffset === undefined) { el.fhOffset = Number(el.dataset.serverNow || 0) * 1000 - Date.now(); }
+    if (!el.dataset.serverNow) { el.fhOffset = 0; }
     var since = Number(el.dataset.elapsedSince) * 1000;
-    var secs = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    var secs = Math.max(0, Math.floor((Date.now() + el.fhOffset - since) / 1000));
     el.textContent = Math.floor(secs / 3600) + ":" + pad(Math.floor(secs / 60) % 60) + ":" + pad(secs % 60);
   }
   function tick() { document.querySelectorAll("[data-elapsed-since]").forEach(show); }

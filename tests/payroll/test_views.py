@@ -229,6 +229,20 @@ def test_a_running_job_keeps_polling(world):
     response = signed_in(world.finance).get(reverse("payroll:job", args=[job.pk]))
     # then
     assert b'hx-trigger="every 1s"' in response.content
+    assert "HX-Refresh" not in response
+
+
+@pytest.mark.django_db
+def test_a_job_that_finishes_while_watched_reloads_the_page(world):
+    # given
+    job = Job.objects.create(
+        kind="close_period", params={"period": "2026-W45"}, params_key="x", created_by=world.finance
+    )
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.DONE)
+    # when htmx polls it
+    response = signed_in(world.finance).get(reverse("payroll:job", args=[job.pk]), HTTP_HX_REQUEST="true")
+    # then
+    assert response["HX-Refresh"] == "true" and b"hx-trigger" not in response.content
 
 
 @pytest.mark.django_db
