@@ -65,6 +65,7 @@ def test_contractor_starts_and_stops_the_timer_and_submits_the_week(page: Page, 
     expect(page.get_by_role("button", name="Start")).to_be_visible()
     shot("timer-stopped")
     page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # tables scroll, the page does not
     shot("contractor-home-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
