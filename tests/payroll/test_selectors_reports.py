@@ -2,11 +2,13 @@
 
 The world (tests/conftest.py) at Fri 2026-11-20 12:00 UTC, with the `figures` below:
 
-| worker      | team | currency | W45 (2 h on its project) | W46                              |
-|-------------|------|----------|--------------------------|----------------------------------|
-| contractor_a  | A  | USD 15/h | Project A: 30.00, approved | Project B 1:30 = 22.50, open; adjustment +5.00 |
-| contractor_a2 | A  | USD 20/h | Project A: 40.00, open   | -                                |
-| contractor_b  | B  | EUR 10/h | Project B: 20.00, submitted | -                             |
+| worker        | team | rate     | W45: 2 h on its project    | W46                            |
+|---------------|------|----------|----------------------------|--------------------------------|
+| contractor_a  | A    | USD 15/h | Project A 30.00, approved  | Project B 1:30 = 22.50, open   |
+| contractor_a2 | A    | USD 20/h | Project A 40.00, open      | -                              |
+| contractor_b  | B    | EUR 10/h | Project B 20.00, submitted | -                              |
+
+and an adjustment of +5.00 USD for contractor_a that lands on W46.
 """
 
 from datetime import UTC, datetime
@@ -34,7 +36,11 @@ W45, W46 = "2026-W45", "2026-W46"
 
 @pytest.fixture
 def figures(world, frozen_now):
-    """The table in the module docstring."""
+    return build_figures(world)
+
+
+def build_figures(world):
+    """The table in the module docstring (the API and export tests use it too)."""
     world.worker_b.currency = "EUR"
     world.worker_b.save()
     RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.00"))
@@ -252,7 +258,8 @@ def test_bad_parameters_are_named(params, field):
 def test_the_longest_range_is_106_weeks():
     # 2024-W01 .. 2026-W02 is 106 weeks (2024 and 2025 have 52 each)
     assert MAX_REPORT_WEEKS == 106
-    assert report_params_errors({"period_from": "2024-W01", "period_to": "2026-W02", "group_by": "team"}) == {}
+    longest = {"period_from": "2024-W01", "period_to": "2026-W02", "group_by": "team"}
+    assert report_params_errors(longest) == {}
 
 
 def test_the_selector_refuses_bad_parameters_itself(figures):
