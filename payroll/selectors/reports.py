@@ -62,6 +62,18 @@ _ADJUSTMENT_KEY = {"worker": "worker_id", "team": "worker__team_id", "period": "
 GroupKey = int | str | None
 
 
+@dataclass
+class _Sum:
+    """A group's running totals while the report is added up."""
+
+    seconds: int = 0
+    amount: Decimal = ZERO
+    adjustments: Decimal = ZERO
+
+
+_Totals = defaultdict[tuple[GroupKey, str], _Sum]  # (group, currency) -> sums
+
+
 @dataclass(frozen=True)
 class PayReportRow:
     """One group: its key (worker, project or team id, or period), name, currency and figures."""
@@ -127,7 +139,7 @@ def pay_report(
     timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
     if status:
         timesheets = timesheets.filter(status=status)
-    totals: dict[tuple[GroupKey, str], list[Any]] = defaultdict(lambda: [0, ZERO, ZERO])
+    totals: _Totals = defaultdict(_Sum)
     _add_stored_lines(totals, timesheets, group_by)
     _add_live_lines(totals, timesheets, group_by)
     if group_by != "project":
@@ -135,7 +147,7 @@ def pay_report(
     return PayReport(group_by, period_from, period_to, status, _rows(totals, group_by))
 
 
-def _add_stored_lines(totals: dict, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+def _add_stored_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
     """Frozen timesheets: their stored lines, summed per group in one query."""
     key = _LINE_KEY[group_by]
     rows = (
@@ -145,12 +157,11 @@ def _add_stored_lines(totals: dict, timesheets: QuerySet[Timesheet], group_by: s
         .annotate(seconds=Sum("seconds"), amount=Sum("amount"))
     )
     for group, currency, seconds, amount in rows:
-        total = totals[(group, currency)]
-        total[0] += seconds
-        total[1] += amount
+        totals[(group, currency)].seconds += seconds
+        totals[(group, currency)].amount += amount
 
 
-def _add_live_lines(totals: dict, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
     """Open and rejected timesheets: priced live, in bulk per period, as their pages show them."""
     open_rows = (
         timesheets.exclude(status__in=FROZEN_STATUSES)
@@ -167,8 +178,8 @@ def _add_live_lines(totals: dict, timesheets: QuerySet[Timesheet], group_by: str
                 for line in worker_pay.pay.lines:
                     group = _live_key(group_by, worker, period, line.project_id)
                     total = totals[(group, currencies[worker.pk])]
-                    total[0] += line.seconds
-                    total[1] += line.amount
+                    total.seconds += line.seconds
+                    total.amount += line.amount
 
 
 def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
@@ -180,7 +191,7 @@ def _live_key(group_by: str, worker: Worker, period: str, project_id: int) -> Gr
     return {"worker": worker.pk, "project": project_id, "team": worker.team_id, "period": period}[group_by]
 
 
-def _add_adjustments(totals: dict, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+def _add_adjustments(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
     """Adjustments landing on a counted timesheet, summed per group in one query."""
     counted = timesheets.filter(worker_id=OuterRef("worker_id"), period=OuterRef("applies_to_period"))
     rows = (
@@ -190,16 +201,15 @@ def _add_adjustments(totals: dict, timesheets: QuerySet[Timesheet], group_by: st
         .annotate(amount=Sum("amount"))
     )
     for group, currency, amount in rows:
-        total = totals[(group, currency)]
-        total[1] += amount
-        total[2] += amount
+        totals[(group, currency)].amount += amount
+        totals[(group, currency)].adjustments += amount
 
 
-def _rows(totals: dict[tuple[GroupKey, str], list[Any]], group_by: str) -> list[PayReportRow]:
+def _rows(totals: _Totals, group_by: str) -> list[PayReportRow]:
     names = _names(group_by, {group for group, _ in totals})
     rows = [
-        PayReportRow(group, names.get(group, ""), currency, seconds, amount, adjustments)
-        for (group, currency), (seconds, amount, adjustments) in totals.items()
+        PayReportRow(group, names.get(group, ""), currency, sums.seconds, sums.amount, sums.adjustments)
+        for (group, currency), sums in totals.items()
     ]
     if group_by == "period":
         return sorted(rows, key=lambda row: (str(row.key), row.currency))
@@ -211,12 +221,13 @@ def _names(group_by: str, keys: set[GroupKey]) -> dict[GroupKey, str]:
     """The groups' names in one query (a period is its own name)."""
     if group_by == "period":
         return {key: str(key) for key in keys}
-    model, field = {"worker": (Worker, "full_name"), "project": (Project, "name"), "team": (Team, "name")}[
-        group_by
-    ]
     ids = [key for key in keys if key is not None]
-    names: dict[GroupKey, str] = dict(model.objects.filter(pk__in=ids).values_list("pk", field))  # type: ignore[attr-defined]
-    return names
+    names: QuerySet[Any, tuple[int, str]] = {
+        "worker": Worker.objects.values_list("pk", "full_name"),
+        "project": Project.objects.values_list("pk", "name"),
+        "team": Team.objects.values_list("pk", "name"),
+    }[group_by]
+    return dict(names.filter(pk__in=ids))
 
 
 def export_jobs_visible_to(user: User) -> QuerySet[Job]:
