@@ -88,9 +88,11 @@ def job_finish(*, job_id: int, result: dict[str, Any]) -> None:
         JobChunk.objects.filter(job=job, done_at__isnull=True).update(done_at=now)
         job.done_chunks = job.total_chunks
         job.result = {**job.result, **result}
-        job.status, job.finished_at = JobStatus.DONE, now
+        job.status, job.finished_at, job.progressed_at = JobStatus.DONE, now, now
         job.started_at = job.started_at or now
-        job.save()
+        job.save(
+            update_fields=["done_chunks", "result", "status", "finished_at", "progressed_at", "started_at"]
+        )
 
 
 def job_fail(*, job_id: int, error: str) -> None:
