@@ -9,6 +9,7 @@ from django.utils import timezone
 from payroll.models import Job, JobChunk, Timesheet
 from payroll.services import reminders, schedule
 from payroll.services.close import chunked, workers_with_time
+from payroll.services.exports import report_export
 from payroll.services.invoices import approved_timesheet_ids, invoice_issue
 from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
 from payroll.services.timesheets import timesheets_refresh
@@ -95,6 +96,17 @@ def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     except Exception as error:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
+        raise
+
+
+@shared_task(name="payroll.export_report", bind=True, **RELIABLE)
+def export_report(self: Task, job_id: int) -> None:
+    """Write a report export's file as the job's creator and finish the job (one step)."""
+    try:
+        report_export(job_id=job_id)
+    except Exception as error:
+        if not _will_retry(self, error):
+            job_fail(job_id=job_id, error=f"Exporting failed: {error}")
         raise
 
 
