@@ -4,7 +4,6 @@ from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
-from django.conf import settings
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -99,18 +98,16 @@ def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
         raise
-    _render_pdfs_later(chunk.items)
+    if not self.request.is_eager:  # eagerly (no broker) they would render inside the invoicing
+        _render_pdfs_later(chunk.items)
 
 
 def _render_pdfs_later(timesheet_ids: list[int]) -> None:
     """Queue the PDFs of these timesheets' invoices, off the invoicing path, after commit.
 
     Those without a PDF, not only the ones this run issued: a retried chunk finds its first
-    attempt's invoices already issued. Run eagerly (no broker) rendering would sit inside
-    the invoicing itself, so then PDFs render on their first download instead.
+    attempt's invoices already issued. Without a broker PDFs render on first download.
     """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return
     for ids in chunked(invoices_without_pdf(timesheet_ids=timesheet_ids), PDF_CHUNK_SIZE):
         transaction.on_commit(partial(render_invoice_pdfs.delay, ids))
 

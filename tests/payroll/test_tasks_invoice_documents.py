@@ -1,7 +1,7 @@
 """The PDF task and its queueing by the invoicing chunks; the daily invoicing task.
 
-Rendering is never on the invoicing path: a chunk queues its invoices' PDFs after commit
-when a broker runs the tasks; run eagerly (no broker), PDFs render on first download.
+Rendering is never on the invoicing path: a chunk run by a worker queues its invoices'
+PDFs after commit; run eagerly (no broker), PDFs render on their first download instead.
 """
 
 from datetime import UTC, datetime
@@ -41,10 +41,9 @@ def approved(world) -> list[int]:
 
 
 @pytest.fixture
-def queued(monkeypatch, settings) -> list[list[int]]:
-    """Run as with a broker: record what is queued for rendering instead of rendering it."""
+def queued(monkeypatch) -> list[list[int]]:
+    """Record what is queued for rendering instead of rendering it."""
     calls: list[list[int]] = []
-    settings.CELERY_TASK_ALWAYS_EAGER = False  # read by the chunk; Celery itself stays eager
     monkeypatch.setattr(tasks.render_invoice_pdfs, "delay", calls.append)
     return calls
 
@@ -58,6 +57,7 @@ def job(approved) -> Job:
 
 
 def run_invoicing_chunk(job: Job) -> None:
+    """Run the chunk as a worker with a broker does (not eagerly in this process)."""
     tasks.issue_invoices_chunk(job.pk, 0)
 
 
@@ -75,17 +75,20 @@ def test_a_chunk_queues_the_pdfs_of_its_invoices_after_commit(
     assert queued == [sorted(Invoice.objects.values_list("pk", flat=True))]
 
 
-def test_without_a_broker_the_invoicing_renders_nothing(job, django_capture_on_commit_callbacks):
+def test_without_a_broker_the_invoicing_renders_nothing(job, queued, django_capture_on_commit_callbacks):
+    # when the chunk runs eagerly, in the invoicing's own process
     with django_capture_on_commit_callbacks(execute=True):
-        run_invoicing_chunk(job)
+        tasks.issue_invoices_chunk.delay(job.pk, 0)
+    # then
     assert Invoice.objects.count() == 2
+    assert queued == []
     assert not Invoice.objects.exclude(pdf="").exists()
 
 
 def test_the_render_task_stores_each_pdf_once(job, django_capture_on_commit_callbacks):
     # given
     with django_capture_on_commit_callbacks(execute=True):
-        run_invoicing_chunk(job)
+        tasks.issue_invoices_chunk.delay(job.pk, 0)
     ids = list(Invoice.objects.values_list("pk", flat=True))
     # when run twice, as a redelivery would
     tasks.render_invoice_pdfs.delay(ids)
