@@ -30,8 +30,14 @@ PARAMS = {"period_from": W45, "period_to": W46, "group_by": "worker"}
 
 @pytest.fixture(autouse=True)
 def media(settings, tmp_path):
-    """Exports are written under a temporary MEDIA_ROOT."""
-    settings.MEDIA_ROOT = tmp_path
+    """Exports are written to files under a temporary folder (tests store in memory otherwise)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
     return tmp_path
 
 
