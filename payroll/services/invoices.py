@@ -7,6 +7,7 @@ together and the number is never used. Issuing twice returns the first invoice.
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -57,11 +58,32 @@ def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> In
         tax_rate=worker.tax_rate,
         tax=tax,
         total=subtotal + tax,
+        **invoice_parties(worker),
     )
     for position, line in enumerate(lines, start=1):
         line.invoice, line.position = invoice, position
     InvoiceLine.objects.bulk_create(lines)
     return invoice
+
+
+def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
+    """The snapshots an invoice keeps of its two parties: `company` (settings), `contractor`."""
+    return {
+        "company": {
+            "name": settings.COMPANY_NAME,
+            "address": settings.COMPANY_ADDRESS,
+            "tax_id": settings.COMPANY_TAX_ID,
+            "email": settings.COMPANY_EMAIL,
+        },
+        "contractor": {
+            "worker": worker.pk,
+            "full_name": worker.full_name,
+            "email": worker.email,
+            "time_zone": worker.time_zone,
+            "team": worker.team.name if worker.team else "",
+            "currency": worker.currency,
+        },
+    }
 
 
 def _invoice_lines(timesheet: Timesheet) -> list[InvoiceLine]:

@@ -224,3 +224,46 @@ def test_a_void_invoice_keeps_its_number(world, frozen_now):
     invoice_void(actor=world.finance, invoice=invoice, reason="Wrong bank details")
     following, _ = invoice_issue(timesheet=approved_timesheet(world, world.worker_b, world.manager_b))
     assert (Invoice.objects.get(pk=invoice.pk).status, following.number) == ("void", "FH-2026-000002")
+
+
+@pytest.mark.django_db
+def test_the_invoice_keeps_both_parties_as_they_were_at_issue(world, frozen_now, settings):
+    # given
+    settings.COMPANY_NAME, settings.COMPANY_ADDRESS = "Acme Payroll Ltd", "1 Example Street\nLondon"
+    settings.COMPANY_TAX_ID, settings.COMPANY_EMAIL = "GB123", "billing@acme.example"
+    RateFactory(worker=world.worker_a)
+    invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
+    # when the worker, their team and the company change afterwards
+    world.worker_a.full_name, world.worker_a.email = "Renamed Later", "new@example.com"
+    world.worker_a.save()
+    world.team_a.name = "Team Renamed"
+    world.team_a.save()
+    settings.COMPANY_NAME = "Someone Else Ltd"
+    # then
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    assert invoice.contractor == {
+        "worker": world.worker_a.pk,
+        "full_name": "Worker contractor_a",
+        "email": "contractor_a@example.com",
+        "time_zone": "America/Chicago",
+        "team": "Team A",
+        "currency": "USD",
+    }
+    assert invoice.company == {
+        "name": "Acme Payroll Ltd",
+        "address": "1 Example Street\nLondon",
+        "tax_id": "GB123",
+        "email": "billing@acme.example",
+    }
+
+
+@pytest.mark.django_db
+def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen_now):
+    world.worker_a.team = None
+    world.worker_a.save()
+    RateFactory(worker=world.worker_a)
+    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    timesheet = timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve")
+    invoice, _ = invoice_issue(timesheet=timesheet)
+    assert invoice.contractor["team"] == ""
