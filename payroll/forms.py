@@ -11,12 +11,14 @@ from django import forms
 from django.db.models import QuerySet
 
 from payroll.models import MAX_HOURLY_RATE, InvoiceStatus, TimesheetStatus
+from payroll.selectors.reports import GROUP_BY
 from payroll.serializers import (
     LARGEST_ADJUSTMENT,
     MAX_NOTE_LENGTH,
     MAX_PAYMENT_REFERENCE_LENGTH,
     MAX_REASON_LENGTH,
 )
+from payroll.services.exports import FORMATS
 from trainers.models import Project, Worker
 from trainers.periods import parse_period_key
 
@@ -117,3 +119,16 @@ class InvoiceFilterForm(WorkerChoiceForm):
         super().__init__(*args, **kwargs)
         self.fields["worker"].required = False
         self.fields["worker"].empty_label = "Anyone"  # type: ignore[attr-defined]
+
+
+class ReportForm(forms.Form):
+    """A pay report's range and status (the report's own rules check the range)."""
+
+    period_from = PeriodField(label="From week")
+    period_to = PeriodField(label="To week")
+    status = forms.ChoiceField(choices=[("", "Any"), *TimesheetStatus.choices], required=False)
+
+
+class ExportForm(ReportForm):
+    group_by = forms.ChoiceField(choices=[(name, name) for name in GROUP_BY], initial="worker")
+    format = forms.ChoiceField(choices=[(name, name.upper()) for name in FORMATS])

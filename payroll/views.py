@@ -6,11 +6,12 @@ the API's words.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,20 +19,24 @@ from django.views.decorators.http import require_POST
 
 from payroll.forms import (
     AdjustmentForm,
+    ExportForm,
     InvoiceFilterForm,
     InvoicePayForm,
     InvoiceVoidForm,
     NoteForm,
     PeriodForm,
     RateForm,
+    ReportForm,
     TimesheetFilterForm,
 )
 from payroll.models import UNFINISHED_JOB_STATUSES, Invoice, Timesheet, TimesheetStatus
+from payroll.money import decimal_hours
 from payroll.periods import iso_week_key
 from payroll.selectors import overview
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
 from payroll.selectors.rates import rates_visible_to
+from payroll.selectors.reports import EXPORT_JOB_KIND, pay_report
 from payroll.selectors.timesheets import (
     adjustments_visible_to,
     timesheet_figures,
@@ -40,6 +45,7 @@ from payroll.selectors.timesheets import (
 )
 from payroll.services import rates as rate_services
 from payroll.services.close import close_period_start_key
+from payroll.services.exports import export_start
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start
 from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
@@ -60,7 +66,7 @@ from trainers.web import (
 CONTRACTOR, MANAGER, FINANCE, ADMIN = Role.CONTRACTOR, Role.MANAGER, Role.FINANCE, Role.ADMIN
 ALL_ROLES = (CONTRACTOR, MANAGER, FINANCE, ADMIN)
 PAST_TENSE = {"submit": "submitted", "approve": "approved", "reject": "rejected", "reopen": "reopened"}
-JOB_NAMES = {"close_period": "Close", "issue_invoices": "Invoicing"}
+JOB_NAMES = {"close_period": "Close", "issue_invoices": "Invoicing", EXPORT_JOB_KIND: "Export"}
 
 
 # Timesheets ------------------------------------------------------------------------------
@@ -389,3 +395,105 @@ def _words(error: DomainError) -> str:
     if isinstance(error, InvalidInput):
         return " ".join(str(reason) for reasons in error.errors.values() for reason in reasons)
     return getattr(error, "message", str(error))
+
+
+# Pay reports and exports -----------------------------------------------------------------
+
+CHARTS = (("period", "per week"), ("project", "per project"), ("team", "per team"))
+REPORT_WEEKS = 8  # the default range: the last eight finished weeks
+
+
+@role_required(MANAGER, FINANCE, ADMIN)
+def pay_reports(request: HttpRequest) -> HttpResponse:
+    """Hours and amount per week, project and team, as charts and tables (managers: own teams)."""
+    form = ReportForm(request.GET or _default_report_range())
+    charts: list[dict[str, Any]] = []
+    if form.is_valid():
+        params = {name: value for name, value in form.cleaned_data.items() if value}
+        try:
+            for group_by, title in CHARTS:
+                report = pay_report(user=actor(request), group_by=group_by, **params)
+                charts.append(_chart(group_by, title, report.rows))
+        except InvalidInput as error:
+            form_errors_from(form, error)
+    context = {
+        "nav": "reports",
+        "form": form,
+        "charts": charts,
+        "export_form": ExportForm(
+            initial={**{name: form.data.get(name, "") for name in ReportForm.base_fields}, "format": "xlsx"}
+        ),
+        "job": _export_job(request),
+    }
+    return render(request, "payroll/reports.html", context)
+
+
+@role_required(FINANCE, ADMIN)
+@require_POST
+def export_report(request: HttpRequest) -> HttpResponse:
+    """Queue a CSV or XLSX export of the pay report; the page then follows the job."""
+    form = ExportForm(request.POST)
+    if not form.is_valid():
+        for field in form.errors:
+            messages.error(request, f"{field}: {field_errors(form, field)}")
+        return redirect("payroll:reports")
+    data = dict(form.cleaned_data)
+    file_format = data.pop("format")
+    params = {name: value for name, value in data.items() if value}
+    try:
+        job, created = export_start(
+            actor=actor(request), report="pay", params=params, file_format=file_format
+        )
+    except DomainError as error:
+        refusal_message(request, error)
+        return redirect("payroll:reports")
+    started = "started" if created else "is already running"
+    messages.info(request, f"Export of the pay report as {file_format.upper()} {started} (job {job.pk}).")
+    query = QueryDict(mutable=True)
+    query.update({**{k: v for k, v in params.items() if k != "group_by"}, "job": str(job.pk)})
+    return redirect(f"{reverse('payroll:reports')}?{query.urlencode()}")
+
+
+def _default_report_range() -> dict[str, str]:
+    last = timezone.now() - timedelta(days=7)
+    first = last - timedelta(weeks=REPORT_WEEKS - 1)
+    utc = ZoneInfo("UTC")
+    return {"period_from": iso_week_key(first, utc), "period_to": iso_week_key(last, utc)}
+
+
+def _chart(group_by: str, title: str, rows: list[Any]) -> dict[str, Any]:
+    """A chart's data: hours per group (all currencies) and amounts per currency, as strings."""
+    labels: list[str] = []
+    seconds: dict[str, int] = {}
+    amounts: dict[str, dict[str, Decimal]] = {}
+    for row in rows:
+        label = str(row.key) if group_by == "period" else (row.name or "No team")
+        if label not in seconds:
+            labels.append(label)
+            seconds[label] = 0
+        seconds[label] += row.seconds
+        amounts.setdefault(row.currency, {})[label] = row.amount
+    data = {
+        "labels": labels,
+        "hours": [str(decimal_hours(seconds[label])) for label in labels],
+        "amounts": {
+            currency: [str(by_label.get(label, Decimal("0.00"))) for label in labels]
+            for currency, by_label in sorted(amounts.items())
+        },
+    }
+    chart_id = f"chart-{group_by}"
+    return {
+        "id": chart_id,
+        "data_id": f"{chart_id}-data",
+        "group_by": group_by,
+        "title": title,
+        "rows": rows,
+        "data": data,
+    }
+
+
+def _export_job(request: HttpRequest) -> Any:
+    job_id = request.GET.get("job", "")
+    if not job_id.isdigit() or actor(request).role not in (FINANCE, ADMIN):
+        return None
+    return jobs_visible_to(actor(request)).filter(kind=EXPORT_JOB_KIND, pk=job_id).first()

@@ -27,6 +27,8 @@ urlpatterns = [
     re_path(
         r"^invoices/(?P<pk>[0-9]{1,18})/(?P<action>pay|void)/$", views.invoice_action, name="invoice-action"
     ),
+    path("reports/", views.pay_reports, name="reports"),
+    path("reports/export/", views.export_report, name="export"),
     path("rates/", views.rate_list, name="rates"),
     path("rates/new/", views.rate_form, name="rate-new"),
     path("rates/<int:pk>/", views.rate_form, name="rate-edit"),

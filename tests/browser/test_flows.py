@@ -1,5 +1,6 @@
 """The issue's flows in a real browser: a contractor's week, a rejected and fixed timesheet,
-finance invoicing a period. Each page visited is saved as a screenshot.
+finance invoicing a period (progress bar, PDF, report chart, XLSX). Each page visited is
+saved as a screenshot.
 """
 
 import re
@@ -143,7 +144,7 @@ def test_manager_rejects_contractor_fixes_and_resubmits_manager_approves(page: P
     ]
 
 
-def test_finance_invoices_a_period_and_follows_the_progress_bar(page: Page, site, world, shot):
+def test_finance_invoices_a_period_downloads_pdf_and_xlsx_and_sees_the_chart(page: Page, site, world, shot):
     # given an approved week
     timesheet = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
     timesheet = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
@@ -169,9 +170,31 @@ def test_finance_invoices_a_period_and_follows_the_progress_bar(page: Page, site
     # and the invoice, rates and adjustments pages open
     page.get_by_role("link", name=f"Invoices of {period}").click()
     number = Invoice.objects.get(timesheet=timesheet).number
-    page.get_by_role("link", name=number).click()
+    page.get_by_role("link", name=number, exact=True).click()
     expect(page.get_by_role("heading", name=re.compile(number))).to_be_visible()
     shot("finance-invoice")
+    with page.expect_download() as pdf:
+        page.get_by_role("link", name="Download PDF").click()
+    assert pdf.value.suggested_filename == f"{number}.pdf"
+    assert pdf.value.path().read_bytes().startswith(b"%PDF")
+
+    # and the pay report draws its charts and exports an XLSX file
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    page.get_by_label("From week").fill(period)
+    page.get_by_label("To week").fill(period)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("#chart-period")).to_be_visible()
+    labels = page.evaluate("Chart.getChart(document.getElementById('chart-period')).data.labels")
+    assert labels == [period]
+    assert page.evaluate("document.getElementById('chart-project').height") > 0
+    page.get_by_label("Format").select_option("xlsx")
+    page.get_by_role("button", name="Export").click()
+    expect(page.get_by_test_id("job-status")).to_have_text("Done", timeout=10_000)
+    shot("finance-reports")
+    with page.expect_download() as xlsx:
+        page.get_by_role("link", name="Download XLSX").click()
+    assert xlsx.value.suggested_filename.endswith(".xlsx")
+    assert xlsx.value.path().read_bytes().startswith(b"PK")  # a zip: the XLSX container
     for name, path in [
         ("rates", "/rates/"),
         ("adjustments", "/adjustments/"),

@@ -23,6 +23,7 @@ PAGES = {
     "payroll:rates": {"finance", "admin"},
     "payroll:rate-new": {"finance", "admin"},
     "payroll:current-figures": {"contractor_a"},
+    "payroll:reports": {"manager_a", "finance", "admin"},
 }
 
 
@@ -336,3 +337,69 @@ def test_the_current_timesheet_shows_hours_and_pay_per_project(world, frozen_now
     page = response.content.decode()
     assert world.project_a.name in page and "1:00:00" in page and "15.00 USD" in page
     assert 'id="submit-week"' in page
+
+
+@pytest.mark.django_db
+def test_reports_chart_data_per_week_project_and_team_for_a_manager(world, submitted):
+    # when manager A asks for the submitted week
+    period = submitted.period
+    response = signed_in(world.manager_a).get(
+        reverse("payroll:reports"), {"period_from": period, "period_to": period}
+    )
+    # then three charts carry the figures as strings (no floats), and no export for managers
+    page = response.content.decode()
+    for chart in ("chart-period-data", "chart-project-data", "chart-team-data"):
+        assert f'id="{chart}"' in page
+    assert '{"labels": ["' + period + '"], "hours": ["2.00"], "amounts": {"USD": ["30.00"]}}' in page
+    assert 'id="start-export"' not in page
+
+
+@pytest.mark.django_db
+def test_reports_show_the_report_rule_when_the_range_is_backwards(world):
+    # when
+    response = signed_in(world.finance).get(
+        reverse("payroll:reports"), {"period_from": "2026-W45", "period_to": "2026-W40"}
+    )
+    # then
+    assert "Must not be before period_from." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_finance_exports_the_report_and_gets_a_download_link(
+    world, submitted, django_capture_on_commit_callbacks
+):
+    # given
+    client = signed_in(world.finance)
+    form = {
+        "period_from": submitted.period,
+        "period_to": submitted.period,
+        "group_by": "worker",
+        "format": "csv",
+    }
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(reverse("payroll:export"), form)
+    page = client.get(started["Location"]).content.decode()
+    # then
+    job = Job.objects.get(kind="export_report")
+    assert "Export of the pay report as CSV started" in page
+    assert reverse("export-download", args=[job.pk]) in page and "Download CSV" in page
+
+
+@pytest.mark.django_db
+def test_managers_may_not_export(world):
+    # when
+    response = signed_in(world.manager_a).post(
+        reverse("payroll:export"),
+        {"period_from": "2026-W45", "period_to": "2026-W45", "group_by": "worker", "format": "csv"},
+    )
+    # then
+    assert response.status_code == 403 and not Job.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_invoice_page_links_its_pdf(world, invoice):
+    # when
+    response = signed_in(world.contractor_a).get(reverse("payroll:invoice", args=[invoice.pk]))
+    # then
+    assert reverse("invoice-pdf", args=[invoice.pk]).encode() in response.content
