@@ -34,6 +34,7 @@ from trainers.web import (
     form_errors_from,
     refusal_message,
     role_required,
+    safe_next,
     with_messages,
 )
 
@@ -173,9 +174,8 @@ def session_new(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"Session {session.pk} added ({_length(session)}).")
                 return back(request, "trainers:home")
-        return render(
-            request, "trainers/session_form.html", {"nav": "sessions", "form": form, "worker": worker}
-        )
+        context = {"nav": "sessions", "form": form, "worker": worker, "next_url": safe_next(request)}
+        return render(request, "trainers/session_form.html", context)
 
 
 @role_required(CONTRACTOR)
@@ -202,7 +202,13 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 messages.success(request, f"Session {session.pk} saved.")
                 return back(request, "trainers:sessions")
-        context = {"nav": "sessions", "form": form, "worker": worker, "session": session}
+        context = {
+            "nav": "sessions",
+            "form": form,
+            "worker": worker,
+            "session": session,
+            "next_url": safe_next(request),
+        }
         return render(request, "trainers/session_form.html", context)
 
 
@@ -220,7 +226,8 @@ def session_delete(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"Session {pk} deleted.")
         return back(request, "trainers:sessions")
     with timezone.override(worker.zone):
-        return render(request, "trainers/session_delete.html", {"nav": "sessions", "session": session})
+        context = {"nav": "sessions", "session": session, "next_url": safe_next(request)}
+        return render(request, "trainers/session_delete.html", context)
 
 
 @role_required(CONTRACTOR)

@@ -79,12 +79,18 @@ def refusal_message(request: HttpRequest, error: DomainError) -> None:
     messages.error(request, str(error))
 
 
-def back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
-    """Redirect to ?next= (same host only) or to the fallback page."""
+def safe_next(request: HttpRequest) -> str:
+    """The ?next= (or posted next) address if it stays on this site, else ''."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return HttpResponseRedirect(target)
-    return redirect(fallback)
+        return target
+    return ""
+
+
+def back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Redirect to ?next= (same site only) or to the fallback page."""
+    target = safe_next(request)
+    return HttpResponseRedirect(target) if target else redirect(fallback)
 
 
 def with_messages(request: HttpRequest, html: str) -> HttpResponse:

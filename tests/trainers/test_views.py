@@ -255,3 +255,13 @@ def test_nobody_without_a_worker_profile_gets_a_timer(world):
     response = signed_in(lone).get(reverse("trainers:sessions"))
     # then
     assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_next_links_stay_on_this_site(world):
+    # given a crafted link to the edit page
+    url = reverse("trainers:session-edit", args=[world.session_a.pk])
+    # when
+    response = signed_in(world.contractor_a).get(url, {"next": "javascript:alert(1)"})
+    # then the Cancel link does not carry it
+    assert b"javascript:" not in response.content
