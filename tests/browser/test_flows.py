@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from playwright.sync_api import Page, expect
 
-from payroll.models import Invoice, Timesheet, TimesheetStatus
+from payroll.models import Invoice, Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import RateFactory
 from trainers.models import LabellingSession
@@ -151,16 +151,36 @@ def test_finance_invoices_a_period_downloads_pdf_and_xlsx_and_sees_the_chart(pag
     timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="approve")
     period = timesheet.period
 
-    # when finance starts the invoicing of the period
+    # and a close of the period half done (a real worker would be filling it in)
+    close = Job.objects.create(
+        kind="close_period",
+        params={"period": period},
+        params_key=f'{{"period":"{period}"}}',
+        status=JobStatus.RUNNING,
+        total_chunks=2,
+        done_chunks=1,
+        created_by=world.finance,
+    )
+
+    # when finance opens the period, the close's bar moves as the job does
     sign_in(page, site, "finance")
     page.goto(f"{site}/finance/?period={period}")
     expect(page.get_by_test_id("count-approved")).to_have_text("1")
+    expect(page.locator(f"#job-bar-{close.pk}")).to_have_attribute("value", "50")
     shot("finance-overview")
+    Job.objects.filter(pk=close.pk).update(done_chunks=2, status=JobStatus.DONE)
+    expect(page.locator(f"#job-{close.pk}").get_by_test_id("job-status")).to_have_text("Done")
+    expect(page.locator(f"#job-bar-{close.pk}")).to_have_attribute("value", "100")
+
+    # and finance starts the invoicing of the period
     page.get_by_role("button", name=f"Invoice approved timesheets of {period}").click()
 
     # then the progress bar follows the job to the end
-    expect(page.get_by_test_id("job-status")).to_have_text("Done", timeout=10_000)
-    expect(page.locator("progress")).to_have_attribute("value", "100")
+    invoicing = Job.objects.get(kind="issue_invoices")
+    expect(page.locator(f"#job-{invoicing.pk}").get_by_test_id("job-status")).to_have_text(
+        "Done", timeout=10_000
+    )
+    expect(page.locator(f"#job-bar-{invoicing.pk}")).to_have_attribute("value", "100")
     expect(page.get_by_test_id("count-invoiced")).to_have_text("1")
     shot("finance-invoiced")
     with page.expect_download() as download:
