@@ -58,6 +58,7 @@ from trainers.web import (
     field_errors,
     form_errors_from,
     paginate,
+    parse_id,
     query_without_page,
     refusal_message,
     role_required,
@@ -162,7 +163,8 @@ def approvals(request: HttpRequest) -> HttpResponse:
 def approve_many(request: HttpRequest) -> HttpResponse:
     """Approve the chosen timesheets one by one (each its own transition and event)."""
     visible = timesheets_visible_to(actor(request))
-    chosen = visible.filter(pk__in=[pk for pk in request.POST.getlist("timesheet") if pk.isdigit()])
+    ids = [pk for pk in map(parse_id, request.POST.getlist("timesheet")) if pk is not None]
+    chosen = visible.filter(pk__in=ids)
     approved = 0
     for timesheet in chosen.order_by("period_start", "id"):
         try:
@@ -311,8 +313,8 @@ def rate_list(request: HttpRequest) -> HttpResponse:
     """Every rate, newest first, optionally for one worker; and the form to add one."""
     rows = rates_visible_to(actor(request)).order_by("worker__full_name", "project_id", "-effective_from")
     worker_id = request.GET.get("worker", "")
-    if worker_id.isdigit():
-        rows = rows.filter(worker_id=worker_id)
+    if (chosen_worker := parse_id(worker_id)) is not None:
+        rows = rows.filter(worker_id=chosen_worker)
     context = {
         "nav": "rates",
         "page": paginate(request, rows),
@@ -493,7 +495,7 @@ def _chart(group_by: str, title: str, rows: list[Any]) -> dict[str, Any]:
 
 
 def _export_job(request: HttpRequest) -> Any:
-    job_id = request.GET.get("job", "")
-    if not job_id.isdigit() or actor(request).role not in (FINANCE, ADMIN):
+    job_id = parse_id(request.GET.get("job", ""))
+    if job_id is None or actor(request).role not in (FINANCE, ADMIN):
         return None
     return jobs_visible_to(actor(request)).filter(kind=EXPORT_JOB_KIND, pk=job_id).first()

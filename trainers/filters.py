@@ -26,6 +26,33 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """`true` or `false` (or 1/0); anything else is a 400, not a silently ignored filter."""
+
+    widget = forms.TextInput
+    WORDS = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value: object) -> bool | None:  # type: ignore[override]
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool):
+            return value
+        word = str(value).strip().lower()
+        if word not in self.WORDS:
+            raise forms.ValidationError("Use true or false.", code="invalid")
+        return self.WORDS[word]
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """A boolean filter whose raw value reaches the field (django-filter's widget maps junk to None)."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs["widget"] = forms.TextInput
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
 class AwareIsoDateTimeField(forms.DateTimeField):
     """An ISO 8601 instant with its UTC offset; naive values are refused (API.md)."""
 
@@ -69,7 +96,7 @@ class PeriodFilter(filters.CharFilter):
 
 class WorkerFilter(filters.FilterSet):
     team = IdFilter(field_name="team_id")
-    is_active = filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Worker
@@ -77,7 +104,7 @@ class WorkerFilter(filters.FilterSet):
 
 
 class ProjectFilter(filters.FilterSet):
-    is_active = filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     client = filters.CharFilter(max_length=200)
 
     class Meta:
@@ -92,8 +119,8 @@ class SessionFilter(filters.FilterSet):
     period = PeriodFilter(method="filter_period", help_text="ISO week in each worker's zone, e.g. 2026-W45.")
     started_after = AwareDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = AwareDateTimeFilter(field_name="started_at", lookup_expr="lt")
-    running = filters.BooleanFilter(field_name="ended_at", lookup_expr="isnull")
-    needs_review = filters.BooleanFilter()
+    running = StrictBooleanFilter(field_name="ended_at", lookup_expr="isnull")
+    needs_review = StrictBooleanFilter()
 
     class Meta:
         model = LabellingSession

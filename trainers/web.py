@@ -23,6 +23,14 @@ from trainers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotF
 from trainers.models import User
 
 PAGE_SIZE = 50
+MAX_ID_DIGITS = 18  # a bigint's worth; longer cannot be a row id
+
+
+def parse_id(raw: str) -> int | None:
+    """A row id from a query or form value, or None: ASCII digits only ('²'.isdigit() is True)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= MAX_ID_DIGITS:
+        return int(raw)
+    return None
 
 
 def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:

@@ -403,3 +403,14 @@ def test_the_invoice_page_links_its_pdf(world, invoice):
     response = signed_in(world.contractor_a).get(reverse("payroll:invoice", args=[invoice.pk]))
     # then
     assert reverse("invoice-pdf", args=[invoice.pk]).encode() in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("raw", ["²", "٣", "1" * 40, "-1", " 1"])
+def test_ids_that_are_not_plain_digits_are_ignored_not_a_500(world, submitted, raw):
+    # when a bulk approval and a rate filter get ids that str.isdigit() alone would let through
+    approved = signed_in(world.manager_a).post(reverse("payroll:approve-many"), {"timesheet": [raw]})
+    rates = signed_in(world.finance).get(reverse("payroll:rates"), {"worker": raw})
+    # then nothing breaks and nothing is approved
+    assert (approved.status_code, rates.status_code) == (302, 200)
+    assert Timesheet.objects.get(pk=submitted.pk).status == TimesheetStatus.SUBMITTED

@@ -504,6 +504,8 @@ BAD_SESSION_FILTERS = [
     pytest.param("started_after=2026-02-30T00:00:00Z", "started_after", id="started_after-impossible-day"),
     pytest.param("started_after=a%00b", "started_after", id="started_after-NUL"),
     pytest.param("started_before=tomorrow", "started_before", id="started_before-garbage"),
+    pytest.param("running=maybe", "running", id="running-not-a-boolean"),
+    pytest.param("needs_review=2", "needs_review", id="needs_review-not-a-boolean"),
 ]
 
 
@@ -516,6 +518,9 @@ def test_bad_session_filter_is_a_400_naming_it(world, contractor, query, field):
     ("query", "count"),
     [
         pytest.param(f"worker={MAX_BIGINT}", 0, id="worker-max-bigint"),
+        pytest.param("running=false", 1, id="running-false"),
+        pytest.param("running=1", 0, id="running-1"),
+        pytest.param("needs_review=False", 1, id="needs_review-False"),
         pytest.param("period=2026-W45", 1, id="period-W45"),
         pytest.param("period=2026-W53", 0, id="period-W53-of-a-53-week-year"),
         pytest.param("started_after=2026-11-01T00:00:00Z", 1, id="started_after-aware"),
@@ -548,6 +553,8 @@ def test_period_filter_at_the_ends_of_the_calendar_is_never_a_500(world, admin, 
     ("who", "path", "field"),
     [
         pytest.param("admin", "projects/?client=a%00b", "client", id="projects-client-NUL"),
+        pytest.param("admin", "workers/?is_active=x", "is_active", id="workers-is_active-not-a-boolean"),
+        pytest.param("admin", "projects/?is_active=yes", "is_active", id="projects-is_active-not-a-boolean"),
         pytest.param("admin", "projects/?client=" + "x" * 201, "client", id="projects-client-too-long"),
         pytest.param("admin", "workers/?team=1e30", "team", id="workers-team-1e30"),
         pytest.param("admin", "workers/?team=99999999999999999999999", "team", id="workers-team-huge"),
