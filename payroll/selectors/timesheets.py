@@ -126,11 +126,15 @@ def stored_lines(timesheet: Timesheet) -> list[LineFigures]:
     ]
 
 
-def live_lines(pay: PeriodPay) -> list[LineFigures]:
-    """Lines of a freshly priced period, with their projects' names."""
-    names = dict(
-        Project.objects.filter(pk__in={line.project_id for line in pay.lines}).values_list("pk", "name")
-    )
+def project_names(ids: set[int]) -> dict[int, str]:
+    """Project names by id, in one query."""
+    return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[LineFigures]:
+    """Lines of a freshly priced period, with their projects' names (looked up unless given)."""
+    if names is None:
+        names = project_names({line.project_id for line in pay.lines})
     return [
         LineFigures(
             line.project_id,
