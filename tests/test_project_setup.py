@@ -2,11 +2,13 @@
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from trainers.models import LabellingSession, Role, User, Worker
 
@@ -118,3 +120,14 @@ def test_openapi_schema_and_offline_swagger_ui():
     html = docs.content.decode()
     assert "drf_spectacular_sidecar" in html or "swagger-ui" in html
     assert "cdn.jsdelivr" not in html and "unpkg.com" not in html
+
+
+@pytest.mark.django_db
+def test_seed_demo_puts_every_contractor_in_one_week_even_near_midnight_utc(monkeypatch):
+    # given a Monday 02:30 UTC: still Sunday in Chicago, already Monday in Kolkata
+    monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 11, 30, 2, 30, tzinfo=UTC))
+    # when the demo is seeded
+    call_command("seed_demo")
+    # then every demo session lies in the same, finished ISO week
+    periods = {session.period for session in LabellingSession.objects.select_related("worker")}
+    assert periods == {"2026-W48"}

@@ -100,7 +100,10 @@ class Command(BaseCommand):
     def _sessions(self, worker: Worker, projects: list[Project], admin: User) -> None:
         if LabellingSession.objects.filter(worker=worker).exists():
             return
-        today = timezone.now().astimezone(worker.zone).date()
+        # One ISO week for everyone (the last one by UTC's calendar), so the demo's
+        # timesheets share a period whatever the hour: near midnight UTC the local "last
+        # week" of Chicago and of Kolkata would differ. Its Friday is always past.
+        today = timezone.now().date()
         last_monday = today - timedelta(days=today.weekday() + 7)
         for offset in range(5):
             day = last_monday + timedelta(days=offset)
