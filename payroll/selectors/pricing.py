@@ -5,11 +5,15 @@ time (the bulk close), then pure pricing in memory (payroll.pay).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.db import connection
+from django.db.models import BigIntegerField, QuerySet
+from django.db.models.functions import Cast, Extract
 
 from payroll.models import Rate
 from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
@@ -60,16 +64,30 @@ def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, Wo
 
 def _finished_spans(workers: list[Worker], period: str) -> dict[int, list[WorkSpan]]:
     low, high = _any_zone_bounds(period)
-    rows = (
-        LabellingSession.objects.filter(worker__in=workers, ended_at__isnull=False)
-        .filter(started_at__lt=high, ended_at__gt=low)
-        .values_list("worker_id", "started_at", "ended_at", "project_id")
+    sessions = LabellingSession.objects.filter(worker__in=workers, ended_at__isnull=False).filter(
+        started_at__lt=high, ended_at__gt=low
     )
     spans: dict[int, list[WorkSpan]] = defaultdict(list)
-    for worker_id, started_at, ended_at, project_id in rows.iterator(chunk_size=20_000):
-        assert ended_at is not None  # noqa: S101 - filtered above; tells the type checker
-        spans[worker_id].append(WorkSpan(epoch_seconds(started_at), epoch_seconds(ended_at), project_id))
+    for worker_id, start, end, project_id in _epoch_rows(sessions):
+        spans[worker_id].append(WorkSpan(start, end, project_id))
     return spans
+
+
+def _epoch_rows(sessions: QuerySet[LabellingSession]) -> Iterator[tuple[int, int, int, int]]:
+    """(worker, start, end, project) with instants as epoch seconds.
+
+    PostgreSQL computes them (sessions are whole seconds, a database constraint), which
+    spares parsing two datetimes per session: a third of a bulk close's time.
+    """
+    if connection.vendor == "postgresql":
+        epoch = {name: Cast(Extract(name, "epoch"), BigIntegerField()) for name in ("started_at", "ended_at")}
+        rows = sessions.annotate(start=epoch["started_at"], end=epoch["ended_at"])
+        yield from rows.values_list("worker_id", "start", "end", "project_id").iterator(chunk_size=20_000)
+        return
+    values = sessions.values_list("worker_id", "started_at", "ended_at", "project_id")
+    for worker_id, started_at, ended_at, project_id in values.iterator(chunk_size=20_000):
+        assert ended_at is not None  # noqa: S101 - filtered above; tells the type checker
+        yield worker_id, epoch_seconds(started_at), epoch_seconds(ended_at), project_id
 
 
 RateRow = tuple[int | None, Decimal, date]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from payroll.money import CENT
 from payroll.periods import iso_week_key, next_period, period_bounds
 from payroll.selectors.pricing import WorkerPay, price_workers_period
 from payroll.selectors.timesheets import LineFigures, live_lines, project_names, timesheet_figures
+from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
 
@@ -356,11 +357,30 @@ def _store_changed(
         changed.append(timesheet)
     if changed:
         TimesheetLine.objects.filter(timesheet__in=changed).delete()
-        TimesheetLine.objects.bulk_create(
-            _line_row(timesheet, line) for timesheet in changed for line in fresh[timesheet.pk]
+        insert_rows(
+            TimesheetLine,
+            LINE_COLUMNS,
+            ((t.pk, *_line_key(line)) for t in changed for line in fresh[t.pk]),
         )
-        Timesheet.objects.bulk_update(changed, ["total", "updated_at"], batch_size=1_000)
+        _update_totals(changed)
     return changed
+
+
+LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+
+
+def _update_totals(timesheets: list[Timesheet]) -> None:
+    """Store each timesheet's new total (and updated_at) in one statement."""
+    if connection.vendor != "postgresql":
+        Timesheet.objects.bulk_update(timesheets, ["total", "updated_at"], batch_size=500)
+        return
+    table = connection.ops.quote_name(Timesheet._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
+            [timezone.now(), [t.pk for t in timesheets], [t.total for t in timesheets]],
+        )
 
 
 def _line_key(line: TimesheetLine | LineFigures) -> tuple[object, ...]:
