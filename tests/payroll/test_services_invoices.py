@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
-from payroll.services.invoices import invoice_issue
+from payroll.services.invoices import invoice_issue, invoices_issue_batch
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.errors import Conflict
@@ -224,3 +224,114 @@ def test_a_void_invoice_keeps_its_number(world, frozen_now):
     invoice_void(actor=world.finance, invoice=invoice, reason="Wrong bank details")
     following, _ = invoice_issue(timesheet=approved_timesheet(world, world.worker_b, world.manager_b))
     assert (Invoice.objects.get(pk=invoice.pk).status, following.number) == ("void", "FH-2026-000002")
+
+
+# --- many at once: the invoicing job's batch --------------------------------------------------
+
+
+def invoice_rows(invoice: Invoice) -> list[tuple]:
+    return [
+        (line.position, line.description, line.kind, line.seconds, line.hourly_rate, line.amount)
+        for line in invoice.lines.all()
+    ]
+
+
+@pytest.mark.django_db
+def test_a_batch_issues_what_one_by_one_issues_numbered_in_timesheet_order(world, frozen_now):
+    # given three approved timesheets, one with an adjustment; C is issued alone for comparison
+    from payroll.models import Adjustment
+
+    for worker in (world.worker_a, world.worker_b, world.worker_a2):
+        RateFactory(worker=worker, hourly_rate=Decimal("15.00"))
+    Adjustment.objects.create(
+        worker=world.worker_a,
+        amount=Decimal("-1.25"),
+        currency="USD",
+        reason="Overpaid",
+        applies_to_period=W45,
+        created_by=world.finance,
+    )
+    first = approved_timesheet(world)
+    second = approved_timesheet(world, world.worker_b, world.manager_b)
+    alone = approved_timesheet(world, world.worker_a2)
+    # when
+    issued = invoices_issue_batch(timesheet_ids=[second.pk, first.pk], actor=world.finance)
+    single, _ = invoice_issue(timesheet=alone, actor=world.finance)
+    # then numbers follow timesheet ids, then the single issue continues the sequence
+    assert issued == 2
+    batch = {invoice.timesheet_id: invoice for invoice in Invoice.objects.exclude(pk=single.pk)}
+    assert [batch[first.pk].number, batch[second.pk].number, single.number] == [
+        "FH-2026-000001",
+        "FH-2026-000002",
+        "FH-2026-000003",
+    ]
+    # and each invoice has what invoice_issue gives: lines, adjustments, totals, the transition
+    assert invoice_rows(batch[first.pk]) == [
+        (1, "Project A (regular) 2:00:00 = 2.00 h", "regular", 7200, Decimal("15.0000"), Decimal("30.00")),
+        (2, "Adjustment: Overpaid", "adjustment", 0, None, Decimal("-1.25")),
+    ]
+    assert [row[1:] for row in invoice_rows(single)] == [
+        ("Project A (regular) 2:00:00 = 2.00 h", "regular", 7200, Decimal("15.0000"), Decimal("30.00"))
+    ]
+    assert (batch[first.pk].subtotal, batch[first.pk].total, batch[first.pk].due_on) == (
+        Decimal("28.75"),
+        Decimal("28.75"),
+        single.due_on,
+    )
+    for timesheet in (first, second):
+        event = TimesheetEvent.objects.filter(timesheet=timesheet).last()
+        assert (event.from_status, event.to_status, event.actor, event.note) == (
+            "approved",
+            "invoiced",
+            world.finance,
+            batch[timesheet.pk].number,
+        )
+        assert Timesheet.objects.get(pk=timesheet.pk).status == "invoiced"
+
+
+@pytest.mark.django_db
+def test_a_batch_skips_invoiced_and_unapproved_timesheets_and_runs_twice_harmlessly(world, frozen_now):
+    # given one invoiced, one approved and one open timesheet
+    for worker in (world.worker_a, world.worker_b, world.worker_a2):
+        RateFactory(worker=worker)
+    invoiced = approved_timesheet(world)
+    invoice_issue(timesheet=invoiced)
+    approved = approved_timesheet(world, world.worker_b, world.manager_b)
+    still_open = timesheet_get_or_create(worker=world.worker_a2, period=W45)
+    ids = [invoiced.pk, approved.pk, still_open.pk]
+    # when
+    first_run = invoices_issue_batch(timesheet_ids=ids)
+    second_run = invoices_issue_batch(timesheet_ids=ids)
+    # then
+    assert (first_run, second_run) == (1, 0)
+    assert Invoice.objects.count() == 2
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == 2
+    assert Timesheet.objects.get(pk=still_open.pk).status == "open"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_batch_spends_no_numbers(world, frozen_now):
+    # given
+    RateFactory(worker=world.worker_a)
+    RateFactory(worker=world.worker_b)
+    first = approved_timesheet(world)
+    second = approved_timesheet(world, world.worker_b, world.manager_b)
+    # when the caller's transaction fails after the batch
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoices_issue_batch(timesheet_ids=[first.pk, second.pk])
+        raise RuntimeError("failed afterwards")
+    # then nothing was issued and numbering starts at 1
+    assert not Invoice.objects.exists()
+    invoice, _ = invoice_issue(timesheet=second)
+    assert invoice.number == "FH-2026-000001"
+
+
+@pytest.mark.django_db
+def test_a_batch_refuses_an_actor_who_may_not_invoice(world, frozen_now):
+    from trainers.errors import Forbidden
+
+    RateFactory(worker=world.worker_a)
+    timesheet = approved_timesheet(world)
+    with pytest.raises(Forbidden):
+        invoices_issue_batch(timesheet_ids=[timesheet.pk], actor=world.manager_a)
+    assert not Invoice.objects.exists()
