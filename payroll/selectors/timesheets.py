@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet, TimesheetLine
+from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet
 from payroll.money import clock_hours, decimal_hours
 from payroll.pay import PeriodPay
 from payroll.selectors.pricing import price_worker_period
@@ -112,20 +112,18 @@ def timesheet_figures(timesheet: Timesheet) -> TimesheetFigures:
 
 def stored_lines(timesheet: Timesheet) -> list[LineFigures]:
     """The lines copied onto the timesheet at submit."""
-    return [line_figures(line) for line in timesheet.lines.select_related("project")]
-
-
-def line_figures(line: TimesheetLine) -> LineFigures:
-    """A stored line as shown (its project loaded with it)."""
-    return LineFigures(
-        line.project_id,
-        line.project.name,
-        line.kind,
-        line.hourly_rate,
-        line.multiplier,
-        line.seconds,
-        line.amount,
-    )
+    return [
+        LineFigures(
+            line.project_id,
+            line.project.name,
+            line.kind,
+            line.hourly_rate,
+            line.multiplier,
+            line.seconds,
+            line.amount,
+        )
+        for line in timesheet.lines.select_related("project")
+    ]
 
 
 def project_names(ids: set[int]) -> dict[int, str]:

@@ -26,7 +26,7 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.money import clock_hours, round_half_up
-from payroll.selectors.timesheets import LineFigures, line_figures, timesheet_figures
+from payroll.selectors.timesheets import LineFigures, timesheet_figures
 from payroll.services.bulk import insert_rows
 from payroll.services.timesheets import TRANSITIONS, timesheet_transition
 from trainers.errors import Conflict, Forbidden, InvalidInput
@@ -191,18 +191,22 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[InvoiceLine]]:
     """Each timesheet's stored lines then adjustments, as `_invoice_lines` copies them (3 queries)."""
     stored: dict[int, list[LineFigures]] = defaultdict(list)
     rows = (
-        TimesheetLine.objects.filter(timesheet__in=due)
-        .select_related("project")
-        .order_by("timesheet_id", "project_id", "kind", "hourly_rate")
+        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in due])
+        .order_by("timesheet_id", "project_id", "kind", "hourly_rate")  # as stored_lines() reads them
+        .values_list("timesheet_id", *LINE_FIGURES)
     )
-    for line in rows:
-        stored[line.timesheet_id].append(line_figures(line))
+    for timesheet_id, *figures in rows:
+        stored[timesheet_id].append(LineFigures(*figures))
     adjustments: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
     for adjustment in Adjustment.objects.filter(
-        worker__in={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
+        worker_id__in={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
     ):
         adjustments[(adjustment.worker_id, adjustment.applies_to_period)].append(adjustment)
     return {t.pk: _lines_of(stored[t.pk], adjustments[(t.worker_id, t.period)]) for t in due}
+
+
+# The fields of a stored line that LineFigures holds, in its order.
+LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 
 
 def _mark_invoiced(
