@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
@@ -21,7 +21,7 @@ from payroll.periods import iso_week_key, parse_period_key
 from payroll.selectors import rates as selectors
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
-from payroll.selectors.timesheets import adjustments_visible_to, timesheets_visible_to
+from payroll.selectors.timesheets import adjustments_visible_to, timesheets_figures, timesheets_visible_to
 from payroll.serializers import (
     AdjustmentSerializer,
     InvoicePaySerializer,
@@ -39,7 +39,6 @@ from payroll.serializers import (
     TimesheetSerializer,
 )
 from payroll.services import rates as services
-from payroll.services.close import close_period_start_key
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start
 from payroll.services.timesheets import (
@@ -114,6 +113,12 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
             .prefetch_related("events")
             .order_by("-period_start", "worker_id", "id")
         )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of timesheets whose figures are computed together: a few queries, not a few a row."""
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        context = {**self.get_serializer_context(), "figures": timesheets_figures(page)}
+        return self.get_paginated_response(TimesheetSerializer(page, many=True, context=context).data)
 
     @extend_schema(
         request=TimesheetCreateSerializer,
@@ -205,29 +210,52 @@ class AdjustmentViewSet(
         serializer.instance = adjustment_create(actor=self.actor, **serializer.validated_data)
 
 
-class PayrollCloseView(APIView):
-    """Queue the close of a period: build or refresh every open timesheet in it."""
+class PeriodJobView(APIView):
+    """Queue a job over a period for finance; while it is unfinished, asking again returns it."""
 
     permission_classes = [RoleAccess]
     read_roles = ADMIN_FINANCE
     write_roles = ADMIN_FINANCE
+    job_kind: str
+    form_class: type[serializers.Serializer]
 
-    @extend_schema(
-        request=PayrollCloseSerializer,
-        responses={
-            202: OpenApiResponse(
-                JobStartedSerializer,
-                description="Queued; while it is unfinished, asking again returns the same job.",
-            )
-        },
-    )
     def post(self, request: Request) -> Response:
-        """Start the close job of a period, or return the unfinished one."""
-        form = PayrollCloseSerializer(data=request.data)
+        """Start the job, or return the unfinished one with the same arguments."""
+        form = self.form_class(data=request.data)
         form.is_valid(raise_exception=True)
-        params = close_period_start_key(form.validated_data["period"])
-        job, _ = job_start(kind="close_period", params=params, actor=cast(User, request.user))
+        params = {"period": form.validated_data["period"]}
+        job, _ = job_start(kind=self.job_kind, params=params, actor=cast(User, request.user))
         return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
+
+
+def _period_job_schema(form_class: type[serializers.Serializer]) -> Any:
+    return extend_schema_view(
+        post=extend_schema(
+            request=form_class,
+            responses={
+                202: OpenApiResponse(
+                    JobStartedSerializer,
+                    description="Queued; while it is unfinished, asking again returns the same job.",
+                )
+            },
+        )
+    )
+
+
+@_period_job_schema(PayrollCloseSerializer)
+class PayrollCloseView(PeriodJobView):
+    """Queue the close of a period: build or refresh every open timesheet in it."""
+
+    job_kind = "close_period"
+    form_class = PayrollCloseSerializer
+
+
+@_period_job_schema(PayrollInvoiceSerializer)
+class PayrollInvoiceView(PeriodJobView):
+    """Queue the invoicing of a period: one invoice per approved timesheet (PAY_RULES §7)."""
+
+    job_kind = "issue_invoices"
+    form_class = PayrollInvoiceSerializer
 
 
 class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
@@ -237,31 +265,6 @@ class JobViewSet(mixins.RetrieveModelMixin, ScopedViewSet):
 
     def get_queryset(self) -> QuerySet[Job]:
         return jobs_visible_to(self.actor).order_by("id")
-
-
-class PayrollInvoiceView(APIView):
-    """Queue the invoicing of a period: one invoice per approved timesheet (PAY_RULES §7)."""
-
-    permission_classes = [RoleAccess]
-    read_roles = ADMIN_FINANCE
-    write_roles = ADMIN_FINANCE
-
-    @extend_schema(
-        request=PayrollInvoiceSerializer,
-        responses={
-            202: OpenApiResponse(
-                JobStartedSerializer,
-                description="Queued; while it is unfinished, asking again returns the same job.",
-            )
-        },
-    )
-    def post(self, request: Request) -> Response:
-        """Start the invoicing job of a period, or return the unfinished one."""
-        form = PayrollInvoiceSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        params = {"period": form.validated_data["period"]}
-        job, _ = job_start(kind="issue_invoices", params=params, actor=cast(User, request.user))
-        return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
 
 
 def _invoice_action_schema(verb: str, body: type[serializers.Serializer]) -> Any:

@@ -230,8 +230,13 @@ class TimesheetSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, instance: Timesheet) -> dict[str, Any]:
-        """Compute the figures once per timesheet, for the four fields that show them."""
-        self._figures = timesheet_figures(instance)
+        """Figures once per timesheet, for the four fields that show them.
+
+        A list view computes a whole page's figures at once and passes them as the
+        `figures` context (timesheets_figures); a single timesheet computes its own.
+        """
+        figures = self.context.get("figures", {}).get(instance.pk)
+        self._figures = figures or timesheet_figures(instance)
         return super().to_representation(instance)
 
     @extend_schema_field(TimesheetLineSerializer(many=True))

@@ -1,15 +1,17 @@
 """Reads of timesheets: who sees which, their figures (live or stored) and their problems."""
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet
+from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet, TimesheetLine
 from payroll.money import clock_hours, decimal_hours
 from payroll.pay import PeriodPay
-from payroll.selectors.pricing import price_worker_period
+from payroll.selectors.pricing import price_workers_period
 from trainers.models import LabellingSession, Project, Role, User
 from trainers.selectors import SEES_EVERYTHING, role_of
 
@@ -99,42 +101,121 @@ def adjustments_visible_to(user: User) -> QuerySet[Adjustment]:
 
 def timesheet_figures(timesheet: Timesheet) -> TimesheetFigures:
     """Stored lines once submitted; otherwise priced live from the sessions."""
-    adjustments = list(Adjustment.objects.filter(worker=timesheet.worker, applies_to_period=timesheet.period))
-    if timesheet.status in FROZEN_STATUSES:
-        lines = stored_lines(timesheet)
-        pay = None
-    else:
-        pay = price_worker_period(timesheet.worker, timesheet.period)
-        lines = live_lines(pay)
-    figures = TimesheetFigures(lines, adjustments)
-    return TimesheetFigures(lines, adjustments, timesheet_problems(timesheet, figures, pay))
+    return timesheets_figures([timesheet])[timesheet.pk]
 
 
-def stored_lines(timesheet: Timesheet) -> list[LineFigures]:
-    """The lines copied onto the timesheet at submit."""
-    return [
-        LineFigures(
-            line.project_id,
-            line.project.name,
-            line.kind,
-            line.hourly_rate,
-            line.multiplier,
-            line.seconds,
-            line.amount,
-        )
-        for line in timesheet.lines.select_related("project")
-    ]
+def timesheets_figures(timesheets: Sequence[Timesheet]) -> dict[int, TimesheetFigures]:
+    """The figures of many timesheets with a handful of queries in all (lists, pages, reports).
+
+    Stored lines for frozen timesheets, live pricing (two queries per distinct period) for
+    the others, and one query each for adjustments, project names and the sessions that
+    problems are judged on.
+    """
+    timesheets = list(timesheets)
+    frozen = [timesheet for timesheet in timesheets if timesheet.status in FROZEN_STATUSES]
+    pays = _live_pays([timesheet for timesheet in timesheets if timesheet.status not in FROZEN_STATUSES])
+    names = _project_names(pays.values())
+    stored = _stored_lines_by_timesheet(frozen)
+    adjustments = _adjustments_by_timesheet(timesheets)
+    sessions = _sessions_by_timesheet(timesheets)
+    result = {}
+    for timesheet in timesheets:
+        pay = pays.get(timesheet.pk)
+        lines = _named_lines(pay, names) if pay else stored.get(timesheet.pk, [])
+        figures = TimesheetFigures(lines, adjustments.get(timesheet.pk, []))
+        problems = timesheet_problems(timesheet, figures, pay, sessions.get(timesheet.pk, []), names)
+        result[timesheet.pk] = TimesheetFigures(lines, figures.adjustments, problems)
+    return result
 
 
-def project_names(ids: set[int]) -> dict[int, str]:
-    """Project names by id, in one query."""
+def _live_pays(timesheets: list[Timesheet]) -> dict[int, PeriodPay]:
+    """Price open and rejected timesheets, grouped by period (two queries each)."""
+    by_period: dict[str, list[Timesheet]] = defaultdict(list)
+    for timesheet in timesheets:
+        by_period[timesheet.period].append(timesheet)
+    pays = {}
+    for period, group in by_period.items():
+        priced = price_workers_period({t.worker_id: t.worker for t in group}.values(), period)
+        pays.update({timesheet.pk: priced[timesheet.worker_id].pay for timesheet in group})
+    return pays
+
+
+def _project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
+    pays = list(pays)
+    ids = {line.project_id for pay in pays for line in pay.lines}
+    ids |= {gap.project_id for pay in pays for gap in pay.unpriced}
     return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+
+
+def _stored_lines_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[LineFigures]]:
+    """The lines copied onto frozen timesheets at submit."""
+    lines: dict[int, list[LineFigures]] = defaultdict(list)
+    if not timesheets:
+        return lines
+    rows = TimesheetLine.objects.filter(timesheet__in=timesheets).select_related("project")
+    for line in rows.order_by("timesheet_id", "project_id", "kind", "hourly_rate"):
+        lines[line.timesheet_id].append(
+            LineFigures(
+                line.project_id,
+                line.project.name,
+                line.kind,
+                line.hourly_rate,
+                line.multiplier,
+                line.seconds,
+                line.amount,
+            )
+        )
+    return lines
+
+
+def _adjustments_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Adjustment]]:
+    """Adjustments applied to each timesheet's worker and period."""
+    owner = {(timesheet.worker_id, timesheet.period): timesheet.pk for timesheet in timesheets}
+    rows = Adjustment.objects.filter(
+        worker_id__in={worker_id for worker_id, _ in owner},
+        applies_to_period__in={period for _, period in owner},
+    ).order_by("created_at", "id")
+    found: dict[int, list[Adjustment]] = defaultdict(list)
+    for adjustment in rows:
+        key = (adjustment.worker_id, adjustment.applies_to_period)
+        if key in owner:
+            found[owner[key]].append(adjustment)
+    return found
+
+
+def _sessions_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[LabellingSession]]:
+    """Each timesheet's sessions (any overlap with its period), from one query."""
+    if not timesheets:
+        return {}
+    rows = LabellingSession.objects.filter(
+        worker_id__in={timesheet.worker_id for timesheet in timesheets},
+        started_at__lt=max(timesheet.period_end for timesheet in timesheets),
+    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=min(t.period_start for t in timesheets)))
+    by_worker: dict[int, list[LabellingSession]] = defaultdict(list)
+    for session in rows:  # the model's order: latest first, as problems list them
+        by_worker[session.worker_id].append(session)
+    return {
+        timesheet.pk: [
+            session
+            for session in by_worker[timesheet.worker_id]
+            if session.started_at < timesheet.period_end
+            and (session.ended_at is None or session.ended_at > timesheet.period_start)
+        ]
+        for timesheet in timesheets
+    }
+
+
+def pay_project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
+    """Names of the projects in priced periods (lines and unpriced time), in one query."""
+    return _project_names(pays)
 
 
 def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[LineFigures]:
     """Lines of a freshly priced period, with their projects' names (looked up unless given)."""
-    if names is None:
-        names = project_names({line.project_id for line in pay.lines})
+    return _named_lines(pay, _project_names([pay]) if names is None else names)
+
+
+def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:
     return [
         LineFigures(
             line.project_id,
@@ -150,11 +231,14 @@ def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[Line
 
 
 def timesheet_problems(
-    timesheet: Timesheet, figures: TimesheetFigures, pay: PeriodPay | None
+    timesheet: Timesheet,
+    figures: TimesheetFigures,
+    pay: PeriodPay | None,
+    sessions: list[LabellingSession],
+    names: dict[int, str],
 ) -> list[Problem]:
     """Everything a manager should see before approving (blocking first)."""
-    problems = _unpriced_problems(pay) if pay else []
-    sessions = list(_period_sessions(timesheet))
+    problems = _unpriced_problems(pay, names) if pay else []
     problems += _session_problems(sessions, timesheet.period_end)
     cap = timesheet.worker.weekly_hours_cap
     worked = pay.total_seconds if pay else figures.total_seconds  # unpriced time is worked time too
@@ -164,10 +248,7 @@ def timesheet_problems(
     return sorted(problems, key=lambda problem: not problem.blocking)
 
 
-def _unpriced_problems(pay: PeriodPay) -> list[Problem]:
-    names = dict(
-        Project.objects.filter(pk__in={gap.project_id for gap in pay.unpriced}).values_list("pk", "name")
-    )
+def _unpriced_problems(pay: PeriodPay, names: dict[int, str]) -> list[Problem]:
     return [
         Problem(
             "unpriced_time",
@@ -177,12 +258,6 @@ def _unpriced_problems(pay: PeriodPay) -> list[Problem]:
         )
         for gap in pay.unpriced
     ]
-
-
-def _period_sessions(timesheet: Timesheet) -> QuerySet[LabellingSession]:
-    return LabellingSession.objects.filter(
-        worker=timesheet.worker, started_at__lt=timesheet.period_end
-    ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=timesheet.period_start))
 
 
 def _session_problems(sessions: list[LabellingSession], period_end: datetime) -> list[Problem]:

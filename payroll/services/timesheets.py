@@ -28,7 +28,7 @@ from payroll.models import (
 from payroll.money import CENT
 from payroll.periods import iso_week_key, next_period, period_bounds
 from payroll.selectors.pricing import WorkerPay, price_workers_period
-from payroll.selectors.timesheets import LineFigures, live_lines, project_names, timesheet_figures
+from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names, timesheet_figures
 from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
@@ -324,7 +324,7 @@ def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
 def _fresh_lines(timesheets: list[Timesheet], priced: dict[int, WorkerPay]) -> dict[int, list[LineFigures]]:
     """Each timesheet's freshly priced lines, with project names from one query."""
     pays = {t.pk: priced[t.worker_id].pay for t in timesheets}
-    names = project_names({line.project_id for pay in pays.values() for line in pay.lines})
+    names = pay_project_names(pays.values())
     return {pk: live_lines(pay, names) for pk, pay in pays.items()}
 
 

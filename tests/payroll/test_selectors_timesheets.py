@@ -12,17 +12,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from payroll.models import Adjustment, Timesheet
 from payroll.selectors.timesheets import (
     Problem,
     adjustments_visible_to,
     timesheet_figures,
+    timesheets_figures,
     timesheets_visible_to,
 )
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.conftest import World
-from tests.factories import ProjectFactory, RateFactory, SessionFactory
+from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import LabellingSession, Worker
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +361,53 @@ def test_problems_only_look_at_the_period_in_the_workers_zone(world, rate_a):
     # when / then each is flagged in its own week only
     assert codes(problems_of(world, W45)) == [("long_session", False, (sunday.pk,))]
     assert codes(problems_of(world, "2026-W46")) == [("long_session", False, (monday.pk,))]
+
+
+def _team_timesheets(world: World, count: int) -> list[Timesheet]:
+    """`count` workers of team A, each with a rate, a 2 h session in W45 and its timesheet;
+    every other one submitted (stored lines), the first with an adjustment."""
+    timesheets = []
+    for index in range(count):
+        worker = WorkerFactory(team=world.team_a)
+        RateFactory(worker=worker, hourly_rate=Decimal("15.00") + index)
+        SessionFactory(worker=worker, started_at=local(2026, 11, 3, 9), ended_at=local(2026, 11, 3, 11))
+        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        if index % 2:
+            timesheet = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        timesheets.append(timesheet)
+    Adjustment.objects.create(
+        worker=timesheets[0].worker,
+        amount=Decimal("-3.10"),
+        currency="USD",
+        reason="Bonus clawback",
+        applies_to_period=W45,
+        created_by=world.finance,
+    )
+    return timesheets
+
+
+def test_figures_of_many_timesheets_equal_their_figures_one_by_one(world):
+    # given open and submitted timesheets, one with an adjustment
+    timesheets = _team_timesheets(world, 4)
+    # when their figures are computed together
+    together = timesheets_figures(timesheets)
+    # then each equals its own, computed alone
+    assert together == {timesheet.pk: timesheet_figures(timesheet) for timesheet in timesheets}
+    assert [together[t.pk].total for t in timesheets] == [
+        Decimal("26.90"),  # 2 h x 15.00 - 3.10
+        Decimal("32.00"),
+        Decimal("34.00"),
+        Decimal("36.00"),
+    ]
+
+
+def test_figures_of_many_timesheets_take_as_many_queries_as_of_a_few(world):
+    # given two pages of mixed timesheets, of 2 and of 8
+    few, many = _team_timesheets(world, 2), _team_timesheets(world, 8)
+    # when each page's figures are computed
+    with CaptureQueriesContext(connection) as few_queries:
+        timesheets_figures(few)
+    with CaptureQueriesContext(connection) as many_queries:
+        timesheets_figures(many)
+    # then the number of queries does not grow with the page
+    assert len(many_queries) == len(few_queries) <= 8
