@@ -14,6 +14,7 @@ running sum. No history rows are written: neither the close nor invoicing reads 
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -102,9 +103,10 @@ def load_workforce(workers: int, sessions: int, seed: int) -> Workforce:
         ((project, worker_base + i) for i, plan in enumerate(plans) for project in plan.projects),
     )
     loaded.rates = copy_rows(Rate._meta.db_table, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
-    loaded.sessions = copy_rows(
-        LabellingSession._meta.db_table, SESSION_COLUMNS, _session_rows(rng, worker_base, plans, sessions)
-    )
+    with bulk_load(LabellingSession._meta.db_table):
+        loaded.sessions = copy_rows(
+            LabellingSession._meta.db_table, SESSION_COLUMNS, _session_rows(rng, worker_base, plans, sessions)
+        )
     for model in (User, Worker, Rate, LabellingSession):
         reset_sequence(model._meta.db_table)
     reset_sequence(through)
@@ -112,6 +114,44 @@ def load_workforce(workers: int, sessions: int, seed: int) -> Workforce:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return loaded
+
+
+@contextmanager
+def bulk_load(table: str) -> Iterator[None]:
+    """Load a big table without per-row index and foreign key work.
+
+    Its secondary indexes and exclusion constraints are dropped and built again after the
+    load (one build instead of millions of inserts), and foreign keys are not checked row
+    by row (the generator writes only ids it created).
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'x'",
+            [table],
+        )
+        exclusions = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in exclusions:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        cursor.execute("SET session_replication_role = replica")  # no per-row foreign key triggers
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+            for _, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in exclusions:
+                cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def _teams(workers: int, loaded: Workforce) -> list[int]:

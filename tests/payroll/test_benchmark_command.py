@@ -10,6 +10,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from payroll.benchmarks import close_and_invoice, logging_load
 from payroll.benchmarks.workforce import PERIOD
@@ -34,6 +35,11 @@ def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_w
         assert re.search(rf"{re.escape(label)}\s+\d+\.\d\d s\s+\d+ \w+/s", output), output
     assert re.search(r"ratio \(close \+ invoicing\) / floor\s+\d+\.\d\dx", output)
     assert re.search(r"peak memory \(this process\)\s+\d+ MB", output)
+    # and the sessions table got back the indexes and constraints dropped for the load
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'trainers_labellingsession'")
+        indexes = {name for (name,) in cursor.fetchall()}
+    assert {"session_no_overlap", "session_worker_start", "session_one_running_per_worker"} <= indexes
 
 
 def test_the_payroll_check_fails_on_a_cent_of_difference():
