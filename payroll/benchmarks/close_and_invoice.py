@@ -208,10 +208,12 @@ class _celery:
         env = os.environ | {"DATABASE_URL": scratch_database_url(), "REDIS_URL": settings.REDIS_URL}
         for number in range(self.count):
             command = [
-                sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=prefork",
+                sys.executable, "-m", "celery", "--quiet", "-A", "config", "worker", "--pool=prefork",
                 "--concurrency=1", "--loglevel=WARNING", f"--hostname=bench{number}@%h",
             ]  # fmt: skip
-            self.processes.append(subprocess.Popen(command, cwd=ROOT, env=env))  # noqa: S603
+            self.processes.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+            )
         self.out.write(f"  celery: {self.count} worker processes on the scratch database\n")
         time.sleep(3)  # let them connect; queued tasks wait for them anyway
 
