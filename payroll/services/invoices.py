@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -55,14 +56,15 @@ def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> In
     lines = _invoice_lines(timesheet)
     invoice = _new_invoice(timesheet, worker, issued_on, lines, _take_sequences(issued_on.year, 1))
     invoice.save(force_insert=True)
-    for position, line in enumerate(lines, start=1):
-        line.invoice, line.position = invoice, position
-    InvoiceLine.objects.bulk_create(lines)
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, position=position, **line._asdict())
+        for position, line in enumerate(lines, start=1)
+    )
     return invoice
 
 
 def _new_invoice(
-    timesheet: Timesheet, worker: Worker, issued_on: date, lines: list[InvoiceLine], sequence: int
+    timesheet: Timesheet, worker: Worker, issued_on: date, lines: list["LineValues"], sequence: int
 ) -> Invoice:
     """The invoice of a timesheet, unsaved: every field an issued invoice gets, in one place."""
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
@@ -84,28 +86,37 @@ def _new_invoice(
     )
 
 
-def _invoice_lines(timesheet: Timesheet) -> list[InvoiceLine]:
+class LineValues(NamedTuple):
+    """An invoice line's values before it has an invoice and a position."""
+
+    description: str
+    kind: str
+    seconds: int
+    hourly_rate: Decimal | None
+    multiplier: Decimal | None
+    amount: Decimal
+
+
+def _invoice_lines(timesheet: Timesheet) -> list[LineValues]:
     """The timesheet's stored lines, then its adjustments, as invoice lines."""
     figures = timesheet_figures(timesheet)
     return _lines_of(figures.lines, figures.adjustments)
 
 
-def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -> list[InvoiceLine]:
+def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -> list[LineValues]:
     copied = [
-        InvoiceLine(
-            description=f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
-            kind=line.kind,
-            seconds=line.seconds,
-            hourly_rate=line.hourly_rate,
-            multiplier=line.multiplier,
-            amount=line.amount,
+        LineValues(
+            f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
+            line.kind,
+            line.seconds,
+            line.hourly_rate,
+            line.multiplier,
+            line.amount,
         )
         for line in lines
     ]
     copied += [
-        InvoiceLine(
-            description=f"Adjustment: {adjustment.reason}"[:300], kind="adjustment", amount=adjustment.amount
-        )
+        LineValues(f"Adjustment: {adjustment.reason}"[:300], "adjustment", 0, None, None, adjustment.amount)
         for adjustment in adjustments
     ]
     return copied
@@ -172,7 +183,7 @@ def _lock_due(timesheet_ids: Sequence[int]) -> list[Timesheet]:
     return due
 
 
-def _numbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[InvoiceLine]]]:
+def _numbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[LineValues]]]:
     """Unsaved invoices and their lines, numbered from one block per year, in timesheet order."""
     issued_on = {t.pk: now.astimezone(t.worker.zone).date() for t in due}
     years = Counter(day.year for day in issued_on.values())
@@ -187,7 +198,7 @@ def _numbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoic
     return issued
 
 
-def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[InvoiceLine]]:
+def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
     """Each timesheet's stored lines then adjustments, as `_invoice_lines` copies them (3 queries)."""
     stored: dict[int, list[LineFigures]] = defaultdict(list)
     rows = (
@@ -209,9 +220,7 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[InvoiceLine]]:
 LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 
 
-def _mark_invoiced(
-    issued: list[tuple[Invoice, list[InvoiceLine]]], actor: User | None, now: datetime
-) -> None:
+def _mark_invoiced(issued: list[tuple[Invoice, list[LineValues]]], actor: User | None, now: datetime) -> None:
     """The `invoice` transition of each timesheet: its state and an event naming the invoice."""
     source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
     Timesheet.objects.filter(pk__in=[invoice.timesheet_id for invoice, _ in issued]).update(
@@ -237,19 +246,10 @@ INVOICE_LINE_COLUMNS = (
 )
 
 
-def _line_rows(issued: list[tuple[Invoice, list[InvoiceLine]]]) -> Iterable[tuple[object, ...]]:
+def _line_rows(issued: list[tuple[Invoice, list[LineValues]]]) -> Iterable[tuple[object, ...]]:
     for invoice, lines in issued:
         for position, line in enumerate(lines, start=1):
-            yield (
-                invoice.pk,
-                position,
-                line.description,
-                line.kind,
-                line.seconds,
-                line.hourly_rate,
-                line.multiplier,
-                line.amount,
-            )
+            yield (invoice.pk, position, *line)
 
 
 def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_reference: str) -> Invoice:

@@ -282,23 +282,27 @@ def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
     if not workers:
         return 0
     priced = price_workers_period(workers, period)
+    ids = [worker.pk for worker in workers]
     with transaction.atomic():
         created = _create_missing_timesheets(workers, period)
         timesheets = list(
             Timesheet.objects.select_for_update()
-            .filter(worker__in=workers, period=period)
+            .filter(worker_id__in=ids, period=period)
             .exclude(status__in=LOCKED_STATUSES)
+            .only("id", "worker_id", "total")  # all that is compared and rewritten
             .order_by("pk")
         )
         fresh = _fresh_lines(timesheets, priced)
-        changed = _store_changed(timesheets, fresh, _adjustment_totals(workers, period))
+        changed = _store_changed(timesheets, fresh, _adjustment_totals(ids, period))
     return len({t.pk for t in changed} | {t.pk for t in timesheets if t.worker_id in created})
 
 
 def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
     """Insert the open timesheets that do not exist yet; return their workers' ids."""
     existing = set(
-        Timesheet.objects.filter(worker__in=workers, period=period).values_list("worker_id", flat=True)
+        Timesheet.objects.filter(worker_id__in=[w.pk for w in workers], period=period).values_list(
+            "worker_id", flat=True
+        )
     )
     missing = [worker for worker in workers if worker.pk not in existing]
     bounds: dict[str, tuple[datetime, datetime]] = {}
@@ -328,9 +332,9 @@ def _fresh_lines(timesheets: list[Timesheet], priced: dict[int, WorkerPay]) -> d
     return {pk: live_lines(pay, names) for pk, pay in pays.items()}
 
 
-def _adjustment_totals(workers: list[Worker], period: str) -> dict[int, Decimal]:
+def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
     rows = (
-        Adjustment.objects.filter(worker__in=workers, applies_to_period=period)
+        Adjustment.objects.filter(worker_id__in=worker_ids, applies_to_period=period)
         .values("worker_id")
         .annotate(amount=Sum("amount"))
         .values_list("worker_id", "amount")
@@ -343,8 +347,11 @@ def _store_changed(
 ) -> list[Timesheet]:
     """Rewrite the lines and total of the timesheets whose figures differ; return those."""
     stored: dict[int, list[tuple[object, ...]]] = defaultdict(list)
-    for line in TimesheetLine.objects.filter(timesheet__in=timesheets):
-        stored[line.timesheet_id].append(_line_key(line))
+    rows = TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in timesheets]).values_list(
+        "timesheet_id", *LINE_COLUMNS[1:]
+    )
+    for timesheet_id, *key in rows:
+        stored[timesheet_id].append(tuple(key))
     changed = []
     for timesheet in timesheets:
         lines = fresh[timesheet.pk]
@@ -356,7 +363,7 @@ def _store_changed(
         timesheet.total, timesheet.updated_at = total, timezone.now()
         changed.append(timesheet)
     if changed:
-        TimesheetLine.objects.filter(timesheet__in=changed).delete()
+        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in changed]).delete()
         insert_rows(
             TimesheetLine,
             LINE_COLUMNS,
@@ -383,5 +390,5 @@ def _update_totals(timesheets: list[Timesheet]) -> None:
         )
 
 
-def _line_key(line: TimesheetLine | LineFigures) -> tuple[object, ...]:
+def _line_key(line: LineFigures) -> tuple[object, ...]:
     return (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)
