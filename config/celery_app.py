@@ -30,6 +30,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=14, minute=0),
         "options": {"expires": 12 * HOUR},
     },
+    # Periods over in every zone for a day (PAY_RULES additions, docs/pay-rules.md): invoiced.
+    "invoice-ended-periods": {
+        "task": "payroll.invoice_ended_periods",
+        "schedule": crontab(hour=6, minute=0),
+        "options": {"expires": 12 * HOUR},
+    },
     "stop-forgotten-timers": {
         "task": "trainers.stop_forgotten_timers",
         "schedule": crontab(minute="*/10"),

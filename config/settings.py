@@ -128,6 +128,19 @@ FUTURE_TOLERANCE_SECONDS = 5 * 60
 # Invoices (PAY_RULES §7): numbers are {INVOICE_PREFIX}-{year}-{sequence:06d}.
 INVOICE_PREFIX = env.str("INVOICE_PREFIX", default="FH")
 INVOICE_DUE_DAYS = env.int("INVOICE_DUE_DAYS", default=14)
+# The company the contractors bill (self-billing invoices), copied onto each invoice at issue.
+# The address is multi-line: in the environment, separate lines with "|" or a literal "\n".
+COMPANY_NAME = env.str("COMPANY_NAME", default="Fairhour Demo Ltd")
+COMPANY_ADDRESS = "\n".join(
+    line.strip()
+    for line in env.str("COMPANY_ADDRESS", default="1 Example Street|London EC1A 1AA|United Kingdom")
+    .replace("\\n", "\n")
+    .replace("|", "\n")
+    .splitlines()
+    if line.strip()
+)
+COMPANY_TAX_ID = env.str("COMPANY_TAX_ID", default="GB000000000")
+COMPANY_EMAIL = env.str("COMPANY_EMAIL", default="billing@fairhour.example")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -196,4 +209,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint and fontTools log every step of every PDF at INFO: keep their warnings only.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
 }

@@ -5,11 +5,13 @@ from typing import Any, cast
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +41,7 @@ from payroll.serializers import (
     TimesheetSerializer,
 )
 from payroll.services import rates as services
+from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start
 from payroll.services.timesheets import (
@@ -328,6 +331,30 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
         form.is_valid(raise_exception=True)
         invoice = invoice_void(actor=self.actor, invoice=invoice, reason=form.validated_data["reason"])
         return self._show(invoice)
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The stored PDF: the same bytes on every download."
+            ),
+            404: OpenApiResponse(description="No such invoice for this caller."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def pdf(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The invoice as a PDF (rendered and stored on first use if the task has not yet)."""
+        invoice, content = invoice_pdf(invoice_id=self.get_object().pk)
+        return HttpResponse(
+            content,
+            content_type="application/pdf",
+            headers={"Content-Disposition": content_disposition_header(True, f"{invoice.number}.pdf")},
+        )
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        """The PDF answers whatever Accept says (a client asking for application/pdf gets it)."""
+        if self.action == "pdf":
+            return JSONRenderer(), JSONRenderer.media_type  # for its errors; success is the PDF
+        return super().perform_content_negotiation(request, force)
 
     def _show(self, invoice: Invoice) -> Response:
         fresh = self.get_queryset().get(pk=invoice.pk)

@@ -36,3 +36,9 @@ def clock_hours(seconds: int) -> str:
     hours, rest = divmod(abs(seconds), 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+
+
+def rate_text(rate: Decimal) -> str:
+    """A rate shown with at least two decimals and never rounded: 15 -> '15.00', 20.862 -> '20.862'."""
+    cents = rate.quantize(CENT)
+    return f"{cents:f}" if cents == rate else f"{rate.normalize():f}"

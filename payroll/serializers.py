@@ -5,9 +5,11 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.reverse import reverse
 
 from payroll.models import (
     MAX_ADJUSTMENT,
@@ -24,7 +26,7 @@ from payroll.models import (
     TimesheetEvent,
     TimesheetStatus,
 )
-from payroll.money import clock_hours, decimal_hours
+from payroll.money import clock_hours, decimal_hours, rate_text
 from payroll.selectors.timesheets import timesheet_figures
 from trainers.models import Project, Worker
 from trainers.periods import PERIOD_KEY_PATTERN, parse_period_key
@@ -37,9 +39,7 @@ class RateField(serializers.DecimalField):
 
     def to_representation(self, value: Any) -> str:
         """Show 15 as "15.00" and 20.862 as "20.862"."""
-        exact = Decimal(value)
-        cents = exact.quantize(Decimal("0.01"))
-        return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
+        return rate_text(Decimal(value))
 
 
 class RateSerializer(serializers.ModelSerializer):
@@ -406,6 +406,26 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         return f"{decimal_hours(line.seconds):f}"
 
 
+class InvoiceCompanySerializer(serializers.Serializer):
+    """The company billed, as it was at issue (settings COMPANY_*)."""
+
+    name = serializers.CharField(read_only=True)
+    address = serializers.CharField(read_only=True, help_text="Lines separated by newlines.")
+    tax_id = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+
+
+class InvoiceContractorSerializer(serializers.Serializer):
+    """The contractor who bills, as they were at issue."""
+
+    worker = serializers.IntegerField(read_only=True)
+    full_name = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True)
+    time_zone = serializers.CharField(read_only=True)
+    team = serializers.CharField(read_only=True, help_text="The team's name, or empty.")
+    currency = serializers.CharField(read_only=True)
+
+
 class InvoiceSerializer(serializers.ModelSerializer):
     """An issued invoice (PAY_RULES §7): its figures never change, only paid/void do."""
 
@@ -417,6 +437,9 @@ class InvoiceSerializer(serializers.ModelSerializer):
     )
     tax = MoneyField(read_only=True)
     total = MoneyField(read_only=True)
+    company = InvoiceCompanySerializer(read_only=True)
+    contractor = InvoiceContractorSerializer(read_only=True)
+    pdf_url = serializers.SerializerMethodField(help_text="GET it for the invoice as a PDF.")
 
     class Meta:
         model = Invoice
@@ -437,8 +460,15 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "paid_on",
             "payment_reference",
             "void_reason",
+            "company",
+            "contractor",
+            "pdf_url",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_pdf_url(self, invoice: Invoice) -> str:
+        return reverse("invoice-pdf", args=[invoice.pk], request=self.context.get("request"))
 
 
 class InvoicePaySerializer(serializers.Serializer):

@@ -1,14 +1,17 @@
 """Thin Celery tasks: take ids, re-fetch, call a service; safe to run twice."""
 
+from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from payroll.models import Job, JobChunk
-from payroll.services import reminders, schedule
+from payroll.services import invoice_schedule, reminders, schedule
 from payroll.services.close import chunked, workers_with_time
+from payroll.services.exports import report_export
+from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
 from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
 from payroll.services.timesheets import timesheets_refresh
@@ -94,6 +97,37 @@ def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
         raise
+    if not self.request.is_eager:  # eagerly (no broker) they would render inside the invoicing
+        _render_pdfs_later(chunk.items)
+
+
+def _render_pdfs_later(timesheet_ids: list[int]) -> None:
+    """Queue the PDFs of these timesheets' invoices, off the invoicing path, after commit.
+
+    Those without a PDF, not only the ones this run issued: a retried chunk finds its first
+    attempt's invoices already issued. Without a broker PDFs render on first download.
+    """
+    for ids in chunked(invoices_without_pdf(timesheet_ids=timesheet_ids), PDF_CHUNK_SIZE):
+        transaction.on_commit(partial(render_invoice_pdfs.delay, ids))
+
+
+@shared_task(name="payroll.render_invoice_pdfs", **RELIABLE)
+def render_invoice_pdfs(invoice_ids: list[int]) -> int:
+    """Render and store the PDFs of these invoices; ones already stored are left alone."""
+    for invoice_id in invoice_ids:
+        invoice_render_pdf(invoice_id=invoice_id)
+    return len(invoice_ids)
+
+
+@shared_task(name="payroll.export_report", bind=True, **RELIABLE)
+def export_report(self: Task, job_id: int) -> None:
+    """Write a report export's file as the job's creator and finish the job (one step)."""
+    try:
+        report_export(job_id=job_id)
+    except Exception as error:
+        if not _will_retry(self, error):
+            job_fail(job_id=job_id, error=f"Exporting failed: {error}")
+        raise
 
 
 @shared_task(name="payroll.close_ended_periods", **RELIABLE)
@@ -106,3 +140,9 @@ def close_ended_periods() -> list[int]:
 def send_reminders() -> dict[str, int]:
     """Mail contractors to submit ended periods and managers to approve (daily)."""
     return reminders.reminders_send(now=timezone.now())
+
+
+@shared_task(name="payroll.invoice_ended_periods", **RELIABLE)
+def invoice_ended_periods() -> list[int]:
+    """Start the invoicing of each period over everywhere for a day with approved timesheets (daily)."""
+    return [start.job.pk for start in invoice_schedule.invoice_ended_periods(now=timezone.now())]

@@ -9,7 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -83,7 +83,28 @@ def _new_invoice(
         tax_rate=worker.tax_rate,
         tax=tax,
         total=subtotal + tax,
+        **invoice_parties(worker),
     )
+
+
+def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
+    """The snapshots an invoice keeps of its two parties: `company` (settings), `contractor`."""
+    return {
+        "company": {
+            "name": settings.COMPANY_NAME,
+            "address": settings.COMPANY_ADDRESS,
+            "tax_id": settings.COMPANY_TAX_ID,
+            "email": settings.COMPANY_EMAIL,
+        },
+        "contractor": {
+            "worker": worker.pk,
+            "full_name": worker.full_name,
+            "email": worker.email,
+            "time_zone": worker.time_zone,
+            "team": worker.team.name if worker.team else "",
+            "currency": worker.currency,
+        },
+    }
 
 
 class LineValues(NamedTuple):
@@ -171,7 +192,8 @@ def invoices_issue_batch(
 def _lock_due(timesheet_ids: Sequence[int]) -> list[Timesheet]:
     """Lock the workers, then the timesheets; return the approved ones with no invoice yet."""
     worker_ids = Timesheet.objects.filter(pk__in=timesheet_ids).values_list("worker_id", flat=True)
-    workers = {w.pk: w for w in Worker.objects.select_for_update().filter(pk__in=worker_ids).order_by("pk")}
+    locked = Worker.objects.select_for_update(of=("self",)).select_related("team")  # team: the snapshot
+    workers = {w.pk: w for w in locked.filter(pk__in=worker_ids).order_by("pk")}
     timesheets = (
         Timesheet.objects.select_for_update(of=("self",))  # not the outer-joined invoice side
         .filter(pk__in=timesheet_ids, status=TimesheetStatus.APPROVED, invoice__isnull=True)

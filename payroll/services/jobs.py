@@ -22,6 +22,7 @@ from trainers.models import User
 JOB_TASKS = {
     "close_period": "payroll.tasks.close_period",
     "issue_invoices": "payroll.tasks.issue_invoices",
+    "export_report": "payroll.tasks.export_report",
 }
 
 
@@ -75,6 +76,23 @@ def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
         if job.done_chunks == job.total_chunks:
             job.status, job.finished_at = JobStatus.DONE, timezone.now()
         job.save(update_fields=["result", "status", "finished_at"])
+
+
+def job_finish(*, job_id: int, result: dict[str, Any]) -> None:
+    """Mark an unfinished job done with its result (a job of one step, e.g. an export)."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job_id)
+        if job.status not in UNFINISHED_JOB_STATUSES:
+            return  # done already, or failed: a late duplicate changes nothing
+        JobChunk.objects.filter(job=job, done_at__isnull=True).update(done_at=now)
+        job.done_chunks = job.total_chunks
+        job.result = {**job.result, **result}
+        job.status, job.finished_at, job.progressed_at = JobStatus.DONE, now, now
+        job.started_at = job.started_at or now
+        job.save(
+            update_fields=["done_chunks", "result", "status", "finished_at", "progressed_at", "started_at"]
+        )
 
 
 def job_fail(*, job_id: int, error: str) -> None:

@@ -180,8 +180,12 @@ def test_payroll_invoice_is_post_only(world, client_for, caller, expected):
 # --- the flow -----------------------------------------------------------------------------------
 
 
-def test_approve_then_invoice_lists_a_numbered_invoice_with_its_lines(world, rates, issue, client_for):
+def test_approve_then_invoice_lists_a_numbered_invoice_with_its_lines(
+    world, rates, issue, client_for, settings
+):
     # given
+    settings.COMPANY_NAME, settings.COMPANY_ADDRESS = "Acme Payroll Ltd", "1 Example Street\nLondon"
+    settings.COMPANY_TAX_ID, settings.COMPANY_EMAIL = "GB123", "billing@acme.example"
     timesheet = approve(world, world.worker_a, world.manager_a)
     # when
     response = issue()
@@ -222,6 +226,21 @@ def test_approve_then_invoice_lists_a_numbered_invoice_with_its_lines(world, rat
         "paid_on": None,
         "payment_reference": "",
         "void_reason": "",
+        "company": {
+            "name": "Acme Payroll Ltd",
+            "address": "1 Example Street\nLondon",
+            "tax_id": "GB123",
+            "email": "billing@acme.example",
+        },
+        "contractor": {
+            "worker": world.worker_a.pk,
+            "full_name": "Worker contractor_a",
+            "email": "contractor_a@example.com",
+            "time_zone": "America/Chicago",
+            "team": "Team A",
+            "currency": "USD",
+        },
+        "pdf_url": f"http://testserver/api/v1/invoices/{invoice.pk}/pdf/",
     }
     timesheet.refresh_from_db()
     assert timesheet.status == "invoiced"

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from openpyxl import load_workbook
 
-from payroll.exports import csv_text, neutralise
+from payroll.exports import csv_text, neutralise, xlsx_bytes
 from payroll.services.invoices import invoice_issue, invoice_pay
 from tests.factories import RateFactory
 from tests.payroll.test_services_invoices import W45, approved_timesheet
@@ -80,3 +81,14 @@ def test_the_payout_csv_lists_unpaid_invoices_of_the_period(world, frozen_now, c
 )
 def test_the_payout_csv_is_for_finance_and_admins(world, client_for, caller, query, status):
     assert client_for(world.user(caller)).get(f"/api/v1/invoices/payout/?{query}").status_code == status
+
+
+def test_xlsx_keeps_numbers_typed_and_text_inert():
+    # given a negative adjustment as a number and the same text as a string
+    data = xlsx_bytes(["name", "amount"], [["-12.50", Decimal("-12.50")], ["@SUM(A1)", 7]])
+    # when
+    rows = list(load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2))
+    # then
+    assert [(cell.value, cell.data_type) for cell in rows[0]] == [("'-12.50", "s"), (-12.5, "n")]
+    assert [(cell.value, cell.data_type) for cell in rows[1]] == [("'@SUM(A1)", "s"), (7, "n")]
+    assert (rows[0][1].number_format, rows[1][1].number_format) == ("0.00", "0")

@@ -278,6 +278,11 @@ def test_a_batch_issues_what_one_by_one_issues_numbered_in_timesheet_order(world
         Decimal("28.75"),
         single.due_on,
     )
+    assert batch[first.pk].company == single.company
+    assert (batch[first.pk].contractor["full_name"], batch[first.pk].contractor["team"]) == (
+        world.worker_a.full_name,
+        "Team A",
+    )
     for timesheet in (first, second):
         event = TimesheetEvent.objects.filter(timesheet=timesheet).last()
         assert (event.from_status, event.to_status, event.actor, event.note) == (
@@ -335,3 +340,46 @@ def test_a_batch_refuses_an_actor_who_may_not_invoice(world, frozen_now):
     with pytest.raises(Forbidden):
         invoices_issue_batch(timesheet_ids=[timesheet.pk], actor=world.manager_a)
     assert not Invoice.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_invoice_keeps_both_parties_as_they_were_at_issue(world, frozen_now, settings):
+    # given
+    settings.COMPANY_NAME, settings.COMPANY_ADDRESS = "Acme Payroll Ltd", "1 Example Street\nLondon"
+    settings.COMPANY_TAX_ID, settings.COMPANY_EMAIL = "GB123", "billing@acme.example"
+    RateFactory(worker=world.worker_a)
+    invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
+    # when the worker, their team and the company change afterwards
+    world.worker_a.full_name, world.worker_a.email = "Renamed Later", "new@example.com"
+    world.worker_a.save()
+    world.team_a.name = "Team Renamed"
+    world.team_a.save()
+    settings.COMPANY_NAME = "Someone Else Ltd"
+    # then
+    invoice = Invoice.objects.get(pk=invoice.pk)
+    assert invoice.contractor == {
+        "worker": world.worker_a.pk,
+        "full_name": "Worker contractor_a",
+        "email": "contractor_a@example.com",
+        "time_zone": "America/Chicago",
+        "team": "Team A",
+        "currency": "USD",
+    }
+    assert invoice.company == {
+        "name": "Acme Payroll Ltd",
+        "address": "1 Example Street\nLondon",
+        "tax_id": "GB123",
+        "email": "billing@acme.example",
+    }
+
+
+@pytest.mark.django_db
+def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen_now):
+    world.worker_a.team = None
+    world.worker_a.save()
+    RateFactory(worker=world.worker_a)
+    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    timesheet = timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve")
+    invoice, _ = invoice_issue(timesheet=timesheet)
+    assert invoice.contractor["team"] == ""

@@ -154,6 +154,7 @@ def test_the_daily_task_sends_reminders_once(world, frozen_now):
 EXPECTED_BEAT = {
     "payroll.close_ended_periods": (crontab(minute=5), 55 * 60),
     "payroll.send_reminders": (crontab(hour=14, minute=0), 12 * 60 * 60),
+    "payroll.invoice_ended_periods": (crontab(hour=6, minute=0), 12 * 60 * 60),
     "trainers.stop_forgotten_timers": (crontab(minute="*/10"), 9 * 60),
 }
 
@@ -175,6 +176,8 @@ def test_the_beat_schedule_runs_registered_tasks_at_their_cadence():
         "payroll.close_period_chunk",
         "payroll.close_ended_periods",
         "payroll.send_reminders",
+        "payroll.render_invoice_pdfs",
+        "payroll.invoice_ended_periods",
         "trainers.stop_forgotten_timers",
     ],
 )

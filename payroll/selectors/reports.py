@@ -1,0 +1,237 @@
+"""The pay report: seconds, hours and money over a range of periods, grouped, scoped by role.
+
+What it counts (docs/api.md, "Pay report"): every timesheet whose period is in the range
+(and whose status matches the optional filter). Frozen timesheets (submitted, approved,
+invoiced) count their stored lines, summed in SQL; open and rejected ones are priced live
+from their sessions in bulk (two queries per period and chunk of workers), exactly as
+their timesheet shows them. Adjustments on those timesheets count in the amount when
+grouping by worker, team or period; they belong to no project, so a project grouping
+leaves them out. Currency is part of every group: amounts in two currencies are never
+added together.
+
+Scope is the timesheets' own selector (`timesheets_visible_to`): finance and admins see
+every worker, a manager only the workers of the teams they manage (LESSONS: Kimai #2478,
+a report is a surface of its own), contractors may not run it.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet, Sum
+
+from payroll.models import (
+    FROZEN_STATUSES,
+    Adjustment,
+    Job,
+    JobStatus,
+    Timesheet,
+    TimesheetLine,
+    TimesheetStatus,
+)
+from payroll.money import clock_hours, decimal_hours
+from payroll.periods import parse_period_key
+from payroll.selectors.pricing import price_workers_period
+from payroll.selectors.timesheets import timesheets_visible_to
+from trainers.errors import Forbidden, InvalidInput
+from trainers.models import Project, Role, Team, User, Worker
+from trainers.selectors import SEES_EVERYTHING, role_of
+
+GROUP_BY = ("worker", "project", "team", "period")
+REPORT_PARAMS = ("period_from", "period_to", "group_by", "status")
+MAX_REPORT_WEEKS = 106  # two years and a bit: enough for any year-on-year comparison
+REPORT_ROLES = SEES_EVERYTHING | {Role.MANAGER}
+EXPORT_ROLES = SEES_EVERYTHING
+EXPORT_JOB_KIND = "export_report"
+PRICING_CHUNK = 2_000  # workers priced at once, as the close does
+
+ZERO = Decimal("0.00")
+
+# How each grouping reads its key from a stored line and from an adjustment.
+_LINE_KEY = {
+    "worker": "timesheet__worker_id",
+    "project": "project_id",
+    "team": "timesheet__worker__team_id",
+    "period": "timesheet__period",
+}
+_ADJUSTMENT_KEY = {"worker": "worker_id", "team": "worker__team_id", "period": "applies_to_period"}
+
+GroupKey = int | str | None
+
+
+@dataclass
+class _Sum:
+    """A group's running totals while the report is added up."""
+
+    seconds: int = 0
+    amount: Decimal = ZERO
+    adjustments: Decimal = ZERO
+
+
+_Totals = defaultdict[tuple[GroupKey, str], _Sum]  # (group, currency) -> sums
+
+
+@dataclass(frozen=True)
+class PayReportRow:
+    """One group: its key (worker, project or team id, or period), name, currency and figures."""
+
+    key: GroupKey
+    name: str
+    currency: str
+    seconds: int
+    amount: Decimal
+    adjustments: Decimal
+
+    @property
+    def hours(self) -> Decimal:
+        """seconds / 3600 to two places (display only: the amount comes from seconds)."""
+        return decimal_hours(self.seconds)
+
+    @property
+    def duration(self) -> str:
+        return clock_hours(self.seconds)
+
+
+@dataclass(frozen=True)
+class PayReport:
+    group_by: str
+    period_from: str
+    period_to: str
+    status: str | None
+    rows: list[PayReportRow]
+
+
+def report_params_errors(params: dict[str, Any]) -> dict[str, list[str]]:
+    """What is wrong with a report's parameters, by field (empty when they are right)."""
+    errors: dict[str, list[str]] = {}
+    weeks = {}
+    for field in ("period_from", "period_to"):
+        try:
+            weeks[field] = date.fromisocalendar(*parse_period_key(str(params.get(field, ""))), 1)
+        except ValueError as error:
+            errors[field] = [str(error)]
+    if not errors:
+        span = (weeks["period_to"] - weeks["period_from"]).days // 7 + 1
+        if span < 1:
+            errors["period_to"] = ["Must not be before period_from."]
+        elif span > MAX_REPORT_WEEKS:
+            errors["period_to"] = [f"The range covers {span} weeks; at most {MAX_REPORT_WEEKS}."]
+    if params.get("group_by") not in GROUP_BY:
+        errors["group_by"] = [f"Must be one of {', '.join(GROUP_BY)}."]
+    if params.get("status") not in (None, *TimesheetStatus.values):
+        errors["status"] = [f"Must be one of {', '.join(TimesheetStatus.values)}."]
+    return errors
+
+
+def pay_report(
+    *, user: User, period_from: str, period_to: str, group_by: str, status: str | None = None
+) -> PayReport:
+    """The pay report the caller may see (403 for contractors; 400 for bad parameters)."""
+    if role_of(user) not in REPORT_ROLES:
+        raise Forbidden("Only managers, finance and admins may run pay reports.")
+    params = {"period_from": period_from, "period_to": period_to, "group_by": group_by, "status": status}
+    errors = report_params_errors(params)
+    if errors:
+        raise InvalidInput(errors)
+    timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
+    if status:
+        timesheets = timesheets.filter(status=status)
+    totals: _Totals = defaultdict(_Sum)
+    _add_stored_lines(totals, timesheets, group_by)
+    _add_live_lines(totals, timesheets, group_by)
+    if group_by != "project":
+        _add_adjustments(totals, timesheets, group_by)
+    return PayReport(group_by, period_from, period_to, status, _rows(totals, group_by))
+
+
+def _add_stored_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+    """Frozen timesheets: their stored lines, summed per group in one query."""
+    key = _LINE_KEY[group_by]
+    rows = (
+        TimesheetLine.objects.filter(timesheet__in=timesheets.filter(status__in=FROZEN_STATUSES).values("pk"))
+        .order_by()
+        .values_list(key, "timesheet__currency")
+        .annotate(seconds=Sum("seconds"), amount=Sum("amount"))
+    )
+    for group, currency, seconds, amount in rows:
+        totals[(group, currency)].seconds += seconds
+        totals[(group, currency)].amount += amount
+
+
+def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+    """Open and rejected timesheets: priced live, in bulk per period, as their pages show them."""
+    open_rows = (
+        timesheets.exclude(status__in=FROZEN_STATUSES)
+        .order_by()
+        .values_list("period", "worker_id", "currency")
+    )
+    by_period: dict[str, dict[int, str]] = defaultdict(dict)
+    for period, worker_id, currency in open_rows:
+        by_period[period][worker_id] = currency
+    for period, currencies in sorted(by_period.items()):
+        for workers in _worker_chunks(sorted(currencies)):
+            for worker_pay in price_workers_period(workers, period).values():
+                worker = worker_pay.worker
+                for line in worker_pay.pay.lines:
+                    group = _live_key(group_by, worker, period, line.project_id)
+                    total = totals[(group, currencies[worker.pk])]
+                    total.seconds += line.seconds
+                    total.amount += line.amount
+
+
+def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
+    for start in range(0, len(worker_ids), PRICING_CHUNK):
+        yield list(Worker.objects.filter(pk__in=worker_ids[start : start + PRICING_CHUNK]))
+
+
+def _live_key(group_by: str, worker: Worker, period: str, project_id: int) -> GroupKey:
+    return {"worker": worker.pk, "project": project_id, "team": worker.team_id, "period": period}[group_by]
+
+
+def _add_adjustments(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
+    """Adjustments landing on a counted timesheet, summed per group in one query."""
+    counted = timesheets.filter(worker_id=OuterRef("worker_id"), period=OuterRef("applies_to_period"))
+    rows = (
+        Adjustment.objects.filter(Exists(counted))
+        .order_by()
+        .values_list(_ADJUSTMENT_KEY[group_by], "currency")
+        .annotate(amount=Sum("amount"))
+    )
+    for group, currency, amount in rows:
+        totals[(group, currency)].amount += amount
+        totals[(group, currency)].adjustments += amount
+
+
+def _rows(totals: _Totals, group_by: str) -> list[PayReportRow]:
+    names = _names(group_by, {group for group, _ in totals})
+    rows = [
+        PayReportRow(group, names.get(group, ""), currency, sums.seconds, sums.amount, sums.adjustments)
+        for (group, currency), sums in totals.items()
+    ]
+    if group_by == "period":
+        return sorted(rows, key=lambda row: (str(row.key), row.currency))
+    # By name, then id (names may repeat); "no team" last.
+    return sorted(rows, key=lambda row: (row.key is None, row.name.casefold(), row.key or 0, row.currency))
+
+
+def _names(group_by: str, keys: set[GroupKey]) -> dict[GroupKey, str]:
+    """The groups' names in one query (a period is its own name)."""
+    if group_by == "period":
+        return {key: str(key) for key in keys}
+    ids = [key for key in keys if key is not None]
+    names: QuerySet[Any, tuple[int, str]] = {
+        "worker": Worker.objects.values_list("pk", "full_name"),
+        "project": Project.objects.values_list("pk", "name"),
+        "team": Team.objects.values_list("pk", "name"),
+    }[group_by]
+    return dict(names.filter(pk__in=ids))
+
+
+def export_jobs_visible_to(user: User) -> QuerySet[Job]:
+    """Finished export jobs whose files the caller may download: finance and admins only."""
+    if role_of(user) not in EXPORT_ROLES:
+        return Job.objects.none()
+    return Job.objects.filter(kind=EXPORT_JOB_KIND, status=JobStatus.DONE)
