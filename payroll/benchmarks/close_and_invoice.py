@@ -20,6 +20,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from io import TextIOBase
@@ -196,6 +197,7 @@ class _celery:
         self.out, self.count = out, count
         self.processes: list[subprocess.Popen[bytes]] = []
         self.was_eager = app.conf.task_always_eager
+        self.media: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> None:
         logging.getLogger("celery").setLevel(logging.WARNING)  # not a line per task
@@ -205,7 +207,14 @@ class _celery:
         if not settings.REDIS_URL:
             raise CommandError("--celery needs REDIS_URL (a broker the worker processes share).")
         app.conf.task_always_eager = False
-        env = os.environ | {"DATABASE_URL": scratch_database_url(), "REDIS_URL": settings.REDIS_URL}
+        # Invoicing chunks queue PDF renders after commit: they land in a throwaway folder, and
+        # whatever is still queued when the benchmark ends is purged (renders are not timed).
+        self.media = tempfile.TemporaryDirectory(prefix="fairhour-benchmark-media-")
+        env = os.environ | {
+            "DATABASE_URL": scratch_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "MEDIA_ROOT": self.media.name,
+        }
         for number in range(self.count):
             command = [
                 sys.executable, "-m", "celery", "--quiet", "-A", "config", "worker", "--pool=prefork",
@@ -223,10 +232,14 @@ class _celery:
             process.send_signal(signal.SIGTERM)
         for process in self.processes:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=120)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.processes:
+            app.control.purge()
+        if self.media is not None:
+            self.media.cleanup()
 
 
 def scratch_database_url() -> str:
