@@ -383,3 +383,64 @@ def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen
     timesheet = timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve")
     invoice, _ = invoice_issue(timesheet=timesheet)
     assert invoice.contractor["team"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(postgres_only, frozen_now):
+    # given 12 approved timesheets: three batches of three, overlapping, and three single issues
+    from tests.factories import TeamFactory
+
+    manager = UserFactory(role=Role.MANAGER)
+    team = TeamFactory(managers=[manager])
+    workers = [WorkerFactory(team=team) for _ in range(12)]
+    project = ProjectFactory(workers=workers)
+    timesheets = []
+    for worker in workers:
+        RateFactory(worker=worker)
+        SessionFactory(worker=worker, project=project)
+        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        timesheets.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve"))
+    ids = [timesheet.pk for timesheet in timesheets]
+    calls = [
+        ("batch", ids[0:4], False),  # ids[3] is also in the next batch: one of the two issues it
+        ("batch", ids[3:6], True),  # rolled back after numbering: its numbers must not be spent
+        ("batch", ids[6:9], False),
+        ("single", ids[9:10], False),
+        ("single", ids[10:11], True),
+        ("single", ids[11:12], False),
+    ]
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(kind: str, chunk: list[int], roll_back: bool) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                if kind == "batch":
+                    invoices_issue_batch(timesheet_ids=chunk)
+                else:
+                    invoice_issue(timesheet=Timesheet.objects.get(pk=chunk[0]))
+                if roll_back:
+                    raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when they all run at once
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then whatever committed is numbered 1..n exactly once, and the counter says n
+    assert not errors, errors
+    invoiced = set(Invoice.objects.values_list("timesheet_id", flat=True))
+    numbers = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert numbers == list(range(1, len(invoiced) + 1))
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == len(invoiced)
+    assert set(ids[0:4] + ids[6:9] + ids[9:10] + ids[11:12]) <= invoiced
+    assert not invoiced & set(ids[4:6] + ids[10:11])
