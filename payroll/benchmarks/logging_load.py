@@ -70,7 +70,13 @@ class Client:
     slot: int  # which block of session times it uses
 
 
-def run(out: TextIOBase, requests: int, clients: int) -> None:
+def run(
+    out: TextIOBase,
+    requests: int,
+    clients: int,
+    server_workers: int = SERVER_WORKERS,
+    server_threads: int = SERVER_THREADS,
+) -> None:
     """Serve both endpoints with gunicorn, load each from `clients` threads, print the figures."""
     if requests < clients or clients < 1:
         raise CommandError("--requests must be at least --clients, and --clients at least 1.")
@@ -80,9 +86,9 @@ def run(out: TextIOBase, requests: int, clients: int) -> None:
     port = _free_port()
     out.write(
         f"logging: {per_client * clients} requests per endpoint from {clients} clients; gunicorn "
-        f"{SERVER_WORKERS} workers x {SERVER_THREADS} threads on 127.0.0.1:{port}\n"
+        f"{server_workers} workers x {server_threads} threads on 127.0.0.1:{port}\n"
     )
-    with _server(port):
+    with _server(port, server_workers, server_threads):
         bare = _load(port, "bare INSERT (floor)", bare_clients, per_client, "/bench/insert/")
         real = _load(port, "POST /api/v1/sessions/", real_clients, per_client, "/api/v1/sessions/")
     for load in (real, bare):
@@ -187,8 +193,8 @@ def _free_port() -> int:
 
 
 class _server:  # a context manager: gunicorn on the scratch database while the load runs
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self, port: int, workers: int, threads: int) -> None:
+        self.port, self.workers, self.threads = port, workers, threads
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> None:
@@ -201,8 +207,8 @@ class _server:  # a context manager: gunicorn on the scratch database while the 
         }
         command = [
             sys.executable, "-m", "gunicorn", "config.wsgi:application",
-            "--bind", f"127.0.0.1:{self.port}", "--workers", str(SERVER_WORKERS),
-            "--threads", str(SERVER_THREADS), "--worker-class", "gthread",
+            "--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers),
+            "--threads", str(self.threads), "--worker-class", "gthread",
             "--no-control-socket", "--log-level", "warning",
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter

@@ -55,6 +55,18 @@ class Command(BaseCommand):
             "--clients", type=int, default=logging_load.CLIENTS, help="logging: concurrent clients."
         )
         parser.add_argument(
+            "--server-workers",
+            type=int,
+            default=logging_load.SERVER_WORKERS,
+            help="logging: gunicorn worker processes.",
+        )
+        parser.add_argument(
+            "--server-threads",
+            type=int,
+            default=logging_load.SERVER_THREADS,
+            help="logging: threads per gunicorn worker.",
+        )
+        parser.add_argument(
             "--seed", type=int, default=45, help="engine, payroll: seed of the synthetic data."
         )
         parser.add_argument(
@@ -82,7 +94,15 @@ class Command(BaseCommand):
             )
         elif scenario == "logging":
             require_postgresql("logging")
-            in_scratch_database(lambda: logging_load.run(out, options["requests"], options["clients"]))
+            in_scratch_database(
+                lambda: logging_load.run(
+                    out,
+                    options["requests"],
+                    options["clients"],
+                    options["server_workers"],
+                    options["server_threads"],
+                )
+            )
         else:
             in_scratch_database(lambda: importing.run(out, options["rows"]))
 
