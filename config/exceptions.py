@@ -4,7 +4,9 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -48,8 +50,10 @@ def _too_large() -> Response:
     )
 
 
-def login_lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    """Answer a locked-out login with 429 and a JSON reason (django-axes callable)."""
+def login_lockout_response(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Answer a locked-out login with 429: a page on the web sign-in, else a JSON reason (axes)."""
+    if request.path == reverse("trainers:sign-in"):
+        return render(request, "trainers/locked_out.html", status=status.HTTP_429_TOO_MANY_REQUESTS)
     return JsonResponse(
         {"detail": "Too many failed login attempts. Try again later."},
         status=status.HTTP_429_TOO_MANY_REQUESTS,

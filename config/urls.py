@@ -1,4 +1,4 @@
-"""Top-level routes: the versioned API, its schema and docs, and the admin."""
+"""Top-level routes: the web pages at the root, the versioned API, its schema and docs, the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,4 +11,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api-auth/", include("rest_framework.urls")),
+    path("", include("trainers.web_urls")),
+    path("", include("payroll.web_urls")),
 ]

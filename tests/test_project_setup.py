@@ -128,6 +128,26 @@ def test_seed_demo_puts_every_contractor_in_one_week_even_near_midnight_utc(monk
     monkeypatch.setattr(timezone, "now", lambda: datetime(2026, 11, 30, 2, 30, tzinfo=UTC))
     # when the demo is seeded
     call_command("seed_demo")
-    # then every demo session lies in the same, finished ISO week
-    periods = {session.period for session in LabellingSession.objects.select_related("worker")}
-    assert periods == {"2026-W48"}
+    # then every contractor's last week is the same, finished ISO week (and only Lena, whose
+    # invoiced week the web pages show, has the week before)
+    sessions = LabellingSession.objects.select_related("worker__user")
+    weeks = {(session.worker.user.username, session.period) for session in sessions}
+    assert weeks == {
+        ("carlos", "2026-W48"),
+        ("priya", "2026-W48"),
+        ("lena", "2026-W48"),
+        ("lena", "2026-W47"),
+    }
+
+
+@pytest.mark.django_db
+def test_seed_demo_gives_the_web_pages_timesheets_in_every_state():
+    # when
+    call_command("seed_demo")
+    call_command("seed_demo")
+    # then the approval queue, finance's invoicing and the invoices list all have something
+    from payroll.models import Invoice, Timesheet
+
+    states = sorted(Timesheet.objects.values_list("worker__user__username", "status"))
+    assert states == [("lena", "approved"), ("lena", "invoiced"), ("priya", "submitted")]
+    assert Invoice.objects.count() == 1

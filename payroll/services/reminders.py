@@ -13,10 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from smtplib import SMTPException
 
+from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
 from payroll.models import FROZEN_STATUSES, ReminderSent, Timesheet, TimesheetStatus
@@ -29,7 +31,6 @@ STAGE_SUBMIT = "submit"
 STAGE_APPROVE = "approve"
 AWAITING_SUBMISSION = (TimesheetStatus.OPEN, TimesheetStatus.REJECTED)
 APPROVER_ROLES = (Role.MANAGER, Role.ADMIN)  # who may decide a team's timesheet (§6)
-TIMESHEET_PATH = "/api/v1/timesheets/{id}/"
 BATCH_SIZE = 500
 
 
@@ -164,7 +165,7 @@ def _submit_text(timesheet: Timesheet) -> tuple[str, str]:
         f"The pay period {timesheet.period} ({_local_dates(timesheet)}) has ended and your "
         f"timesheet {state}.\n"
         f"Total so far: {_total(timesheet)} {timesheet.currency}.\n\n"
-        f"Please check it and submit it: {TIMESHEET_PATH.format(id=timesheet.pk)}\n"
+        f"Please check it and submit it: {_page(timesheet)}\n"
     )
     if timesheet.status == TimesheetStatus.REJECTED and timesheet.decision_note:
         body += f"\nWhy it was sent back: {timesheet.decision_note}\n"
@@ -179,9 +180,14 @@ def _approve_text(timesheet: Timesheet, manager: User) -> tuple[str, str]:
         f"{worker.full_name} submitted the timesheet for {timesheet.period} "
         f"({_local_dates(timesheet)}), total {_total(timesheet)} {timesheet.currency}. "
         f"It is waiting for your approval.\n\n"
-        f"Review it: {TIMESHEET_PATH.format(id=timesheet.pk)}\n"
+        f"Review it: {_page(timesheet)}\n"
     )
     return subject, body
+
+
+def _page(timesheet: Timesheet) -> str:
+    """The timesheet's web page, as an absolute link."""
+    return settings.SITE_URL + reverse("payroll:timesheet", args=[timesheet.pk])
 
 
 def _total(timesheet: Timesheet) -> Decimal:

@@ -53,7 +53,9 @@ def test_contractors_are_reminded_to_submit_once_across_two_runs(world, sheets):
     assert ReminderSent.objects.filter(stage=STAGE_SUBMIT).count() == 3
 
 
-def test_the_submit_mail_names_the_period_total_and_link(world, sheets):
+def test_the_submit_mail_names_the_period_total_and_link(world, sheets, settings):
+    # given Fairhour served on its public address
+    settings.SITE_URL = "https://fairhour.example"
     # when
     reminders_send(now=AFTER)
     # then
@@ -62,7 +64,7 @@ def test_the_submit_mail_names_the_period_total_and_link(world, sheets):
     assert PERIOD in message.subject
     assert "Mon 02 Nov to Sun 08 Nov 2026" in message.body
     assert "30.00 USD" in message.body
-    assert f"/api/v1/timesheets/{timesheet.pk}/" in message.body
+    assert f"https://fairhour.example/timesheets/{timesheet.pk}/" in message.body
 
 
 def test_the_submit_mail_shows_the_live_total_of_an_open_timesheet(world, sheets):
@@ -114,7 +116,7 @@ def test_managers_of_the_team_are_asked_to_approve_once(world, sheets):
     assert PERIOD in body
     assert world.worker_a.full_name in body
     assert "30.00 USD" in body
-    assert f"/api/v1/timesheets/{sheets['a'].pk}/" in body
+    assert f"http://127.0.0.1:8000/timesheets/{sheets['a'].pk}/" in body  # the default SITE_URL
 
 
 def test_approve_reminders_go_out_as_soon_as_submitted_even_mid_period(world, sheets):

@@ -45,7 +45,7 @@ def test_a_timer_running_past_16_h_stops_at_exactly_16_h_flagged_and_mailed(worl
     assert "16 hours" in message.subject
     assert "Mon 16 Nov 2026 09:00" in message.body  # local start, Chicago
     assert "Tue 17 Nov 2026 01:00" in message.body  # local stop
-    assert f"/api/v1/sessions/{timer.pk}/" in message.body
+    assert f"http://127.0.0.1:8000/sessions/{timer.pk}/edit/" in message.body  # the page to correct it
 
 
 def test_the_stop_is_recorded_in_history_as_the_system(world):

@@ -13,12 +13,12 @@ from smtplib import SMTPException
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from trainers.models import LabellingSession, Worker
 
 logger = logging.getLogger(__name__)
-SESSION_PATH = "/api/v1/sessions/{id}/"
 CHANGE_REASON = "Stopped by Fairhour at the maximum session length"
 
 
@@ -88,7 +88,7 @@ def _stopped_message(session: LabellingSession) -> EmailMessage:
         f"so Fairhour stopped it at exactly {hours} hours:\n"
         f"  started {started:%a %d %b %Y %H:%M}, stopped {ended:%a %d %b %Y %H:%M} ({worker.time_zone}).\n\n"
         "The session is marked for review. If you worked a different time, correct it: "
-        f"{SESSION_PATH.format(id=session.pk)}\n"
+        f"{settings.SITE_URL}{reverse('trainers:session-edit', args=[session.pk])}\n"
     )
     subject = f"Fairhour stopped your timer after {hours} hours"
     return EmailMessage(subject=subject, body=body, to=[worker.email])

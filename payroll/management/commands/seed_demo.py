@@ -1,5 +1,6 @@
 """Load demo data: a team, its manager, three contractors, finance, an admin, projects,
-rates and last week's sessions. Safe to run again: existing demo users are kept.
+rates, last week's sessions and timesheets in every state. Safe to run again: existing
+demo users are kept.
 """
 
 from dataclasses import dataclass
@@ -11,8 +12,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from payroll.models import Rate
+from payroll.models import Rate, Timesheet
+from payroll.services.invoices import invoice_issue
 from payroll.services.rates import rate_create
+from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.sessions import session_create
 
@@ -38,6 +41,12 @@ CONTRACTORS = [
 WORK_BLOCKS = [(time(9, 0), time(12, 30)), (time(13, 15), time(17, 40))]
 
 
+def week_key(day: date) -> str:
+    """The ISO week key of a calendar day, e.g. 2026-W47."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 class Command(BaseCommand):
     help = "Load demo data for Fairhour and print the demo logins."
 
@@ -54,6 +63,7 @@ class Command(BaseCommand):
                 worker = self._worker(demo, team, projects)
                 self._rates(demo, worker, projects, admin)
                 self._sessions(worker, projects, admin)
+            self._timesheets(projects, manager, admin)
         self._print_logins()
 
     def _user(self, username: str, role: str, **flags: bool) -> User:
@@ -117,6 +127,43 @@ class Command(BaseCommand):
                     task_count=40 + 7 * offset + index,
                     notes="Demo session",
                 )
+
+    def _timesheets(self, projects: list[Project], manager: User, admin: User) -> None:
+        """Give every web page something real: an invoice, an approved and a submitted week.
+
+        Lena: the week before last invoiced, last week approved (finance can invoice it);
+        Priya: last week submitted (in Maria's approval queue); Carlos: last week open.
+        """
+        if Timesheet.objects.exists():
+            return
+        finance = User.objects.get(username="fiona")
+        lena, priya = Worker.objects.get(user__username="lena"), Worker.objects.get(user__username="priya")
+        today = timezone.now().date()  # UTC's calendar, as _sessions: one period for everyone
+        monday = today - timedelta(days=today.weekday() + 14)
+        for offset in range(4):
+            day = monday + timedelta(days=offset)
+            session_create(
+                actor=admin,
+                worker=lena,
+                project=projects[offset % 2],
+                started_at=datetime.combine(day, time(8, 30), tzinfo=lena.zone),
+                ended_at=datetime.combine(day, time(16, 0), tzinfo=lena.zone),
+                task_count=55 + offset,
+                notes="Demo session",
+            )
+        invoice_issue(timesheet=self._decide(lena, week_key(monday), manager), actor=finance)
+        last_week = week_key(monday + timedelta(days=7))
+        self._decide(lena, last_week, manager)
+        self._decide(priya, last_week, None)
+
+    def _decide(self, worker: Worker, period: str, manager: User | None) -> Timesheet:
+        timesheet = timesheet_get_or_create(worker=worker, period=period)
+        timesheet = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        if manager is not None:
+            timesheet = timesheet_transition(
+                actor=manager, timesheet=timesheet, action="approve", note="Thanks."
+            )
+        return timesheet
 
     def _print_logins(self) -> None:
         self.stdout.write(self.style.SUCCESS(f"Demo data ready. Logins (password for all: {DEMO_PASSWORD}):"))

@@ -1,0 +1,37 @@
+"""Template filters of the web pages: durations as h:mm:ss, rates as the API shows them."""
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def clock(seconds: int | None) -> str:
+    """Seconds as h:mm:ss, e.g. 14710 -> '4:05:10' (empty for None)."""
+    if seconds is None:
+        return ""
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(int(seconds)), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+
+
+@register.filter
+def rate(value: Decimal | None) -> str:
+    """An hourly rate as the API shows it: at least two decimals, never a digit dropped."""
+    if value is None:
+        return ""
+    exact = Decimal(value)
+    cents = exact.quantize(Decimal("0.01"))
+    return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
+
+
+@register.filter
+def percent(fraction: Decimal | None) -> str:
+    """A fraction as a percentage without noise: 0.1900 -> '19', 0.0750 -> '7.5'."""
+    if fraction is None:
+        return ""
+    value = (Decimal(fraction) * 100).normalize()
+    return f"{value:f}"

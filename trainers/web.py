@@ -1,0 +1,116 @@
+"""Shared helpers of the web pages (both apps): role gates, domain errors, htmx replies.
+
+The pages call the same services and selectors as the API, so a refusal reads the same
+words in both: InvalidInput lands on the form's fields, Conflict and Forbidden become a
+message, NotFound a 404.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from trainers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from trainers.models import User
+
+PAGE_SIZE = 50
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Send anonymous visitors to sign in; refuse (403) a role the page does not list."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if cast(User, request.user).role not in roles:
+                raise PermissionDenied("Your role may not open this page.")
+            return view(request, *args, **kwargs)
+
+        return gated
+
+    return decorate
+
+
+def actor(request: HttpRequest) -> User:
+    """The signed-in user of a page that role_required has already gated."""
+    return cast(User, request.user)
+
+
+def form_errors_from(form: forms.Form, error: InvalidInput, aliases: dict[str, str] | None = None) -> None:
+    """Put a service's field errors on the form: unknown fields become form-wide errors."""
+    aliases = aliases or {}
+    for field, reasons in error.errors.items():
+        name = aliases.get(field, field)
+        for reason in reasons:
+            text = reason if isinstance(reason, str) else _row_text(reason)
+            form.add_error(name if name in form.fields else None, text)
+
+
+def _row_text(row: Any) -> str:
+    if isinstance(row, dict) and "line" in row:
+        reasons = "; ".join(f"{field}: {' '.join(texts)}" for field, texts in row.get("errors", {}).items())
+        return f"Line {row['line']}: {reasons}"
+    return str(row)
+
+
+def refusal_message(request: HttpRequest, error: DomainError) -> None:
+    """Show a refusal that has no form field as a message, in the API's words."""
+    if isinstance(error, NotFound):
+        raise Http404(error.message)
+    if isinstance(error, InvalidInput):
+        for field, reasons in error.errors.items():
+            for reason in reasons:
+                messages.error(request, f"{field}: {reason}" if field not in ("detail", "note") else reason)
+        return
+    if isinstance(error, Conflict | Forbidden):
+        messages.error(request, error.message)
+        return
+    messages.error(request, str(error))
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The ?next= (or posted next) address if it stays on this site, else ''."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return ""
+
+
+def back(request: HttpRequest, fallback: str) -> HttpResponseRedirect:
+    """Redirect to ?next= (same site only) or to the fallback page."""
+    target = safe_next(request)
+    return HttpResponseRedirect(target) if target else redirect(fallback)
+
+
+def with_messages(request: HttpRequest, html: str) -> HttpResponse:
+    """An htmx fragment plus the pending messages, swapped out of band into the page."""
+    oob = render_to_string("partials/messages.html", {"oob": True}, request=request)
+    return HttpResponse(html + oob)
+
+
+def paginate(request: HttpRequest, rows: Any) -> Page:
+    """The ?page= page of a list or queryset, PAGE_SIZE rows each (a bad number shows the last)."""
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def field_errors(form: forms.Form, name: str) -> str:
+    """A field's error messages as one sentence, for a message."""
+    return " ".join(str(reason) for reason in form.errors.get(name, []))
+
+
+def query_without_page(request: HttpRequest) -> str:
+    """The current filters as a query string, for pagination links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
