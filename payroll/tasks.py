@@ -7,12 +7,12 @@ from celery import Task, shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from payroll.models import Job, JobChunk, Timesheet
+from payroll.models import Job, JobChunk
 from payroll.services import invoice_schedule, reminders, schedule
 from payroll.services.close import chunked, workers_with_time
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
-from payroll.services.invoices import approved_timesheet_ids, invoice_issue
+from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
 from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
@@ -86,14 +86,12 @@ def issue_invoices(self: Task, job_id: int) -> None:
 
 @shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
 def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
-    """Issue the invoices of one chunk of timesheets (each its own transaction), then count it."""
+    """Issue the invoices of one chunk of timesheets (one transaction), then count the chunk done."""
     chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
     if chunk.done_at is not None:
         return
     try:
-        issued = 0
-        for timesheet in Timesheet.objects.filter(pk__in=chunk.items).order_by("pk"):
-            issued += invoice_issue(timesheet=timesheet, actor=chunk.job.created_by)[1]
+        issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
         job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued})
     except Exception as error:
         if not _will_retry(self, error):

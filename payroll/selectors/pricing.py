@@ -5,11 +5,13 @@ time (the bulk close), then pure pricing in memory (payroll.pay).
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+from django.db import connection
 
 from payroll.models import Rate
 from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
@@ -49,10 +51,13 @@ def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, Wo
     spans = _finished_spans(workers, period)
     rates = _rate_rows(workers)
     priced = {}
+    windows: dict[str, tuple[int, int]] = {}
     for worker in workers:
         steps = rate_steps_in_zone(rates.get(worker.pk, ()), worker.zone)
+        if worker.time_zone not in windows:
+            windows[worker.time_zone] = period_window(period, worker.zone)
         pay = price_period(
-            spans.get(worker.pk, ()), steps, period_window(period, worker.zone), overtime_policy(worker)
+            spans.get(worker.pk, ()), steps, windows[worker.time_zone], overtime_policy(worker)
         )
         priced[worker.pk] = WorkerPay(worker, period, pay)
     return priced
@@ -60,23 +65,45 @@ def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, Wo
 
 def _finished_spans(workers: list[Worker], period: str) -> dict[int, list[WorkSpan]]:
     low, high = _any_zone_bounds(period)
-    rows = (
-        LabellingSession.objects.filter(worker__in=workers, ended_at__isnull=False)
-        .filter(started_at__lt=high, ended_at__gt=low)
-        .values_list("worker_id", "started_at", "ended_at", "project_id")
-    )
+    ids = [worker.pk for worker in workers]
     spans: dict[int, list[WorkSpan]] = defaultdict(list)
-    for worker_id, started_at, ended_at, project_id in rows.iterator(chunk_size=20_000):
-        assert ended_at is not None  # noqa: S101 - filtered above; tells the type checker
-        spans[worker_id].append(WorkSpan(epoch_seconds(started_at), epoch_seconds(ended_at), project_id))
+    for worker_id, start, end, project_id in _epoch_rows(ids, low, high):
+        spans[worker_id].append(WorkSpan(start, end, project_id))
     return spans
+
+
+# PostgreSQL computes epoch seconds (sessions are whole seconds, a database constraint):
+# parsing two datetimes per session, and Django's per-row converters, were a third of a
+# bulk close. One array parameter, not thousands of placeholders.
+EPOCH_SPANS_SQL = """
+SELECT worker_id, EXTRACT(EPOCH FROM started_at)::bigint, EXTRACT(EPOCH FROM ended_at)::bigint, project_id
+FROM trainers_labellingsession
+WHERE worker_id = ANY(%s) AND ended_at IS NOT NULL AND started_at < %s AND ended_at > %s
+"""
+
+
+def _epoch_rows(ids: list[int], low: datetime, high: datetime) -> Iterator[tuple[int, int, int, int]]:
+    """(worker, start, end, project) of the finished sessions overlapping [low, high), in epoch seconds."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(EPOCH_SPANS_SQL, [ids, high, low])
+            while rows := cursor.fetchmany(20_000):
+                yield from rows
+        return
+    sessions = LabellingSession.objects.filter(
+        worker_id__in=ids, ended_at__isnull=False, started_at__lt=high, ended_at__gt=low
+    )
+    values = sessions.values_list("worker_id", "started_at", "ended_at", "project_id")
+    for worker_id, started_at, ended_at, project_id in values.iterator(chunk_size=20_000):
+        assert ended_at is not None  # noqa: S101 - filtered above; tells the type checker
+        yield worker_id, epoch_seconds(started_at), epoch_seconds(ended_at), project_id
 
 
 RateRow = tuple[int | None, Decimal, date]
 
 
 def _rate_rows(workers: list[Worker]) -> dict[int, list[RateRow]]:
-    rows = Rate.objects.filter(worker__in=workers).values_list(
+    rows = Rate.objects.filter(worker_id__in=[worker.pk for worker in workers]).values_list(
         "worker_id", "project_id", "hourly_rate", "effective_from"
     )
     by_worker: dict[int, list[RateRow]] = defaultdict(list)

@@ -205,9 +205,14 @@ def _sessions_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Labell
     }
 
 
-def live_lines(pay: PeriodPay) -> list[LineFigures]:
-    """Lines of a freshly priced period, with their projects' names."""
-    return _named_lines(pay, _project_names([pay]))
+def pay_project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
+    """Names of the projects in priced periods (lines and unpriced time), in one query."""
+    return _project_names(pays)
+
+
+def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[LineFigures]:
+    """Lines of a freshly priced period, with their projects' names (looked up unless given)."""
+    return _named_lines(pay, _project_names([pay]) if names is None else names)
 
 
 def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:

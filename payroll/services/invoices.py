@@ -5,18 +5,31 @@ the invoice and moves the timesheet to `invoiced`: if anything fails, all three 
 together and the number is never used. Issuing twice returns the first invoice.
 """
 
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from payroll.models import Invoice, InvoiceCounter, InvoiceLine, InvoiceStatus, Timesheet, TimesheetStatus
+from payroll.models import (
+    Adjustment,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    InvoiceStatus,
+    Timesheet,
+    TimesheetEvent,
+    TimesheetLine,
+    TimesheetStatus,
+)
 from payroll.money import clock_hours, round_half_up
-from payroll.selectors.timesheets import timesheet_figures
-from payroll.services.timesheets import timesheet_transition
+from payroll.selectors.timesheets import LineFigures, timesheet_figures
+from payroll.services.bulk import insert_rows
+from payroll.services.timesheets import TRANSITIONS, timesheet_transition
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
 
@@ -41,10 +54,22 @@ def invoice_issue(
 
 def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> Invoice:
     lines = _invoice_lines(timesheet)
+    invoice = _new_invoice(timesheet, worker, issued_on, lines, _take_sequences(issued_on.year, 1))
+    invoice.save(force_insert=True)
+    InvoiceLine.objects.bulk_create(
+        InvoiceLine(invoice=invoice, position=position, **line._asdict())
+        for position, line in enumerate(lines, start=1)
+    )
+    return invoice
+
+
+def _new_invoice(
+    timesheet: Timesheet, worker: Worker, issued_on: date, lines: list["LineValues"], sequence: int
+) -> Invoice:
+    """The invoice of a timesheet, unsaved: every field an issued invoice gets, in one place."""
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     tax = round_half_up(subtotal * worker.tax_rate)
-    sequence = _next_sequence(issued_on.year)
-    invoice = Invoice.objects.create(
+    return Invoice(
         number=f"{settings.INVOICE_PREFIX}-{issued_on.year}-{sequence:06d}",
         year=issued_on.year,
         sequence=sequence,
@@ -60,10 +85,6 @@ def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> In
         total=subtotal + tax,
         **invoice_parties(worker),
     )
-    for position, line in enumerate(lines, start=1):
-        line.invoice, line.position = invoice, position
-    InvoiceLine.objects.bulk_create(lines)
-    return invoice
 
 
 def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
@@ -86,31 +107,48 @@ def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
     }
 
 
-def _invoice_lines(timesheet: Timesheet) -> list[InvoiceLine]:
+class LineValues(NamedTuple):
+    """An invoice line's values before it has an invoice and a position."""
+
+    description: str
+    kind: str
+    seconds: int
+    hourly_rate: Decimal | None
+    multiplier: Decimal | None
+    amount: Decimal
+
+
+def _invoice_lines(timesheet: Timesheet) -> list[LineValues]:
     """The timesheet's stored lines, then its adjustments, as invoice lines."""
     figures = timesheet_figures(timesheet)
-    lines = [
-        InvoiceLine(
-            description=f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
-            kind=line.kind,
-            seconds=line.seconds,
-            hourly_rate=line.hourly_rate,
-            multiplier=line.multiplier,
-            amount=line.amount,
-        )
-        for line in figures.lines
-    ]
-    lines += [
-        InvoiceLine(
-            description=f"Adjustment: {adjustment.reason}"[:300], kind="adjustment", amount=adjustment.amount
-        )
-        for adjustment in figures.adjustments
-    ]
-    return lines
+    return _lines_of(figures.lines, figures.adjustments)
 
 
-def _next_sequence(year: int) -> int:
-    """Take the next number of `year` from its counter row, locked until the transaction ends."""
+def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -> list[LineValues]:
+    copied = [
+        LineValues(
+            f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
+            line.kind,
+            line.seconds,
+            line.hourly_rate,
+            line.multiplier,
+            line.amount,
+        )
+        for line in lines
+    ]
+    copied += [
+        LineValues(f"Adjustment: {adjustment.reason}"[:300], "adjustment", 0, None, None, adjustment.amount)
+        for adjustment in adjustments
+    ]
+    return copied
+
+
+def _take_sequences(year: int, count: int) -> int:
+    """Take `count` consecutive numbers of `year` from its counter row; return the first.
+
+    The row stays locked until the transaction ends: the numbers are used by what it
+    commits, or never taken at all if it rolls back (no gaps).
+    """
     counter = InvoiceCounter.objects.select_for_update().filter(year=year).first()
     if counter is None:
         try:
@@ -119,9 +157,121 @@ def _next_sequence(year: int) -> int:
         except IntegrityError:  # another transaction created this year's counter first
             pass
         counter = InvoiceCounter.objects.select_for_update().get(year=year)
-    counter.last_sequence += 1
+    first = counter.last_sequence + 1
+    counter.last_sequence += count
     counter.save(update_fields=["last_sequence"])
-    return counter.last_sequence
+    return first
+
+
+# Many invoices at once (the invoicing job) -----------------------------------------------
+
+
+def invoices_issue_batch(
+    *, timesheet_ids: Sequence[int], actor: User | None = None, now: datetime | None = None
+) -> int:
+    """Issue the invoices of many approved timesheets in one transaction; return how many are new.
+
+    Each invoice is what `invoice_issue` would make, numbered in timesheet-id order from
+    one block per year taken from the counter row once (still gap-free: the block commits
+    or rolls back with the invoices). Locks as `invoice_issue` does, in a fixed order:
+    workers by id, then timesheets by id, then the counter rows by year. Timesheets
+    already invoiced, or no longer approved, are skipped.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = _lock_due(timesheet_ids)
+        for timesheet in due:
+            TRANSITIONS["invoice"].guard(actor, timesheet)
+        issued = _numbered_invoices(due, now)
+        Invoice.objects.bulk_create([invoice for invoice, _ in issued], batch_size=2_000)
+        insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(issued))
+        _mark_invoiced(issued, actor, now)
+    return len(issued)
+
+
+def _lock_due(timesheet_ids: Sequence[int]) -> list[Timesheet]:
+    """Lock the workers, then the timesheets; return the approved ones with no invoice yet."""
+    worker_ids = Timesheet.objects.filter(pk__in=timesheet_ids).values_list("worker_id", flat=True)
+    locked = Worker.objects.select_for_update(of=("self",)).select_related("team")  # team: the snapshot
+    workers = {w.pk: w for w in locked.filter(pk__in=worker_ids).order_by("pk")}
+    timesheets = (
+        Timesheet.objects.select_for_update(of=("self",))  # not the outer-joined invoice side
+        .filter(pk__in=timesheet_ids, status=TimesheetStatus.APPROVED, invoice__isnull=True)
+        .order_by("pk")
+    )
+    due = list(timesheets)
+    for timesheet in due:
+        timesheet.worker = workers[timesheet.worker_id]
+    return due
+
+
+def _numbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[LineValues]]]:
+    """Unsaved invoices and their lines, numbered from one block per year, in timesheet order."""
+    issued_on = {t.pk: now.astimezone(t.worker.zone).date() for t in due}
+    years = Counter(day.year for day in issued_on.values())
+    following = {year: _take_sequences(year, count) for year, count in sorted(years.items())}
+    lines = _lines_by_timesheet(due)
+    issued = []
+    for timesheet in due:
+        day = issued_on[timesheet.pk]
+        invoice = _new_invoice(timesheet, timesheet.worker, day, lines[timesheet.pk], following[day.year])
+        following[day.year] += 1
+        issued.append((invoice, lines[timesheet.pk]))
+    return issued
+
+
+def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
+    """Each timesheet's stored lines then adjustments, as `_invoice_lines` copies them (3 queries)."""
+    stored: dict[int, list[LineFigures]] = defaultdict(list)
+    rows = (
+        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in due])
+        .order_by("timesheet_id", "project_id", "kind", "hourly_rate")  # as stored_lines() reads them
+        .values_list("timesheet_id", *LINE_FIGURES)
+    )
+    for timesheet_id, *figures in rows:
+        stored[timesheet_id].append(LineFigures(*figures))
+    adjustments: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
+    for adjustment in Adjustment.objects.filter(
+        worker_id__in={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
+    ):
+        adjustments[(adjustment.worker_id, adjustment.applies_to_period)].append(adjustment)
+    return {t.pk: _lines_of(stored[t.pk], adjustments[(t.worker_id, t.period)]) for t in due}
+
+
+# The fields of a stored line that LineFigures holds, in its order.
+LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+
+
+def _mark_invoiced(issued: list[tuple[Invoice, list[LineValues]]], actor: User | None, now: datetime) -> None:
+    """The `invoice` transition of each timesheet: its state and an event naming the invoice."""
+    source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
+    Timesheet.objects.filter(pk__in=[invoice.timesheet_id for invoice, _ in issued]).update(
+        status=target, updated_at=timezone.now()
+    )
+    actor_id = actor.pk if actor else None
+    insert_rows(
+        TimesheetEvent,
+        ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note"),
+        ((invoice.timesheet_id, source, target, actor_id, now, invoice.number) for invoice, _ in issued),
+    )
+
+
+INVOICE_LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "description",
+    "kind",
+    "seconds",
+    "hourly_rate",
+    "multiplier",
+    "amount",
+)
+
+
+def _line_rows(issued: list[tuple[Invoice, list[LineValues]]]) -> Iterable[tuple[object, ...]]:
+    for invoice, lines in issued:
+        for position, line in enumerate(lines, start=1):
+            yield (invoice.pk, position, *line)
 
 
 def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_reference: str) -> Invoice:

@@ -6,12 +6,14 @@ first (as the session services do), then the timesheet row. So an approval racin
 session edit, or two approvals, are serialised: one wins, the other gets a 409.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from payroll.models import (
@@ -24,10 +26,10 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.money import CENT
-from payroll.pay import PeriodPay
 from payroll.periods import iso_week_key, next_period, period_bounds
-from payroll.selectors.pricing import price_workers_period
-from payroll.selectors.timesheets import LineFigures, live_lines, timesheet_figures
+from payroll.selectors.pricing import WorkerPay, price_workers_period
+from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names, timesheet_figures
+from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
 
@@ -190,17 +192,18 @@ def _refuse_blocking_problems(timesheet: Timesheet, action: str) -> None:
 
 def _store_lines(timesheet: Timesheet, lines: Iterable[LineFigures]) -> None:
     timesheet.lines.all().delete()
-    TimesheetLine.objects.bulk_create(
-        TimesheetLine(
-            timesheet=timesheet,
-            project_id=line.project_id,
-            kind=line.kind,
-            hourly_rate=line.hourly_rate,
-            multiplier=line.multiplier,
-            seconds=line.seconds,
-            amount=line.amount,
-        )
-        for line in lines
+    TimesheetLine.objects.bulk_create(_line_row(timesheet, line) for line in lines)
+
+
+def _line_row(timesheet: Timesheet, line: LineFigures) -> TimesheetLine:
+    return TimesheetLine(
+        timesheet=timesheet,
+        project_id=line.project_id,
+        kind=line.kind,
+        hourly_rate=line.hourly_rate,
+        multiplier=line.multiplier,
+        seconds=line.seconds,
+        amount=line.amount,
     )
 
 
@@ -269,37 +272,123 @@ def _guard_adjustment(actor: User, worker: Worker) -> None:
 def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
     """Create the period's timesheets and store fresh figures for the unlocked ones.
 
-    Idempotent: a second run computes the same lines and writes nothing new. Returns how
+    One transaction for all the workers given (a chunk of the close), a fixed number of
+    queries whatever their count: timesheet rows are locked in id order (so two refreshes
+    of overlapping chunks queue rather than deadlock), and only timesheets whose lines or
+    total changed are rewritten. Idempotent: a second run writes nothing. Returns how
     many timesheets were created or changed.
     """
     workers = list(workers)
+    if not workers:
+        return 0
     priced = price_workers_period(workers, period)
-    changed = 0
-    for worker in workers:
-        with transaction.atomic():
-            timesheet, created = timesheet_ensure(worker=worker, period=period)
-            timesheet = Timesheet.objects.select_for_update().get(pk=timesheet.pk)
-            if timesheet.status in LOCKED_STATUSES:
-                continue
-            stored = _store_if_changed(timesheet, priced[worker.pk].pay)
-            changed += 1 if created else stored
+    ids = [worker.pk for worker in workers]
+    with transaction.atomic():
+        created = _create_missing_timesheets(workers, period)
+        timesheets = list(
+            Timesheet.objects.select_for_update()
+            .filter(worker_id__in=ids, period=period)
+            .exclude(status__in=LOCKED_STATUSES)
+            .only("id", "worker_id", "total")  # all that is compared and rewritten
+            .order_by("pk")
+        )
+        fresh = _fresh_lines(timesheets, priced)
+        changed = _store_changed(timesheets, fresh, _adjustment_totals(ids, period))
+    return len({t.pk for t in changed} | {t.pk for t in timesheets if t.worker_id in created})
+
+
+def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
+    """Insert the open timesheets that do not exist yet; return their workers' ids."""
+    existing = set(
+        Timesheet.objects.filter(worker_id__in=[w.pk for w in workers], period=period).values_list(
+            "worker_id", flat=True
+        )
+    )
+    missing = [worker for worker in workers if worker.pk not in existing]
+    bounds: dict[str, tuple[datetime, datetime]] = {}
+    for worker in missing:
+        if worker.time_zone not in bounds:
+            bounds[worker.time_zone] = period_bounds(period, worker.zone)
+    Timesheet.objects.bulk_create(
+        (
+            Timesheet(
+                worker=worker,
+                period=period,
+                period_start=bounds[worker.time_zone][0],
+                period_end=bounds[worker.time_zone][1],
+                currency=worker.currency,
+            )
+            for worker in missing
+        ),
+        ignore_conflicts=True,  # created concurrently: the unique constraint keeps one
+    )
+    return {worker.pk for worker in missing}
+
+
+def _fresh_lines(timesheets: list[Timesheet], priced: dict[int, WorkerPay]) -> dict[int, list[LineFigures]]:
+    """Each timesheet's freshly priced lines, with project names from one query."""
+    pays = {t.pk: priced[t.worker_id].pay for t in timesheets}
+    names = pay_project_names(pays.values())
+    return {pk: live_lines(pay, names) for pk, pay in pays.items()}
+
+
+def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
+    rows = (
+        Adjustment.objects.filter(worker_id__in=worker_ids, applies_to_period=period)
+        .values("worker_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("worker_id", "amount")
+    )
+    return dict(rows)
+
+
+def _store_changed(
+    timesheets: list[Timesheet], fresh: dict[int, list[LineFigures]], adjustments: dict[int, Decimal]
+) -> list[Timesheet]:
+    """Rewrite the lines and total of the timesheets whose figures differ; return those."""
+    stored: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+    rows = TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in timesheets]).values_list(
+        "timesheet_id", *LINE_COLUMNS[1:]
+    )
+    for timesheet_id, *key in rows:
+        stored[timesheet_id].append(tuple(key))
+    changed = []
+    for timesheet in timesheets:
+        lines = fresh[timesheet.pk]
+        total = sum((line.amount for line in lines), Decimal("0.00")) + adjustments.get(
+            timesheet.worker_id, Decimal("0.00")
+        )
+        if sorted(stored[timesheet.pk]) == sorted(map(_line_key, lines)) and timesheet.total == total:
+            continue
+        timesheet.total, timesheet.updated_at = total, timezone.now()
+        changed.append(timesheet)
+    if changed:
+        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in changed]).delete()
+        insert_rows(
+            TimesheetLine,
+            LINE_COLUMNS,
+            ((t.pk, *_line_key(line)) for t in changed for line in fresh[t.pk]),
+        )
+        _update_totals(changed)
     return changed
 
 
-def _store_if_changed(timesheet: Timesheet, pay: PeriodPay) -> int:
-    lines = live_lines(pay)
-    adjustments = Adjustment.objects.filter(worker=timesheet.worker, applies_to_period=timesheet.period)
-    total = sum((line.amount for line in lines), Decimal("0.00")) + sum(
-        (a.amount for a in adjustments), Decimal("0.00")
-    )
-    stored = [
-        (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)
-        for line in timesheet.lines.all()
-    ]
-    fresh = [(ln.project_id, ln.kind, ln.hourly_rate, ln.multiplier, ln.seconds, ln.amount) for ln in lines]
-    if sorted(stored) == sorted(fresh) and timesheet.total == total:
-        return 0
-    _store_lines(timesheet, lines)
-    timesheet.total = total
-    timesheet.save(update_fields=["total", "updated_at"])
-    return 1
+LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+
+
+def _update_totals(timesheets: list[Timesheet]) -> None:
+    """Store each timesheet's new total (and updated_at) in one statement."""
+    if connection.vendor != "postgresql":
+        Timesheet.objects.bulk_update(timesheets, ["total", "updated_at"], batch_size=500)
+        return
+    table = connection.ops.quote_name(Timesheet._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
+            [timezone.now(), [t.pk for t in timesheets], [t.total for t in timesheets]],
+        )
+
+
+def _line_key(line: LineFigures) -> tuple[object, ...]:
+    return (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from payroll.management.commands.benchmark import (
+from payroll.benchmarks.engine import (
     EDGE,
     ENGINE_ZONES,
     NO_OVERTIME,

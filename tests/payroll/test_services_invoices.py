@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
-from payroll.services.invoices import invoice_issue
+from payroll.services.invoices import invoice_issue, invoices_issue_batch
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.errors import Conflict
@@ -226,6 +226,122 @@ def test_a_void_invoice_keeps_its_number(world, frozen_now):
     assert (Invoice.objects.get(pk=invoice.pk).status, following.number) == ("void", "FH-2026-000002")
 
 
+# --- many at once: the invoicing job's batch --------------------------------------------------
+
+
+def invoice_rows(invoice: Invoice) -> list[tuple]:
+    return [
+        (line.position, line.description, line.kind, line.seconds, line.hourly_rate, line.amount)
+        for line in invoice.lines.all()
+    ]
+
+
+@pytest.mark.django_db
+def test_a_batch_issues_what_one_by_one_issues_numbered_in_timesheet_order(world, frozen_now):
+    # given three approved timesheets, one with an adjustment; C is issued alone for comparison
+    from payroll.models import Adjustment
+
+    for worker in (world.worker_a, world.worker_b, world.worker_a2):
+        RateFactory(worker=worker, hourly_rate=Decimal("15.00"))
+    Adjustment.objects.create(
+        worker=world.worker_a,
+        amount=Decimal("-1.25"),
+        currency="USD",
+        reason="Overpaid",
+        applies_to_period=W45,
+        created_by=world.finance,
+    )
+    first = approved_timesheet(world)
+    second = approved_timesheet(world, world.worker_b, world.manager_b)
+    alone = approved_timesheet(world, world.worker_a2)
+    # when
+    issued = invoices_issue_batch(timesheet_ids=[second.pk, first.pk], actor=world.finance)
+    single, _ = invoice_issue(timesheet=alone, actor=world.finance)
+    # then numbers follow timesheet ids, then the single issue continues the sequence
+    assert issued == 2
+    batch = {invoice.timesheet_id: invoice for invoice in Invoice.objects.exclude(pk=single.pk)}
+    assert [batch[first.pk].number, batch[second.pk].number, single.number] == [
+        "FH-2026-000001",
+        "FH-2026-000002",
+        "FH-2026-000003",
+    ]
+    # and each invoice has what invoice_issue gives: lines, adjustments, totals, the transition
+    assert invoice_rows(batch[first.pk]) == [
+        (1, "Project A (regular) 2:00:00 = 2.00 h", "regular", 7200, Decimal("15.0000"), Decimal("30.00")),
+        (2, "Adjustment: Overpaid", "adjustment", 0, None, Decimal("-1.25")),
+    ]
+    assert [row[1:] for row in invoice_rows(single)] == [
+        ("Project A (regular) 2:00:00 = 2.00 h", "regular", 7200, Decimal("15.0000"), Decimal("30.00"))
+    ]
+    assert (batch[first.pk].subtotal, batch[first.pk].total, batch[first.pk].due_on) == (
+        Decimal("28.75"),
+        Decimal("28.75"),
+        single.due_on,
+    )
+    assert batch[first.pk].company == single.company
+    assert (batch[first.pk].contractor["full_name"], batch[first.pk].contractor["team"]) == (
+        world.worker_a.full_name,
+        "Team A",
+    )
+    for timesheet in (first, second):
+        event = TimesheetEvent.objects.filter(timesheet=timesheet).last()
+        assert (event.from_status, event.to_status, event.actor, event.note) == (
+            "approved",
+            "invoiced",
+            world.finance,
+            batch[timesheet.pk].number,
+        )
+        assert Timesheet.objects.get(pk=timesheet.pk).status == "invoiced"
+
+
+@pytest.mark.django_db
+def test_a_batch_skips_invoiced_and_unapproved_timesheets_and_runs_twice_harmlessly(world, frozen_now):
+    # given one invoiced, one approved and one open timesheet
+    for worker in (world.worker_a, world.worker_b, world.worker_a2):
+        RateFactory(worker=worker)
+    invoiced = approved_timesheet(world)
+    invoice_issue(timesheet=invoiced)
+    approved = approved_timesheet(world, world.worker_b, world.manager_b)
+    still_open = timesheet_get_or_create(worker=world.worker_a2, period=W45)
+    ids = [invoiced.pk, approved.pk, still_open.pk]
+    # when
+    first_run = invoices_issue_batch(timesheet_ids=ids)
+    second_run = invoices_issue_batch(timesheet_ids=ids)
+    # then
+    assert (first_run, second_run) == (1, 0)
+    assert Invoice.objects.count() == 2
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == 2
+    assert Timesheet.objects.get(pk=still_open.pk).status == "open"
+
+
+@pytest.mark.django_db
+def test_a_rolled_back_batch_spends_no_numbers(world, frozen_now):
+    # given
+    RateFactory(worker=world.worker_a)
+    RateFactory(worker=world.worker_b)
+    first = approved_timesheet(world)
+    second = approved_timesheet(world, world.worker_b, world.manager_b)
+    # when the caller's transaction fails after the batch
+    with pytest.raises(RuntimeError), transaction.atomic():
+        invoices_issue_batch(timesheet_ids=[first.pk, second.pk])
+        raise RuntimeError("failed afterwards")
+    # then nothing was issued and numbering starts at 1
+    assert not Invoice.objects.exists()
+    invoice, _ = invoice_issue(timesheet=second)
+    assert invoice.number == "FH-2026-000001"
+
+
+@pytest.mark.django_db
+def test_a_batch_refuses_an_actor_who_may_not_invoice(world, frozen_now):
+    from trainers.errors import Forbidden
+
+    RateFactory(worker=world.worker_a)
+    timesheet = approved_timesheet(world)
+    with pytest.raises(Forbidden):
+        invoices_issue_batch(timesheet_ids=[timesheet.pk], actor=world.manager_a)
+    assert not Invoice.objects.exists()
+
+
 @pytest.mark.django_db
 def test_the_invoice_keeps_both_parties_as_they_were_at_issue(world, frozen_now, settings):
     # given
@@ -267,3 +383,64 @@ def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen
     timesheet = timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve")
     invoice, _ = invoice_issue(timesheet=timesheet)
     assert invoice.contractor["team"] == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(postgres_only, frozen_now):
+    # given 12 approved timesheets: three batches of three, overlapping, and three single issues
+    from tests.factories import TeamFactory
+
+    manager = UserFactory(role=Role.MANAGER)
+    team = TeamFactory(managers=[manager])
+    workers = [WorkerFactory(team=team) for _ in range(12)]
+    project = ProjectFactory(workers=workers)
+    timesheets = []
+    for worker in workers:
+        RateFactory(worker=worker)
+        SessionFactory(worker=worker, project=project)
+        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        timesheets.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve"))
+    ids = [timesheet.pk for timesheet in timesheets]
+    calls = [
+        ("batch", ids[0:4], False),  # ids[3] is also in the next batch: one of the two issues it
+        ("batch", ids[3:6], True),  # rolled back after numbering: its numbers must not be spent
+        ("batch", ids[6:9], False),
+        ("single", ids[9:10], False),
+        ("single", ids[10:11], True),
+        ("single", ids[11:12], False),
+    ]
+    barrier = threading.Barrier(len(calls))
+    errors: list[BaseException] = []
+
+    def run(kind: str, chunk: list[int], roll_back: bool) -> None:
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                if kind == "batch":
+                    invoices_issue_batch(timesheet_ids=chunk)
+                else:
+                    invoice_issue(timesheet=Timesheet.objects.get(pk=chunk[0]))
+                if roll_back:
+                    raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when they all run at once
+    threads = [threading.Thread(target=run, args=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then whatever committed is numbered 1..n exactly once, and the counter says n
+    assert not errors, errors
+    invoiced = set(Invoice.objects.values_list("timesheet_id", flat=True))
+    numbers = sorted(Invoice.objects.values_list("sequence", flat=True))
+    assert numbers == list(range(1, len(invoiced) + 1))
+    assert InvoiceCounter.objects.get(year=2026).last_sequence == len(invoiced)
+    assert set(ids[0:4] + ids[6:9] + ids[9:10] + ids[11:12]) <= invoiced
+    assert not invoiced & set(ids[4:6] + ids[10:11])

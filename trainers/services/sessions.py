@@ -139,7 +139,7 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
     """Contractors write their own sessions; admins any; other roles none."""
     if actor.role == Role.ADMIN:
         return
-    if actor.role == Role.CONTRACTOR and getattr(actor, "worker", None) == worker:
+    if actor.role == Role.CONTRACTOR and worker.user_id == actor.pk:  # the worker is theirs
         return
     raise Forbidden("Only the contractor (or an admin) may change these sessions.")
 
@@ -213,7 +213,9 @@ def _overlapping_session(session: LabellingSession) -> Interval | None:
 def _save_with_backstop(session: LabellingSession) -> None:
     """Save; translate a constraint violation that raced past the checks above."""
     try:
-        with transaction.atomic():
+        # No savepoint (two round trips per write): every caller is inside its own atomic
+        # block, which an IntegrityError here rolls back whole.
+        with transaction.atomic(savepoint=False):
             session.save()
     except IntegrityError as error:
         text = str(error)

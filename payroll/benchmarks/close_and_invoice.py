@@ -1,0 +1,249 @@
+"""The payroll scenario: the weekly close and invoicing, timed, against an SQL floor.
+
+In the scratch database: a synthetic workforce bulk-loaded with COPY (untimed); then,
+timed, the close job (`payroll.close_period` started through `job_start`, as the API and
+beat start it); untimed, every timesheet submitted and approved in bulk SQL that leaves
+what the services leave (status, submit and decision fields, one event per transition;
+the lines and totals the close stored are the ones submit would store, and a sample is
+re-priced to prove it); timed, the invoicing job (`payroll.issue_invoices`); timed, the
+floor (payroll.benchmarks.floor); then every invoice is compared with the floor, to the
+cent, and the run fails if one differs.
+
+Tasks run in this process (eager Celery) unless `--celery N` starts N worker processes on
+the scratch database and the configured Redis.
+"""
+
+import logging
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from io import TextIOBase
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.celery_app import app
+from payroll.benchmarks.common import Timing, peak_memory_mb, timed
+from payroll.benchmarks.floor import floor_compare, floor_run
+from payroll.benchmarks.workforce import MONDAY, PERIOD, Workforce, load_workforce
+from payroll.models import JobStatus, Timesheet, TimesheetStatus
+from payroll.selectors.pricing import price_worker_period
+from payroll.services.jobs import job_start
+from trainers.models import Team
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB_TIMEOUT = 3 * 60 * 60
+
+
+def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers: int) -> None:
+    """Load, close, approve, invoice, compute the floor, compare and print the figures."""
+    if workers < 1 or sessions < workers:
+        raise CommandError("--workers must be at least 1 and --sessions at least --workers.")
+    out.write(f"payroll: {workers} workers, {sessions} sessions in {PERIOD}, seed {seed}\n")
+    loaded_at = time.perf_counter()
+    force = load_workforce(workers, sessions, seed)
+    out.write(
+        f"  load with COPY (untimed)       {time.perf_counter() - loaded_at:8.2f} s  "
+        f"{force.sessions} sessions, {force.rates} rates\n"
+    )
+    assert force.finance is not None  # noqa: S101 - load_workforce always creates one
+    with _celery(out, celery_workers):
+        close = timed("close (payroll.close_period)", force.sessions, lambda: _run_job("close_period", force))
+        timesheets = Timesheet.objects.filter(period=PERIOD).count()
+        approved_at = time.perf_counter()
+        _submit_and_approve_in_bulk(force)
+        _check_sample(out, seed)
+        out.write(f"  submit + approve (bulk SQL, untimed) {time.perf_counter() - approved_at:6.2f} s\n")
+        invoicing = timed(
+            "invoicing (payroll.issue_invoices)", timesheets, lambda: _run_job("issue_invoices", force)
+        )
+    floor_lines: list[int] = []
+    floor = timed("SQL floor", force.sessions, lambda: floor_lines.append(floor_run(MONDAY)))
+    _report(out, close, invoicing, floor, timesheets, celery_workers)
+    _compare(out, timesheets)
+
+
+def _run_job(kind: str, force: Workforce) -> None:
+    """Start the job as the API does and wait until it is over."""
+    with transaction.atomic():  # queued on commit
+        job, _ = job_start(kind=kind, params={"period": PERIOD}, actor=force.finance)
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while True:
+        job.refresh_from_db()
+        if job.status == JobStatus.DONE:
+            return
+        if job.status == JobStatus.FAILED:
+            raise CommandError(f"The {kind} job failed: {job.error}")
+        if time.monotonic() > deadline:
+            raise CommandError(f"The {kind} job did not finish in {JOB_TIMEOUT} s.")
+        time.sleep(0.2)
+
+
+# Submit and approve in bulk ---------------------------------------------------------------
+
+APPROVE_SQL = """
+UPDATE payroll_timesheet t
+SET status = 'approved', submitted_at = %(submitted)s, decided_at = %(decided)s,
+    decided_by_id = m.user_id, decision_note = '', updated_at = %(decided)s
+FROM trainers_worker w JOIN {managers} m ON m.team_id = w.team_id
+WHERE w.id = t.worker_id AND t.period = %(period)s AND t.status = 'open';
+
+INSERT INTO payroll_timesheetevent (timesheet_id, from_status, to_status, actor_id, at, note)
+SELECT t.id, 'open', 'submitted', w.user_id, %(submitted)s, ''
+FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
+WHERE t.period = %(period)s AND t.status = 'approved'
+UNION ALL
+SELECT t.id, 'submitted', 'approved', t.decided_by_id, %(decided)s, ''
+FROM payroll_timesheet t WHERE t.period = %(period)s AND t.status = 'approved'
+"""
+
+
+def _submit_and_approve_in_bulk(force: Workforce) -> None:
+    """What `submit` by each contractor and `approve` by their manager leave, in two statements.
+
+    The close stored each open timesheet's lines and total from the same sessions and
+    rates that submit would price (no adjustments exist), so only the state, the
+    submit and decision fields and the two events are written here.
+    """
+    now = timezone.now()
+    params: dict[str, Any] = {"period": PERIOD, "submitted": now, "decided": now + timedelta(seconds=1)}
+    sql = APPROVE_SQL.format(managers=Team.managers.through._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in sql.split(";\n\n"):
+            cursor.execute(statement, params)
+
+
+def _check_sample(out: TextIOBase, seed: int) -> None:
+    """Re-price a sample of approved timesheets live: stored lines must be what submit would store."""
+    ids = list(Timesheet.objects.filter(period=PERIOD).values_list("pk", flat=True))
+    sample = random.Random(seed).sample(ids, min(len(ids), 25))  # noqa: S311 - not a secret
+    for timesheet in Timesheet.objects.filter(pk__in=sample).select_related("worker"):
+        pay = price_worker_period(timesheet.worker, PERIOD)
+        stored = sorted(
+            (line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount)
+            for line in timesheet.lines.all()
+        )
+        live = sorted(
+            (line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount) for line in pay.lines
+        )
+        if timesheet.status != TimesheetStatus.APPROVED or pay.unpriced or stored != live:
+            raise CommandError(f"Timesheet {timesheet.pk} is not what submit and approve would leave.")
+
+
+# Figures ----------------------------------------------------------------------------------
+
+
+def _report(
+    out: TextIOBase, close: Timing, invoicing: Timing, floor: Timing, timesheets: int, celery_workers: int
+) -> None:
+    out.write(
+        f"  {close.label:<34} {close.seconds:8.2f} s  {close.rows_per_second:9.0f} sessions/s  "
+        f"{timesheets / close.seconds:7.0f} timesheets/s\n"
+    )
+    out.write(
+        f"  {invoicing.label:<34} {invoicing.seconds:8.2f} s  {invoicing.rows_per_second:9.0f} invoices/s\n"
+    )
+    out.write(f"  {floor.label:<34} {floor.seconds:8.2f} s  {floor.rows_per_second:9.0f} sessions/s\n")
+    real = close.seconds + invoicing.seconds
+    out.write(f"  ratio (close + invoicing) / floor  {real / floor.seconds:8.2f}x\n")
+    out.write(f"  peak memory (this process)         {peak_memory_mb():8.0f} MB\n")
+    if celery_workers:
+        children = _children_peak_mb()
+        out.write(f"  peak memory (largest worker)       {children:8.0f} MB\n")
+
+
+def _compare(out: TextIOBase, timesheets: int) -> None:
+    figures = floor_compare(PERIOD)
+    out.write(
+        f"  check: {figures['invoices']} invoices for {timesheets} timesheets, {figures['floor_invoices']} "
+        f"in the floor; total {figures['invoiced_total']} vs floor {figures['floor_total']}; "
+        f"{figures['invoice_lines']} invoice lines vs {figures['floor_lines']} floor lines\n"
+    )
+    if (
+        figures["differing"]
+        or figures["differing_lines"]
+        or figures["invoices"] != timesheets
+        or figures["invoiced_total"] != figures["floor_total"]
+        or figures["invoice_lines"] != figures["floor_lines"]
+    ):
+        raise CommandError(
+            f"Invoices and the SQL floor disagree: {figures['differing']} invoices and "
+            f"{figures['differing_lines']} lines differ."
+        )
+    out.write("  check: every invoice and line agrees with the SQL floor to the cent\n")
+
+
+def _children_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+# Celery: eager in this process, or N worker processes on the scratch database -------------
+
+
+class _celery:
+    """Run tasks eagerly here, or in `count` worker processes started for the scratch database."""
+
+    def __init__(self, out: TextIOBase, count: int) -> None:
+        self.out, self.count = out, count
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.was_eager = app.conf.task_always_eager
+        self.media: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> None:
+        logging.getLogger("celery").setLevel(logging.WARNING)  # not a line per task
+        if not self.count:
+            app.conf.task_always_eager = True
+            return
+        if not settings.REDIS_URL:
+            raise CommandError("--celery needs REDIS_URL (a broker the worker processes share).")
+        app.conf.task_always_eager = False
+        # Invoicing chunks queue PDF renders after commit: they land in a throwaway folder, and
+        # whatever is still queued when the benchmark ends is purged (renders are not timed).
+        self.media = tempfile.TemporaryDirectory(prefix="fairhour-benchmark-media-")
+        env = os.environ | {
+            "DATABASE_URL": scratch_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "MEDIA_ROOT": self.media.name,
+        }
+        for number in range(self.count):
+            command = [
+                sys.executable, "-m", "celery", "--quiet", "-A", "config", "worker", "--pool=prefork",
+                "--concurrency=1", "--loglevel=WARNING", f"--hostname=bench{number}@%h",
+            ]  # fmt: skip
+            self.processes.append(
+                subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+            )
+        self.out.write(f"  celery: {self.count} worker processes on the scratch database\n")
+        time.sleep(3)  # let them connect; queued tasks wait for them anyway
+
+    def __exit__(self, *exc: Any) -> None:
+        app.conf.task_always_eager = self.was_eager
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self.processes:
+            app.control.purge()
+        if self.media is not None:
+            self.media.cleanup()
+
+
+def scratch_database_url() -> str:
+    """DATABASE_URL of the database this process now uses (the scratch one)."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"

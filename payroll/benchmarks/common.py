@@ -1,0 +1,82 @@
+"""What every benchmark scenario shares: a scratch database, timings, peak memory, COPY."""
+
+import resource
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.management.base import CommandError
+from django.db import connection
+
+
+@dataclass
+class Timing:
+    label: str
+    seconds: float
+    rows: int
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("inf")
+
+
+def timed(label: str, rows: int, action: Callable[[], object]) -> Timing:
+    """Run `action` and return how long it took."""
+    started = time.perf_counter()
+    action()
+    return Timing(label, time.perf_counter() - started, rows)
+
+
+def peak_memory_mb() -> float:
+    """The process's peak resident memory so far (ru_maxrss, KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_scratch_database(scenario: Callable[[], None]) -> None:
+    """Create `<name>_benchmark` beside the configured database, run the scenario, drop it.
+
+    The configured database is never touched (on SQLite a temporary database is used).
+    """
+    test_settings = connection.settings_dict.setdefault("TEST", {})
+    old_name, old_test_name = connection.settings_dict["NAME"], test_settings.get("NAME")
+    test_settings["NAME"] = None if connection.vendor == "sqlite" else f"{old_name}_benchmark"
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        scenario()
+    finally:
+        connection.close()
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        test_settings["NAME"] = old_test_name
+
+
+def require_postgresql(scenario: str) -> None:
+    """The payroll and logging scenarios measure PostgreSQL (COPY, the SQL floor, a server)."""
+    if connection.vendor != "postgresql":
+        raise CommandError(f"The {scenario} scenario needs PostgreSQL: set DATABASE_URL.")
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Stream rows into a table with PostgreSQL COPY; return how many were written."""
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(column) for column in columns)
+    count = 0
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    return count
+
+
+def reset_sequence(table: str) -> None:
+    """Move a table's id sequence past the ids COPY wrote explicitly."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - a model's table name
+            f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0) + 1, false)",
+            [table],
+        )

@@ -1,0 +1,306 @@
+"""A synthetic workforce for the payroll scenario, bulk-loaded with COPY (no services).
+
+Deterministic for a seed. Workers are spread over zones with DST (the US fall-back night
+is inside PERIOD) and half- and quarter-hour offsets; each has one to three projects, a
+default rate from long ago, for some a project rate, for some a rate change at a local
+midnight in the middle of the week, overtime after 40 h for some and tax for some.
+
+The sessions are chosen so that a plain SQL GROUP BY is exactly right (payroll.benchmarks.floor):
+every session lies inside one local day of the worker, so it never crosses the period
+boundary nor a rate change (rates change at local midnights), and its rate is the one in
+force on its local start date. Overtime is still split inside a session, by the floor's
+running sum. No history rows are written: neither the close nor invoicing reads them.
+"""
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import connection
+
+from payroll.benchmarks.common import copy_rows, reset_sequence
+from payroll.models import Rate
+from payroll.periods import from_epoch, local_day_start
+from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+
+PERIOD = "2026-W44"  # Mon 26 Oct - Mon 2 Nov 2026 local: the US fall-back night is inside
+MONDAY = date.fromisocalendar(2026, 44, 1)
+ZONES = (
+    "America/Chicago",  # falls back Sun 1 Nov 02:00: a 25-hour Sunday
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Europe/London",
+    "Asia/Kolkata",  # UTC+5:30
+    "Asia/Kathmandu",  # UTC+5:45
+    "Australia/Lord_Howe",  # UTC+11, DST of 30 minutes
+    "Pacific/Kiritimati",  # UTC+14
+)
+PROJECTS = 40
+TEAM_SIZE = 1_000
+LONG_AGO = date(2026, 1, 1)
+# Hourly rates with 2 to 4 decimals, never rounded (PAY_RULES §3).
+RATES = (
+    *(Decimal(cents) / 100 for cents in range(1_200, 4_500, 37)),
+    Decimal("20.862"),
+    Decimal("17.1234"),
+    Decimal("33.3333"),
+)
+OVERTIME_SHARE = 0.3
+TAX_SHARE = 0.25
+TAX_RATE = Decimal("0.1900")
+LONGEST = 5 * 3600
+SHORTEST = 15 * 60
+CREATED = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)  # entered on time: no late-entry warnings
+
+
+@dataclass
+class Workforce:
+    """What was loaded: counts, and the people who act on the timesheets."""
+
+    workers: int = 0
+    sessions: int = 0
+    rates: int = 0
+    finance: User | None = None
+    managers: dict[int, int] = field(default_factory=dict)  # team id -> manager user id
+    contractors: list[int] = field(default_factory=list)  # a few worker ids, for the logging scenario
+
+
+@dataclass(frozen=True)
+class _Day:
+    start: int
+    end: int
+
+
+def load_workforce(workers: int, sessions: int, seed: int) -> Workforce:
+    """Create `workers` contractors with `sessions` sessions in PERIOD between them."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not a secret
+    loaded = Workforce(workers=workers)
+    loaded.finance = User.objects.create(username="bench-finance", role=Role.FINANCE)
+    teams = _teams(workers, loaded)
+    projects = [
+        Project.objects.create(name=f"Project {n}", client="Benchmark").pk for n in range(1, PROJECTS + 1)
+    ]
+    user_base = _next_id(User)
+    worker_base = _next_id(Worker)
+    plans = [_plan(rng, index, projects) for index in range(workers)]
+    copy_rows(User._meta.db_table, USER_COLUMNS, _users(user_base, workers))
+    copy_rows(
+        Worker._meta.db_table,
+        WORKER_COLUMNS,
+        (
+            _worker_row(worker_base + i, user_base + i, teams[i // TEAM_SIZE], plan)
+            for i, plan in enumerate(plans)
+        ),
+    )
+    through = Project.workers.through._meta.db_table
+    copy_rows(
+        through,
+        ("project_id", "worker_id"),
+        ((project, worker_base + i) for i, plan in enumerate(plans) for project in plan.projects),
+    )
+    loaded.rates = copy_rows(Rate._meta.db_table, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
+    with bulk_load(LabellingSession._meta.db_table):
+        loaded.sessions = copy_rows(
+            LabellingSession._meta.db_table, SESSION_COLUMNS, _session_rows(rng, worker_base, plans, sessions)
+        )
+    for model in (User, Worker, Rate, LabellingSession):
+        reset_sequence(model._meta.db_table)
+    reset_sequence(through)
+    loaded.contractors = [worker_base + i for i in range(min(workers, 16))]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return loaded
+
+
+@contextmanager
+def bulk_load(table: str) -> Iterator[None]:
+    """Load a big table without per-row index and foreign key work.
+
+    Its secondary indexes and exclusion constraints are dropped and built again after the
+    load (one build instead of millions of inserts), and foreign keys are not checked row
+    by row (the generator writes only ids it created).
+    """
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'x'",
+            [table],
+        )
+        exclusions = cursor.fetchall()
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        indexes = cursor.fetchall()
+        for name, _ in exclusions:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {quote(name)}")
+        cursor.execute("SET session_replication_role = replica")  # no per-row foreign key triggers
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = origin")
+            for _, definition in indexes:
+                cursor.execute(definition)
+            for name, definition in exclusions:
+                cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+
+
+def _teams(workers: int, loaded: Workforce) -> list[int]:
+    """One team with one manager per TEAM_SIZE workers."""
+    ids = []
+    for number in range((workers + TEAM_SIZE - 1) // TEAM_SIZE):
+        manager = User.objects.create(username=f"bench-manager-{number}", role=Role.MANAGER)
+        team = Team.objects.create(name=f"Team {number}")
+        team.managers.add(manager)
+        loaded.managers[team.pk] = manager.pk
+        ids.append(team.pk)
+    return ids
+
+
+def _next_id(model: type) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {model._meta.db_table}")  # type: ignore[attr-defined] # noqa: S608
+        return int(cursor.fetchone()[0])
+
+
+@dataclass(frozen=True)
+class _Plan:
+    zone: str
+    projects: list[int]
+    overtime: bool
+    taxed: bool
+    currency: str
+
+
+def _plan(rng: random.Random, index: int, projects: list[int]) -> _Plan:
+    zone = ZONES[index % len(ZONES)]
+    return _Plan(
+        zone,
+        rng.sample(projects, rng.randint(1, 3)),
+        rng.random() < OVERTIME_SHARE,
+        rng.random() < TAX_SHARE,
+        "EUR" if zone == "Europe/London" else "USD",
+    )
+
+
+USER_COLUMNS = (
+    "id",
+    "password",
+    "is_superuser",
+    "username",
+    "first_name",
+    "last_name",
+    "email",
+    "is_staff",
+    "is_active",
+    "date_joined",
+    "role",
+)
+WORKER_COLUMNS = (
+    "id",
+    "user_id",
+    "full_name",
+    "email",
+    "time_zone",
+    "team_id",
+    "currency",
+    "overtime_after_hours",
+    "overtime_multiplier",
+    "tax_rate",
+    "weekly_hours_cap",
+    "is_active",
+)
+RATE_COLUMNS = ("worker_id", "project_id", "hourly_rate", "currency", "effective_from", "created_at")
+SESSION_COLUMNS = (
+    "worker_id",
+    "project_id",
+    "started_at",
+    "ended_at",
+    "task_count",
+    "notes",
+    "source",
+    "needs_review",
+    "created_at",
+    "updated_at",
+)
+
+
+def _users(base: int, workers: int) -> Iterator[tuple[object, ...]]:
+    for i in range(workers):
+        name = f"bench-{i}"
+        # "!" is Django's unusable password: these contractors never sign in with one.
+        yield (base + i, "!", False, name, "", "", f"{name}@example.com", False, True, CREATED, "contractor")
+
+
+def _worker_row(pk: int, user_id: int, team_id: int, plan: _Plan) -> tuple[object, ...]:
+    return (
+        pk,
+        user_id,
+        f"Trainer {pk}",
+        f"trainer{pk}@example.com",
+        plan.zone,
+        team_id,
+        plan.currency,
+        Decimal("40.00") if plan.overtime else None,
+        Decimal("1.50"),
+        TAX_RATE if plan.taxed else Decimal("0"),
+        None,
+        True,
+    )
+
+
+def _rate_rows(rng: random.Random, worker_base: int, plans: list[_Plan]) -> Iterator[tuple[object, ...]]:
+    """A default rate from long ago; maybe a project rate; maybe a change mid-week."""
+    for i, plan in enumerate(plans):
+        worker, currency = worker_base + i, plan.currency
+        yield (worker, None, rng.choice(RATES), currency, LONG_AGO, CREATED)
+        if rng.random() < 0.4:
+            yield (worker, plan.projects[0], rng.choice(RATES), currency, LONG_AGO, CREATED)
+        if rng.random() < 0.4:
+            scope = rng.choice([None, plan.projects[-1]])
+            day = MONDAY + timedelta(days=rng.randint(1, 6))
+            yield (worker, scope, rng.choice(RATES), currency, day, CREATED)
+
+
+def _session_rows(
+    rng: random.Random, worker_base: int, plans: list[_Plan], total: int
+) -> Iterator[tuple[object, ...]]:
+    days = {zone: _days(zone) for zone in ZONES}
+    per_worker, extra = divmod(total, len(plans))
+    for i, plan in enumerate(plans):
+        count = per_worker + (1 if i < extra else 0)
+        for start, end, project in _spans(rng, days[plan.zone], count, plan.projects):
+            started, ended = from_epoch(start), from_epoch(end)
+            yield (worker_base + i, project, started, ended, 0, "", "manual", False, CREATED, CREATED)
+
+
+def _days(zone_name: str) -> list[_Day]:
+    """The seven local days of PERIOD in a zone, in epoch seconds (a DST day is 23 or 25 h)."""
+    zone = ZoneInfo(zone_name)
+    midnights = [local_day_start(MONDAY + timedelta(days=n), zone) for n in range(8)]
+    return [_Day(midnights[n], midnights[n + 1]) for n in range(7)]
+
+
+def _spans(
+    rng: random.Random, days: list[_Day], count: int, projects: list[int]
+) -> Iterator[tuple[int, int, int]]:
+    """`count` sessions spread over the week, each inside one slot of one local day."""
+    slots_per_day = max(1, -(-count // 7))
+    draw = rng.random
+    for n in range(count):
+        day = days[n % 7]
+        slot = (day.end - day.start) // slots_per_day
+        longest = max(1, min(slot - 60, LONGEST))
+        shortest = min(SHORTEST, longest)
+        length = shortest + int(draw() * (longest - shortest + 1))
+        start = day.start + (n // 7) * slot + int(draw() * (slot - length + 1))
+        yield start, start + length, projects[int(draw() * len(projects))]

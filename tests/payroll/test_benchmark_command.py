@@ -1,0 +1,91 @@
+"""`manage.py benchmark`: the payroll and logging scenarios run, check themselves, print figures.
+
+Smoke tests on tiny inputs (no timing assertions): the figures come from running the
+command at full size (README, "Running at scale").
+"""
+
+import re
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from payroll.benchmarks import close_and_invoice, logging_load
+from payroll.benchmarks.workforce import PERIOD
+from payroll.models import Invoice, Timesheet, TimesheetEvent
+from trainers.models import LabellingSession
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+
+
+def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_with_the_floor():
+    # given a tiny workforce in the test database
+    out = StringIO()
+    # when
+    close_and_invoice.run(out, workers=24, sessions=480, seed=7, celery_workers=0)
+    # then every worker was closed, approved (two events) and invoiced (a third)
+    output = out.getvalue()
+    assert Timesheet.objects.filter(period=PERIOD, status="invoiced").count() == 24
+    assert TimesheetEvent.objects.count() == 3 * 24
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 25))
+    assert "every invoice and line agrees with the SQL floor to the cent" in output
+    for label in ("close (payroll.close_period)", "invoicing (payroll.issue_invoices)", "SQL floor"):
+        assert re.search(rf"{re.escape(label)}\s+\d+\.\d\d s\s+\d+ \w+/s", output), output
+    assert re.search(r"ratio \(close \+ invoicing\) / floor\s+\d+\.\d\dx", output)
+    assert re.search(r"peak memory \(this process\)\s+\d+ MB", output)
+    # and the sessions table got back the indexes and constraints dropped for the load
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'trainers_labellingsession'")
+        indexes = {name for (name,) in cursor.fetchall()}
+    assert {"session_no_overlap", "session_worker_start", "session_one_running_per_worker"} <= indexes
+
+
+def test_the_payroll_check_fails_on_a_cent_of_difference():
+    # given a finished run
+    close_and_invoice.run(StringIO(), workers=8, sessions=80, seed=8, celery_workers=0)
+    invoice = Invoice.objects.first()
+    Invoice.objects.filter(pk=invoice.pk).update(
+        subtotal=invoice.subtotal + Decimal("0.01"), total=invoice.total + Decimal("0.01")
+    )
+    # when / then
+    with pytest.raises(CommandError, match="disagree: 1 invoices"):
+        close_and_invoice._compare(StringIO(), 8)
+
+
+def test_the_logging_scenario_serves_both_endpoints_with_gunicorn_and_prints_figures():
+    # given / when
+    out = StringIO()
+    logging_load.run(out, requests=16, clients=8)
+    # then 8 clients x (warm-up + 2) sessions landed through each endpoint
+    output = out.getvalue()
+    landed = 8 * (logging_load.warm_up_requests(2) + 2)
+    assert LabellingSession.objects.filter(worker__user__username__startswith="real-").count() == landed
+    assert LabellingSession.objects.filter(worker__user__username__startswith="bare-").count() == landed
+    for label in ("POST /api/v1/sessions/", "bare INSERT (floor)"):
+        assert re.search(rf"{re.escape(label)}\s+\d+ requests/s\s+p50\s+[\d.]+ ms\s+p99\s+[\d.]+ ms", output)
+    assert re.search(r"ratio logging/bare\s+\d+\.\d\dx", output)
+
+
+def test_the_command_runs_the_payroll_scenario_in_a_scratch_database(monkeypatch):
+    # given the scratch database replaced by the test database (creating one costs seconds)
+    scratch: list[str] = []
+
+    def in_test_database(scenario):
+        scratch.append("used")
+        scenario()
+
+    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+    # when
+    out = StringIO()
+    call_command("benchmark", "--scenario", "payroll", "--workers", "5", "--sessions", "40", stdout=out)
+    # then
+    assert scratch == ["used"]
+    assert "payroll: 5 workers, 40 sessions" in out.getvalue()
+    assert "agrees with the SQL floor to the cent" in out.getvalue()
+
+
+def test_the_command_refuses_too_few_sessions():
+    with pytest.raises(CommandError, match="at least --workers"):
+        close_and_invoice.run(StringIO(), workers=5, sessions=4, seed=1, celery_workers=0)
