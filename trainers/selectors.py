@@ -4,6 +4,7 @@ A caller never gets a row they may not see: the API turns "not in this queryset"
 404, and list endpoints return only these rows.
 """
 
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
@@ -80,5 +81,16 @@ def sessions_starting_in_period(
 
 
 def worker_of(user: User) -> Worker | None:
-    """Return the user's worker profile, or None for people who do not log time."""
-    return Worker.objects.filter(user=user).first() if role_of(user) else None
+    """Return the user's worker profile, or None for people who do not log time.
+
+    Token authentication joins the profile in (trainers.authentication); then it is not
+    read again.
+    """
+    if not role_of(user):
+        return None
+    if _WORKER_OF_USER.is_cached(user):
+        return cast(Worker | None, _WORKER_OF_USER.get_cached_value(user))
+    return Worker.objects.filter(user=user).first()
+
+
+_WORKER_OF_USER = User._meta.get_field("worker")  # the reverse one-to-one, and its cache

@@ -109,3 +109,15 @@ def test_cookie_session_writes_need_csrf(world, frozen_now):
     assert "CSRF" in response.json()["detail"]
     # and reads still work
     assert client.get("/api/v1/sessions/").status_code == 200
+
+
+def test_a_token_of_a_deactivated_user_or_an_unknown_token_is_refused(world, client_for):
+    # given
+    client = client_for(world.contractor_a)
+    world.contractor_a.is_active = False
+    world.contractor_a.save()
+    # when / then
+    assert client.get("/api/v1/me/").json() == {"detail": "User inactive or deleted."}
+    client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
+    response = client.get("/api/v1/me/")
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})

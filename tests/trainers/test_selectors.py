@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 import pytest
 
 from tests.factories import SessionFactory, UserFactory
-from trainers.models import LabellingSession, Role
+from trainers.models import LabellingSession, Role, User
 from trainers.selectors import (
     projects_visible_to,
     sessions_starting_in_period,
     sessions_visible_to,
     teams_visible_to,
     users_visible_to,
+    worker_of,
     workers_visible_to,
 )
 
@@ -77,3 +78,16 @@ def test_period_filter_through_the_api(world, client_for):
         world.session_b.pk,
     }
     assert client_for(world.finance).get("/api/v1/sessions/?period=2026-W46").json()["count"] == 0
+
+
+def test_worker_of_reads_the_profile_once_and_not_when_it_was_joined_in(world, django_assert_num_queries):
+    # given: a user as token authentication loads it, and one read plainly
+    joined = User.objects.select_related("worker").get(pk=world.contractor_a.pk)
+    plain = User.objects.get(pk=world.contractor_a.pk)
+    finance = User.objects.select_related("worker").get(pk=world.finance.pk)
+    # when / then
+    with django_assert_num_queries(0):
+        assert worker_of(joined) == world.worker_a
+        assert worker_of(finance) is None
+    with django_assert_num_queries(1):
+        assert worker_of(plain) == world.worker_a

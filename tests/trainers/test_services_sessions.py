@@ -125,10 +125,13 @@ def test_timer_start_stop_and_only_one_running(world, frozen_now):
 
 def test_a_running_timer_blocks_a_later_manual_entry(world, frozen_now):
     # given a timer running since T0
-    session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
     # when / then: an entry after its start overlaps the open-ended running session
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as refused:
         create(world, T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    assert refused.value.errors["started_at"] == [
+        f"Overlaps session {timer.pk} ({timer.started_at.isoformat()} to still running)."
+    ]
 
 
 def test_forgotten_timer_stops_at_the_maximum_and_is_flagged(world, frozen_now):
@@ -251,3 +254,47 @@ def test_new_worker_without_team_can_log(frozen_now):
         actor=worker.user, worker=worker, project=project, started_at=T0, ended_at=T0 + timedelta(minutes=1)
     )
     assert session.duration_seconds == 60
+
+
+def test_a_new_session_has_one_history_row_naming_who_created_it(world, frozen_now):
+    # when
+    session = create(world, T0, T0 + timedelta(hours=1), task_count=7, notes="labelled cats")
+    # then: the row as stored, marked created, by the contractor
+    stored = LabellingSession.objects.get(pk=session.pk)
+    (row,) = LabellingSession.history.filter(id=session.pk)
+    assert (row.history_type, row.history_user, row.history_change_reason) == ("+", world.contractor_a, None)
+    copied = ("worker_id", "project_id", "started_at", "ended_at", "task_count", "notes", "created_at")
+    assert [getattr(row, name) for name in copied] == [getattr(stored, name) for name in copied]
+    assert (session.created_at, session.updated_at) == (stored.created_at, stored.updated_at)
+
+
+def test_a_started_timer_has_a_history_row_naming_who_started_it(world, frozen_now):
+    # when
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a)
+    # then
+    (row,) = LabellingSession.history.filter(id=timer.pk)
+    assert (row.history_type, row.history_user, row.ended_at) == ("+", world.contractor_a, None)
+
+
+def test_the_returned_session_is_saved_and_can_be_edited_at_once(world, frozen_now):
+    # given
+    session = create(world, T0, T0 + timedelta(hours=1))
+    # when
+    session_update(actor=world.contractor_a, session=session, changes={"notes": "fixed"})
+    # then: an update of the same row, not a second insert
+    assert LabellingSession.objects.filter(worker=world.worker_a, started_at=T0).count() == 1
+    history = LabellingSession.history.filter(id=session.pk).order_by("history_id")
+    assert list(history.values_list("history_type", flat=True)) == ["+", "~"]
+
+
+def test_an_overlap_names_the_newest_of_the_sessions_it_overlaps(world, frozen_now):
+    # given
+    create(world, T0, T0 + timedelta(hours=1))
+    later = create(world, T0 + timedelta(hours=1), T0 + timedelta(hours=2))
+    # when
+    with pytest.raises(InvalidInput) as refused:
+        create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
+    # then
+    assert refused.value.errors["started_at"] == [
+        f"Overlaps session {later.pk} ({later.started_at.isoformat()} to {later.ended_at.isoformat()})."
+    ]

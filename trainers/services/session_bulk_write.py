@@ -1,14 +1,16 @@
-"""Bulk writing of validated sessions and their history rows, for the CSV import.
+"""Writing validated sessions with their history rows straight to the database.
 
-The ORM's per-object work dominated a 100,000-row import, so rows go straight to the
-database: PostgreSQL COPY, or one executemany on SQLite (the two databases Fairhour
+For the CSV import: the ORM's per-object work dominated a 100,000-row import, so rows go
+in bulk: PostgreSQL COPY, or one executemany on SQLite (the two databases Fairhour
 supports). Ids are reserved up front so history rows can name their sessions without a
-read-back. Every rule was checked before this runs; the database constraints remain the
-backstop.
+read-back. For one new session (the API's hot path): the session and its history row in
+one statement. Every rule was checked before these run; the database constraints remain
+the backstop.
 """
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -65,6 +67,51 @@ def write_sessions(actor: User, parsed: Sequence[Any]) -> None:
     _write(LabellingSession, SESSION_COLUMNS, sessions)
     if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         _write(_history_model(), HISTORY_COLUMNS, [values + history for values in sessions])
+
+
+def insert_session_with_history(session: LabellingSession, *, actor: User) -> None:
+    """Insert a new, validated session and its "created" history row naming `actor`.
+
+    On PostgreSQL one statement writes both (the history row copied from the inserted one):
+    one round trip and no ORM object for the history row, which is what simple-history's
+    post_save handler would write. Elsewhere, or with history off, the ORM saves as usual.
+    """
+    if connection.vendor != "postgresql" or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        session.save()
+        return
+    session.created_at = session.updated_at = now = timezone.now()
+    columns = SESSION_COLUMNS[1:]  # the id comes from the sequence
+    values = [_db_value(session, column) for column in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_with_history_sql(), [*values, now, actor.pk])
+        session.pk = cursor.fetchone()[0]
+    session._state.adding = False
+    session._state.db = connection.alias
+
+
+def _db_value(session: LabellingSession, column: str) -> Any:
+    field = LabellingSession._meta.get_field(column)
+    return field.get_db_prep_save(getattr(session, field.attname), connection)  # type: ignore[union-attr]
+
+
+@cache
+def _insert_with_history_sql() -> str:
+    """INSERT the session, then its history row from the RETURNING of the first (PostgreSQL)."""
+    quote = connection.ops.quote_name
+    history = _history_model()
+    returned = ", ".join(_columns(LabellingSession, SESSION_COLUMNS))
+    inserted = ", ".join(_columns(LabellingSession, SESSION_COLUMNS[1:]))
+    marks = ", ".join(["%s"] * (len(SESSION_COLUMNS) - 1))
+    return (
+        f"WITH new AS (INSERT INTO {quote(LabellingSession._meta.db_table)} "  # noqa: S608 - model names only
+        f"({inserted}) VALUES ({marks}) RETURNING {returned}) "
+        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(_columns(history, HISTORY_COLUMNS))}) "
+        f"SELECT {returned}, %s, NULL, '+', %s FROM new RETURNING {quote('id')}"
+    )
+
+
+def _columns(model: Any, names: Sequence[str]) -> list[str]:
+    return [connection.ops.quote_name(model._meta.get_field(name).column) for name in names]
 
 
 def _db_instant() -> Callable[[datetime], Any]:
