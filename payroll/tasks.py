@@ -1,5 +1,7 @@
 """Thin Celery tasks: take ids, re-fetch, call a service; safe to run twice."""
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from celery import Task, shared_task
@@ -10,7 +12,13 @@ from payroll.models import Job, JobChunk, Timesheet
 from payroll.services import reminders, schedule
 from payroll.services.close import chunked, workers_with_time
 from payroll.services.invoices import approved_timesheet_ids, invoice_issue
-from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
+from payroll.services.jobs import (
+    job_chunk_begin,
+    job_chunk_done,
+    job_fail,
+    job_plan_chunks,
+    jobs_sweep_stalled,
+)
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
 
@@ -35,6 +43,24 @@ def _will_retry(task: Task, error: Exception) -> bool:
     )
 
 
+ChunkRun = Callable[[Task, int, int], None]
+
+
+def counted_delivery(run: ChunkRun) -> ChunkRun:
+    """Count each delivery of a chunk task first; skip the work when the chunk must not run.
+
+    The count is committed before any work, so a delivery that kills its worker still
+    counts, and past JOB_CHUNK_MAX_ATTEMPTS the job fails instead of looping.
+    """
+
+    @wraps(run)
+    def counted(self: Task, job_id: int, index: int) -> None:
+        if job_chunk_begin(job_id=job_id, index=index):
+            run(self, job_id, index)
+
+    return counted
+
+
 @shared_task(name="payroll.close_period", bind=True, **RELIABLE)
 def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
@@ -50,6 +76,7 @@ def close_period(self: Task, job_id: int) -> None:
 
 
 @shared_task(name="payroll.close_period_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     """Build or refresh the timesheets of one chunk of workers, then count the chunk done."""
     chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=index)
@@ -82,6 +109,7 @@ def issue_invoices(self: Task, job_id: int) -> None:
 
 
 @shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     """Issue the invoices of one chunk of timesheets (each its own transaction), then count it."""
     chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
@@ -96,6 +124,13 @@ def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
         raise
+
+
+@shared_task(name="payroll.sweep_stalled_jobs", **RELIABLE)
+def sweep_stalled_jobs() -> dict[str, list[int]]:
+    """Restart jobs whose messages the broker lost, fail those past the attempts cap (every 10 min)."""
+    result = jobs_sweep_stalled(now=timezone.now())
+    return {"replanned": result.replanned, "redispatched": result.redispatched, "failed": result.failed}
 
 
 @shared_task(name="payroll.close_ended_periods", **RELIABLE)
