@@ -1,14 +1,25 @@
 """Jobs that survive the real world: every chunk delivery counted and capped; stalled jobs swept."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from payroll import tasks
-from payroll.models import Job, JobChunk, JobStatus, Timesheet
-from payroll.services.jobs import job_chunk_begin, job_fail, job_start, jobs_sweep_stalled
-from tests.factories import RateFactory
+from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet
+from payroll.services.jobs import job_chunk_begin, job_fail, job_plan_chunks, job_start, jobs_sweep_stalled
+from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from tests.factories import (
+    ProjectFactory,
+    RateFactory,
+    SessionFactory,
+    TeamFactory,
+    UserFactory,
+    WorkerFactory,
+)
+from trainers.models import Role
 
 pytestmark = pytest.mark.django_db
 PERIOD = "2026-W45"
@@ -224,3 +235,54 @@ def test_the_sweep_task_reports_what_it_did(close_job, monkeypatch):
     report = tasks.sweep_stalled_jobs.delay().get()
     # then
     assert report == {"replanned": [close_job.pk], "redispatched": [], "failed": []}
+
+
+# Duplicate deliveries racing -------------------------------------------------------------
+
+
+def approved_timesheet_ids(count: int) -> list[int]:
+    """Ids of `count` approved W45 timesheets (2 h at 15.00 each), of workers in one team."""
+    manager = UserFactory(role=Role.MANAGER)
+    workers = [WorkerFactory(team=TeamFactory(managers=[manager])) for _ in range(count)]
+    project = ProjectFactory(workers=workers)
+    ids = []
+    for worker in workers:
+        RateFactory(worker=worker)
+        SessionFactory(worker=worker, project=project)
+        timesheet = timesheet_get_or_create(worker=worker, period=PERIOD)
+        timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+        ids.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve").pk)
+    return sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_of_one_invoicing_chunk_at_once_issue_each_invoice_once(postgres_only, frozen_now):
+    # given eight approved timesheets in one chunk (a redelivery racing its original, as a
+    # short visibility timeout or a sweep after a slow broker can cause)
+    timesheet_ids = approved_timesheet_ids(8)
+    job = Job.objects.create(kind="issue_invoices", params={"period": PERIOD}, params_key=PERIOD)
+    job_plan_chunks(job_id=job.pk, chunks=[timesheet_ids])
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            tasks.issue_invoices_chunk.delay(job.pk, 0)
+        except BaseException as error:  # reported below, with the assertion
+            errors.append(error)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then each timesheet has one invoice, numbered 1..8, and the chunk counted once
+    assert errors == []
+    assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 9))
+    assert sorted(Invoice.objects.values_list("timesheet_id", flat=True)) == sorted(timesheet_ids)
+    job.refresh_from_db()
+    assert (job.status, job.done_chunks, attempts_of(job)) == (JobStatus.DONE, 1, [2])
