@@ -5,6 +5,8 @@ point the worker and its children die at once, holding unacknowledged chunks (an
 the invoice counter's row lock). Restarted, the worker must finish the job from what the
 broker redelivers: every approved timesheet invoiced exactly once, numbers contiguous,
 money to the cent. A short visibility timeout makes Redis redeliver within seconds.
+And a chunk that kills its own worker process every time must fail its job at the
+attempts cap instead of being redelivered forever (celery #9082).
 """
 
 import contextlib
@@ -83,8 +85,8 @@ def database_url() -> str:
 class CeleryWorker:
     """`celery -A config worker --pool=prefork -c 2` in its own process group."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
+    def __init__(self, env: dict[str, str], log_path: Path, app: str = "config") -> None:
+        self.env, self.log_path, self.app = env, log_path, app
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -93,7 +95,7 @@ class CeleryWorker:
         command = [
             str(Path(sys.executable).parent / "celery"),
             "-A",
-            "config",
+            self.app,
             "worker",
             "--pool=prefork",
             "-c",
@@ -136,10 +138,9 @@ def broker_url() -> str:
     return url
 
 
-@pytest.fixture
-def worker(broker_url, transactional_db, tmp_path, request) -> CeleryWorker:
-    """A running worker on the test database and the dedicated broker, killed at the end."""
-    env = {
+def worker_env(broker_url: str, **extra: str) -> dict[str, str]:
+    """The worker's environment: production settings on the test database and broker."""
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
@@ -150,11 +151,27 @@ def worker(broker_url, transactional_db, tmp_path, request) -> CeleryWorker:
         "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
-    celery_worker = CeleryWorker(env, tmp_path / "worker.log")
-    request.addfinalizer(celery_worker.kill)  # whatever happens, no worker outlives the test
-    celery_worker.start()
-    return celery_worker
+
+
+@pytest.fixture
+def start_worker(broker_url, transactional_db, tmp_path, request) -> Callable[..., CeleryWorker]:
+    """Start a worker of a Celery app on the test database and broker; killed at the end."""
+
+    def start(app: str, **extra_env: str) -> CeleryWorker:
+        celery_worker = CeleryWorker(worker_env(broker_url, **extra_env), tmp_path / "worker.log", app)
+        request.addfinalizer(celery_worker.kill)  # whatever happens, no worker outlives the test
+        celery_worker.start()
+        return celery_worker
+
+    return start
+
+
+@pytest.fixture
+def worker(start_worker) -> CeleryWorker:
+    """A running worker of Fairhour's Celery app."""
+    return start_worker("config")
 
 
 @pytest.fixture
@@ -348,3 +365,27 @@ def test_a_worker_killed_part_way_loses_nothing_and_invoices_nothing_twice(
     assert invoiced["total"] == invoiced["subtotal"] == owed
     assert owed > WORKERS * Decimal("12.00")
     assert worker.starts == 2  # the kill really happened and a second worker finished the job
+
+
+def test_a_chunk_that_kills_its_worker_every_time_fails_its_job_after_the_cap(start_worker, send_to_broker):
+    # given a worker whose close chunks SIGKILL their own pool process; Celery redelivers a
+    # chunk whose process was lost (reject_on_worker_lost), which alone would loop forever.
+    # A cap of 2 (not the default 5): each lost process costs Celery about 5 s here.
+    worker = start_worker("tests.integration.poison_worker", JOB_CHUNK_MAX_ATTEMPTS="2")
+    make_workers(3)
+    # when the close runs
+    job, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+
+    def failed() -> bool:
+        return Job.objects.get(pk=job.pk).status == JobStatus.FAILED
+
+    wait_for("the poisoned close to fail", failed, worker, JOB_TIMEOUT)
+    # then it failed after two starts, with the reason, and the delivery past the cap ended it
+    job.refresh_from_db()
+    assert job.error.startswith("Chunk 0 was started 2 times without finishing"), job.error
+    assert "JOB_CHUNK_MAX_ATTEMPTS is 2" in job.error
+    time.sleep(1)  # nothing delivers it again
+    assert JobChunk.objects.get(job=job).attempts == 3
+    assert Timesheet.objects.count() == 0
+    _, created = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+    assert created  # the next close of the period may start
