@@ -197,12 +197,15 @@ if _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
         f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s)."
     )
 # kombu looks for messages past their visibility timeout every interval x throttle seconds
-# (100 s by default); a short timeout is looked at about 20 times as often.
+# (100 s by default); a short timeout is looked at about 20 times as often. A worker killed
+# while it looks keeps the looking mutex until it expires (300 s by default), so with a
+# short timeout the mutex expires sooner too.
 _restore_every = max(1, min(100, _visibility_timeout // 20))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _visibility_timeout,
     "unacked_restore_interval": min(10, _restore_every),
     "unacked_restore_throttle": max(1, _restore_every // 10),
+    "unacked_mutex_expire": min(300, max(5, _visibility_timeout // 4)),
 }
 CELERY_TIMEZONE = "UTC"
 
