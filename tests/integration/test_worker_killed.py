@@ -55,9 +55,9 @@ PERIOD = "2026-W45"
 WORKERS = int(os.environ.get("KILL_TEST_WORKERS", "1000"))
 CHUNK_SIZE = 50  # 20 chunks per job of 1,000, each well under a second on an idle machine
 # The worker's hard limit and Redis's visibility timeout: a delivery held by the killed
-# worker comes back VISIBILITY seconds after it was taken. The limit leaves a chunk ten
-# times its time, for a busy machine; the timeout must exceed it (the settings refuse less).
-TIME_LIMIT, VISIBILITY = 15, 16
+# worker comes back VISIBILITY seconds after it was taken. The limit leaves a chunk three
+# times what it takes on a busy machine; the timeout must exceed it (the settings refuse less).
+TIME_LIMIT, VISIBILITY = 11, 12
 JOB_TIMEOUT = 30 + WORKERS // 15  # seconds a job may take, redeliveries included (busy machine)
 ZONES = ("America/Chicago", "Europe/Berlin", "Asia/Kolkata")
 
