@@ -1,6 +1,7 @@
 """Thin Celery tasks: take ids, re-fetch, call a service; safe to run twice."""
 
-from functools import partial
+from collections.abc import Callable
+from functools import partial, wraps
 from typing import Any
 
 from celery import Task, shared_task
@@ -13,7 +14,13 @@ from payroll.services.close import chunked, workers_with_time
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
-from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
+from payroll.services.jobs import (
+    job_chunk_begin,
+    job_chunk_done,
+    job_fail,
+    job_plan_chunks,
+    jobs_sweep_stalled,
+)
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
 
@@ -38,6 +45,24 @@ def _will_retry(task: Task, error: Exception) -> bool:
     )
 
 
+ChunkRun = Callable[[Task, int, int], None]
+
+
+def counted_delivery(run: ChunkRun) -> ChunkRun:
+    """Count each delivery of a chunk task first; skip the work when the chunk must not run.
+
+    The count is committed before any work, so a delivery that kills its worker still
+    counts, and past JOB_CHUNK_MAX_ATTEMPTS the job fails instead of looping.
+    """
+
+    @wraps(run)
+    def counted(self: Task, job_id: int, index: int) -> None:
+        if job_chunk_begin(job_id=job_id, index=index):
+            run(self, job_id, index)
+
+    return counted
+
+
 @shared_task(name="payroll.close_period", bind=True, **RELIABLE)
 def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
@@ -53,6 +78,7 @@ def close_period(self: Task, job_id: int) -> None:
 
 
 @shared_task(name="payroll.close_period_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     """Build or refresh the timesheets of one chunk of workers, then count the chunk done."""
     chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=index)
@@ -85,6 +111,7 @@ def issue_invoices(self: Task, job_id: int) -> None:
 
 
 @shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     """Issue the invoices of one chunk of timesheets (one transaction), then count the chunk done."""
     chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
@@ -128,6 +155,13 @@ def export_report(self: Task, job_id: int) -> None:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Exporting failed: {error}")
         raise
+
+
+@shared_task(name="payroll.sweep_stalled_jobs", **RELIABLE)
+def sweep_stalled_jobs() -> dict[str, list[int]]:
+    """Restart jobs whose messages the broker lost, fail those past the attempts cap (every 10 min)."""
+    result = jobs_sweep_stalled(now=timezone.now())
+    return {"replanned": result.replanned, "redispatched": result.redispatched, "failed": result.failed}
 
 
 @shared_task(name="payroll.close_ended_periods", **RELIABLE)
