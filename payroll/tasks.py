@@ -86,10 +86,11 @@ def close_period_chunk(self: Task, job_id: int, index: int) -> None:
         return
     try:
         workers = Worker.objects.filter(pk__in=chunk.items).select_related("team")
-        changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
-        job_chunk_done(
-            job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
-        )
+        with transaction.atomic():  # the work and its count commit together: exact after a kill
+            changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
+            job_chunk_done(
+                job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
+            )
     except Exception as error:
         if not _will_retry(self, error):  # else the job would stay running and block every later close
             job_fail(job_id=job_id, error=f"Closing chunk {index} failed: {error}")
@@ -118,8 +119,11 @@ def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     if chunk.done_at is not None:
         return
     try:
-        issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
-        job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued})
+        with transaction.atomic():  # the invoices and the chunk's count commit together
+            issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
+            job_chunk_done(
+                job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued}
+            )
     except Exception as error:
         if not _will_retry(self, error):
             job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")

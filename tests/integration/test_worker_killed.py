@@ -349,6 +349,8 @@ def test_a_worker_killed_part_way_loses_nothing_and_invoices_nothing_twice(
     # then the job is complete
     assert (invoicing.status, invoicing.progress) == (JobStatus.DONE, 100)
     assert invoicing.done_chunks == invoicing.total_chunks == -(-WORKERS // CHUNK_SIZE)
+    # and its counts are exact: a killed chunk's work rolled back with its count
+    assert invoicing.result == {"timesheets": WORKERS, "issued": WORKERS}
     # every approved timesheet was invoiced exactly once
     timesheets = Timesheet.objects.filter(period=PERIOD)
     assert timesheets.filter(status=TimesheetStatus.INVOICED).count() == WORKERS
