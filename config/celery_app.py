@@ -42,3 +42,10 @@ app.conf.beat_schedule = {
         "options": {"expires": 9 * 60},
     },
 }
+# Jobs whose messages a Redis restart lost would block every later job with the same
+# arguments: planned or sent again, or failed past the attempts cap (payroll.services.jobs).
+app.conf.beat_schedule["sweep-stalled-jobs"] = {
+    "task": "payroll.sweep_stalled_jobs",
+    "schedule": crontab(minute="*/10"),
+    "options": {"expires": 9 * 60},
+}

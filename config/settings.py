@@ -148,6 +148,13 @@ COMPANY_ADDRESS = "\n".join(
 COMPANY_TAX_ID = env.str("COMPANY_TAX_ID", default="GB000000000")
 COMPANY_EMAIL = env.str("COMPANY_EMAIL", default="billing@fairhour.example")
 
+# Background jobs: items (workers, timesheets) per chunk task, and deliveries of one chunk
+# before its job fails (a chunk that kills its worker is otherwise redelivered forever).
+JOB_CHUNK_SIZE = env.int("JOB_CHUNK_SIZE", default=2_000)
+JOB_CHUNK_MAX_ATTEMPTS = env.int("JOB_CHUNK_MAX_ATTEMPTS", default=5)
+if JOB_CHUNK_SIZE < 1 or JOB_CHUNK_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("JOB_CHUNK_SIZE and JOB_CHUNK_MAX_ATTEMPTS must be at least 1.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "trainers.authentication.TokenAuthentication",
@@ -198,9 +205,27 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
-CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
-# Redis redelivers unacknowledged tasks after this; it must exceed the longest task.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 15 * 60}
+# The soft limit lets a task fail its job with a message first: 60 s before (less for short limits).
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(1, min(60, CELERY_TASK_TIME_LIMIT // 10))
+# Redis redelivers unacknowledged tasks after this; it must exceed the longest task, or a
+# task still running is delivered a second time.
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 15 * 60)
+if _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"CELERY_VISIBILITY_TIMEOUT ({_visibility_timeout} s) must exceed "
+        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s)."
+    )
+# kombu looks for messages past their visibility timeout every interval x throttle seconds
+# (100 s by default); a short timeout is looked at about 20 times as often. A worker killed
+# while it looks keeps the looking mutex until it expires (300 s by default), so with a
+# short timeout the mutex expires sooner too.
+_restore_every = max(1, min(100, _visibility_timeout // 20))
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _visibility_timeout,
+    "unacked_restore_interval": min(10, _restore_every),
+    "unacked_restore_throttle": max(1, _restore_every // 10),
+    "unacked_mutex_expire": min(300, max(5, _visibility_timeout // 4)),
+}
 CELERY_TIMEZONE = "UTC"
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")

@@ -10,8 +10,18 @@ class PayrollConfig(AppConfig):
     def ready(self) -> None:
         """Tell trainers which periods timesheets lock and which contract changes are refused."""
         from payroll.services.rates import currency_change_refusal_for_rates
-        from payroll.services.timesheets import timesheet_lock_reason
-        from trainers.hooks import register_currency_change_check, register_period_lock
+        from payroll.services.timesheets import (
+            timesheet_lock_reason,
+            timesheets_follow_zone_change,
+            zone_change_refusal_for_timesheets,
+        )
+        from trainers.hooks import (
+            register_contract_change_check,
+            register_period_lock,
+            register_worker_changed,
+        )
 
-        register_currency_change_check(currency_change_refusal_for_rates)
+        register_contract_change_check("currency", currency_change_refusal_for_rates)
+        register_contract_change_check("time_zone", zone_change_refusal_for_timesheets)
+        register_worker_changed(timesheets_follow_zone_change)
         register_period_lock(timesheet_lock_reason)

@@ -1,5 +1,6 @@
 """Money: rates, timesheets and their lines and events, adjustments, jobs, reminders."""
 
+from datetime import date
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,6 +12,7 @@ from trainers.models import Project, Worker
 from trainers.validators import validate_currency
 
 MAX_HOURLY_RATE = Decimal("100000")
+RATE_DAYS = (date(2000, 1, 1), date(2999, 12, 31))  # the periods Fairhour holds
 
 
 class Rate(models.Model):
@@ -49,6 +51,9 @@ class Rate(models.Model):
             models.CheckConstraint(
                 condition=Q(hourly_rate__gt=0) & Q(hourly_rate__lte=MAX_HOURLY_RATE),
                 name="rate_hourly_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_from__range=RATE_DAYS), name="rate_effective_from_range"
             ),
         ]
 
@@ -119,6 +124,14 @@ class Timesheet(models.Model):
 class LineKind(models.TextChoices):
     REGULAR = "regular", "Regular"
     OVERTIME = "overtime", "Overtime"
+
+
+# How a timesheet's lines read (docs/pay-rules.md): by project, regular before overtime, by rate.
+LINE_ORDER = (
+    "project_id",
+    models.Case(models.When(kind=LineKind.REGULAR, then=models.Value(0)), default=models.Value(1)),
+    "hourly_rate",
+)
 
 
 class TimesheetLine(models.Model):
@@ -340,6 +353,8 @@ class Invoice(models.Model):
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_unique_year_sequence"),
             models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
             models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_adds_up"),
+            # Nobody is invoiced for a negative sum: a clawback larger than the week blocks it.
+            models.CheckConstraint(condition=Q(subtotal__gte=0), name="invoice_subtotal_not_negative"),
         ]
 
     def __str__(self) -> str:

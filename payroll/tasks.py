@@ -1,6 +1,8 @@
 """Thin Celery tasks: take ids, re-fetch, call a service; safe to run twice."""
 
-from functools import partial
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial, wraps
 from typing import Any
 
 from celery import Task, shared_task
@@ -13,7 +15,13 @@ from payroll.services.close import chunked, workers_with_time
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
-from payroll.services.jobs import job_chunk_done, job_fail, job_plan_chunks
+from payroll.services.jobs import (
+    job_chunk_begin,
+    job_chunk_done,
+    job_fail,
+    job_plan_chunks,
+    jobs_sweep_stalled,
+)
 from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
 
@@ -38,65 +46,86 @@ def _will_retry(task: Task, error: Exception) -> bool:
     )
 
 
+@contextmanager
+def job_fails_unless_retried(task: Task, job_id: int, what: str) -> Iterator[None]:
+    """Let an error through to Celery, first failing the job unless Celery will retry.
+
+    A failed job lets the next one with the same arguments start; a job left running
+    would block it (one unfinished job per kind and arguments).
+    """
+    try:
+        yield
+    except Exception as error:
+        if not _will_retry(task, error):
+            job_fail(job_id=job_id, error=f"{what} failed: {error}")
+        raise
+
+
+ChunkRun = Callable[[Task, int, int], None]
+
+
+def counted_delivery(run: ChunkRun) -> ChunkRun:
+    """Count each delivery of a chunk task first; skip the work when the chunk must not run.
+
+    The count is committed before any work, so a delivery that kills its worker still
+    counts, and past JOB_CHUNK_MAX_ATTEMPTS the job fails instead of looping.
+    """
+
+    @wraps(run)
+    def counted(self: Task, job_id: int, index: int) -> None:
+        if job_chunk_begin(job_id=job_id, index=index):
+            run(self, job_id, index)
+
+    return counted
+
+
 @shared_task(name="payroll.close_period", bind=True, **RELIABLE)
 def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
     job = Job.objects.get(pk=job_id)
-    try:
+    with job_fails_unless_retried(self, job_id, "Planning the close"):
         pending = job_plan_chunks(job_id=job_id, chunks=chunked(workers_with_time(job.params["period"])))
-    except Exception as error:
-        if not _will_retry(self, error):  # a failed job lets the next close of the period start
-            job_fail(job_id=job_id, error=f"Planning the close failed: {error}")
-        raise
     for index in pending:
         close_period_chunk.delay(job_id, index)
 
 
 @shared_task(name="payroll.close_period_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     """Build or refresh the timesheets of one chunk of workers, then count the chunk done."""
     chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=index)
     if chunk.done_at is not None:
         return
-    try:
+    with job_fails_unless_retried(self, job_id, f"Closing chunk {index}"):
         workers = Worker.objects.filter(pk__in=chunk.items).select_related("team")
-        changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
-        job_chunk_done(
-            job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
-        )
-    except Exception as error:
-        if not _will_retry(self, error):  # else the job would stay running and block every later close
-            job_fail(job_id=job_id, error=f"Closing chunk {index} failed: {error}")
-        raise
+        with transaction.atomic():  # the work and its count commit together: exact after a kill
+            changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
+            job_chunk_done(
+                job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
+            )
 
 
 @shared_task(name="payroll.issue_invoices", bind=True, **RELIABLE)
 def issue_invoices(self: Task, job_id: int) -> None:
     """Plan the invoicing of a period's approved timesheets in chunks and fan them out."""
     job = Job.objects.get(pk=job_id)
-    try:
+    with job_fails_unless_retried(self, job_id, "Planning the invoicing"):
         pending = job_plan_chunks(job_id=job_id, chunks=chunked(approved_timesheet_ids(job.params["period"])))
-    except Exception as error:
-        if not _will_retry(self, error):
-            job_fail(job_id=job_id, error=f"Planning the invoicing failed: {error}")
-        raise
     for index in pending:
         issue_invoices_chunk.delay(job_id, index)
 
 
 @shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
+@counted_delivery
 def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     """Issue the invoices of one chunk of timesheets (one transaction), then count the chunk done."""
     chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
     if chunk.done_at is not None:
         return
-    try:
+    # The invoices and the chunk's count commit together: exact after a kill.
+    with job_fails_unless_retried(self, job_id, f"Invoicing chunk {index}"), transaction.atomic():
         issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
         job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued})
-    except Exception as error:
-        if not _will_retry(self, error):
-            job_fail(job_id=job_id, error=f"Invoicing chunk {index} failed: {error}")
-        raise
     if not self.request.is_eager:  # eagerly (no broker) they would render inside the invoicing
         _render_pdfs_later(chunk.items)
 
@@ -122,12 +151,15 @@ def render_invoice_pdfs(invoice_ids: list[int]) -> int:
 @shared_task(name="payroll.export_report", bind=True, **RELIABLE)
 def export_report(self: Task, job_id: int) -> None:
     """Write a report export's file as the job's creator and finish the job (one step)."""
-    try:
+    with job_fails_unless_retried(self, job_id, "Exporting"):
         report_export(job_id=job_id)
-    except Exception as error:
-        if not _will_retry(self, error):
-            job_fail(job_id=job_id, error=f"Exporting failed: {error}")
-        raise
+
+
+@shared_task(name="payroll.sweep_stalled_jobs", **RELIABLE)
+def sweep_stalled_jobs() -> dict[str, list[int]]:
+    """Restart jobs whose messages the broker lost, fail those past the attempts cap (every 10 min)."""
+    result = jobs_sweep_stalled(now=timezone.now())
+    return {"replanned": result.replanned, "redispatched": result.redispatched, "failed": result.failed}
 
 
 @shared_task(name="payroll.close_ended_periods", **RELIABLE)

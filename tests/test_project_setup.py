@@ -52,6 +52,36 @@ def test_environment_switches_on_postgres_and_redis():
     assert result.stdout.split() == ["django.db.backends.postgresql", "False", "redis://127.0.0.1:6379/0"]
 
 
+def test_job_and_broker_timeouts_default_and_can_be_overridden():
+    code = (
+        "from django.conf import settings as s; import django; django.setup();"
+        "print(s.JOB_CHUNK_SIZE, s.JOB_CHUNK_MAX_ATTEMPTS, s.CELERY_TASK_TIME_LIMIT,"
+        " s.CELERY_TASK_SOFT_TIME_LIMIT, *s.CELERY_BROKER_TRANSPORT_OPTIONS.values())"
+    )
+    # defaults: visibility 15 min past the 30-min hard limit; kombu's own 10 s x 10 restore
+    # sweep and 5-min restore mutex
+    defaults = run_python(code, DEBUG="true").stdout.split()
+    assert defaults == ["2000", "5", "1800", "1740", "2700", "10", "10", "300"]
+    # a short broker timeout for tests: expired deliveries looked for every second, and the
+    # mutex of a worker killed while looking expires in seconds, not minutes
+    short = run_python(
+        code, DEBUG="true", JOB_CHUNK_SIZE="250", CELERY_TASK_TIME_LIMIT="10", CELERY_VISIBILITY_TIMEOUT="12"
+    )
+    assert short.stdout.split() == ["250", "5", "10", "9", "12", "1", "1", "5"], short.stderr
+
+
+def test_a_visibility_timeout_within_the_task_time_limit_is_refused():
+    # a task still running would be delivered a second time
+    result = run_python(
+        "import django; django.setup()",
+        DEBUG="true",
+        CELERY_TASK_TIME_LIMIT="60",
+        CELERY_VISIBILITY_TIMEOUT="60",
+    )
+    assert result.returncode != 0
+    assert "CELERY_VISIBILITY_TIMEOUT (60 s) must exceed CELERY_TASK_TIME_LIMIT (60 s)" in result.stderr
+
+
 @pytest.mark.django_db
 def test_seed_demo_is_complete_and_idempotent(capsys):
     # when run twice

@@ -1,21 +1,23 @@
 """Extension points through which payroll constrains trainers without a reverse import.
 
 trainers never imports payroll (ARCHITECTURE.md). payroll registers its checks here in
-its AppConfig.ready(): which periods are locked by a timesheet, and whether a worker's
-contract currency may still change.
+its AppConfig.ready(): which periods are locked by a timesheet, whether a worker's contract
+currency or time zone may still change, and what follows when a worker's terms change.
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from trainers.models import Worker
 
 PeriodLockCheck = Callable[["Worker", str], str | None]
-CurrencyChangeCheck = Callable[["Worker", str], str | None]
+ContractChangeCheck = Callable[["Worker", Any], str | None]
+WorkerChanged = Callable[["Worker", set[str]], None]
 
 _period_lock_checks: list[PeriodLockCheck] = []
-_currency_change_checks: list[CurrencyChangeCheck] = []
+_contract_change_checks: dict[str, list[ContractChangeCheck]] = {}
+_worker_changed_callbacks: list[WorkerChanged] = []
 
 
 def register_period_lock(check: PeriodLockCheck) -> None:
@@ -39,16 +41,29 @@ def period_lock_reason(worker: "Worker", period: str) -> str | None:
     return None
 
 
-def register_currency_change_check(check: CurrencyChangeCheck) -> None:
-    """Add a check that returns why a worker's currency may not become `new`, or None."""
-    if check not in _currency_change_checks:
-        _currency_change_checks.append(check)
+def register_contract_change_check(field: str, check: ContractChangeCheck) -> None:
+    """Add a check that returns why a worker's `field` may not take a new value, or None."""
+    checks = _contract_change_checks.setdefault(field, [])
+    if check not in checks:
+        checks.append(check)
 
 
-def currency_change_refusal(worker: "Worker", new_currency: str) -> str | None:
-    """Return why the worker's currency may not change, or None."""
-    for check in _currency_change_checks:
-        reason = check(worker, new_currency)
+def contract_change_refusal(worker: "Worker", field: str, new_value: object) -> str | None:
+    """Return why the worker's `field` may not become `new_value`, or None."""
+    for check in _contract_change_checks.get(field, []):
+        reason = check(worker, new_value)
         if reason:
             return reason
     return None
+
+
+def register_worker_changed(callback: WorkerChanged) -> None:
+    """Add a callback run inside the transaction after a worker's terms changed."""
+    if callback not in _worker_changed_callbacks:
+        _worker_changed_callbacks.append(callback)
+
+
+def worker_changed(worker: "Worker", fields: set[str]) -> None:
+    """Tell the registered callbacks which of the worker's fields just changed."""
+    for callback in _worker_changed_callbacks:
+        callback(worker, fields)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet, TimesheetLine
+from payroll.models import FROZEN_STATUSES, LINE_ORDER, Adjustment, Timesheet, TimesheetLine
 from payroll.money import clock_hours, decimal_hours
 from payroll.pay import PeriodPay
 from payroll.selectors.pricing import price_workers_period
@@ -16,6 +16,10 @@ from trainers.models import LabellingSession, Project, Role, User
 from trainers.selectors import SEES_EVERYTHING, role_of
 
 LONG_SESSION = timedelta(hours=12)
+NEGATIVE_TOTAL = (
+    "The adjustments take the total to {total}: nobody is invoiced a negative sum. Finance must "
+    "offset part of the clawback here and add it again on a later week."
+)
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,7 @@ def _stored_lines_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Li
     if not timesheets:
         return lines
     rows = TimesheetLine.objects.filter(timesheet__in=timesheets).select_related("project")
-    for line in rows.order_by("timesheet_id", "project_id", "kind", "hourly_rate"):
+    for line in rows.order_by("timesheet_id", *LINE_ORDER):
         lines[line.timesheet_id].append(
             LineFigures(
                 line.project_id,
@@ -239,6 +243,8 @@ def timesheet_problems(
 ) -> list[Problem]:
     """Everything a manager should see before approving (blocking first)."""
     problems = _unpriced_problems(pay, names) if pay else []
+    if figures.total < 0:
+        problems.append(Problem("negative_total", True, NEGATIVE_TOTAL.format(total=figures.total)))
     problems += _session_problems(sessions, timesheet.period_end)
     cap = timesheet.worker.weekly_hours_cap
     worked = pay.total_seconds if pay else figures.total_seconds  # unpriced time is worked time too

@@ -2,12 +2,11 @@
 
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db.models import Q
 
 from trainers.models import LabellingSession, Worker
 from trainers.periods import period_bounds
-
-CLOSE_CHUNK_SIZE = 2_000  # workers per task: chunks, not one task per worker (LESSONS: 10x)
 
 
 def workers_with_time(period: str) -> list[int]:
@@ -23,8 +22,12 @@ def workers_with_time(period: str) -> list[int]:
     return sorted(ids)
 
 
-def chunked(ids: list[int], size: int = CLOSE_CHUNK_SIZE) -> list[list[int]]:
-    """Split ids into consecutive chunks of at most `size`."""
+def chunked(ids: list[int], size: int | None = None) -> list[list[int]]:
+    """Split ids into consecutive chunks of at most `size` (JOB_CHUNK_SIZE by default).
+
+    Chunks, not one task per worker: ten times faster on a big close (LESSONS).
+    """
+    size = size or settings.JOB_CHUNK_SIZE
     return [ids[start : start + size] for start in range(0, len(ids), size)]
 
 

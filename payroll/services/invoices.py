@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payroll.models import (
+    LINE_ORDER,
     Adjustment,
     Invoice,
     InvoiceCounter,
@@ -225,7 +226,7 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
     stored: dict[int, list[LineFigures]] = defaultdict(list)
     rows = (
         TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in due])
-        .order_by("timesheet_id", "project_id", "kind", "hourly_rate")  # as stored_lines() reads them
+        .order_by("timesheet_id", *LINE_ORDER)  # as the timesheet shows them
         .values_list("timesheet_id", *LINE_FIGURES)
     )
     for timesheet_id, *figures in rows:

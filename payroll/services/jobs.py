@@ -4,14 +4,22 @@ A job is a row (payroll.models.Job) that a Celery task fills in. Big jobs fan ou
 chunks (JobChunk rows); each chunk is marked done once, whatever Celery redelivers, and
 the job is done when every chunk is. Starting a job that is already queued or running
 with the same arguments returns that job (a partial unique index holds this).
+
+Every delivery of a chunk is counted (JobChunk.attempts) before it works, so a chunk that
+kills its worker is not redelivered forever: past JOB_CHUNK_MAX_ATTEMPTS its job fails.
+A sweep (`jobs_sweep_stalled`) restarts jobs whose messages the broker lost.
 """
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -24,6 +32,16 @@ JOB_TASKS = {
     "issue_invoices": "payroll.tasks.issue_invoices",
     "export_report": "payroll.tasks.export_report",
 }
+# ... and each chunk of it (taking the job id and the chunk index).
+JOB_CHUNK_TASKS = {
+    "close_period": "payroll.tasks.close_period_chunk",
+    "issue_invoices": "payroll.tasks.issue_invoices_chunk",
+}
+# A queued job not planned after this long lost its message (Redis keeps nothing on disk).
+QUEUED_GRACE = timedelta(minutes=5)
+# A running job with no chunk started or finished for the visibility timeout plus this long
+# lost its chunk messages: the broker would have redelivered anything merely unacknowledged.
+STALL_MARGIN = timedelta(minutes=10)
 
 
 def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple[Job, bool]:
@@ -63,9 +81,10 @@ def job_plan_chunks(*, job_id: int, chunks: Sequence[list[int]]) -> list[int]:
 
 def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
     """Count a finished chunk once; the last one marks the job done with the summed counts."""
+    now = timezone.now()
     with transaction.atomic():
         newly_done = JobChunk.objects.filter(job_id=job_id, index=index, done_at__isnull=True).update(
-            done_at=timezone.now()
+            done_at=now
         )
         if not newly_done:
             return  # a redelivered chunk: already counted
@@ -73,9 +92,40 @@ def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
         job = Job.objects.select_for_update().get(pk=job_id)
         for name, value in counts.items():
             job.result[name] = job.result.get(name, 0) + value
+        job.progressed_at = now
         if job.done_chunks == job.total_chunks:
-            job.status, job.finished_at = JobStatus.DONE, timezone.now()
-        job.save(update_fields=["result", "status", "finished_at"])
+            job.status, job.finished_at = JobStatus.DONE, now
+        job.save(update_fields=["result", "status", "finished_at", "progressed_at"])
+
+
+def job_chunk_begin(*, job_id: int, index: int) -> bool:
+    """Count a delivery of a chunk (committed at once); whether the chunk should work now.
+
+    No for a chunk already done or of a job no longer running. No either past
+    JOB_CHUNK_MAX_ATTEMPTS deliveries: then the job fails, so a chunk that kills its worker
+    (redelivered by `reject_on_worker_lost`, celery #9082) stops looping.
+    """
+    with transaction.atomic():
+        counted = JobChunk.objects.filter(
+            job_id=job_id, index=index, done_at__isnull=True, job__status=JobStatus.RUNNING
+        ).update(attempts=F("attempts") + 1)
+        if not counted:
+            return False
+        Job.objects.filter(pk=job_id).update(progressed_at=timezone.now())
+        attempts = JobChunk.objects.get(job_id=job_id, index=index).attempts
+    cap = settings.JOB_CHUNK_MAX_ATTEMPTS
+    if attempts > cap:
+        job_fail(job_id=job_id, error=_over_cap_error(index, attempts - 1, cap))
+        return False
+    return True
+
+
+def _over_cap_error(index: int, deliveries: int, cap: int) -> str:
+    return (
+        f"Chunk {index} was started {deliveries} times without finishing (each time its worker "
+        f"died, hit the time limit or lost its message), and JOB_CHUNK_MAX_ATTEMPTS is {cap}. "
+        "Check the workers' logs for that chunk, then start the job again."
+    )
 
 
 def job_finish(*, job_id: int, result: dict[str, Any]) -> None:
@@ -100,3 +150,77 @@ def job_fail(*, job_id: int, error: str) -> None:
     Job.objects.filter(pk=job_id, status__in=UNFINISHED_JOB_STATUSES).update(
         status=JobStatus.FAILED, error=error[:2000], finished_at=timezone.now()
     )
+
+
+# The sweep of stalled jobs ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """What one sweep did: jobs planned again, jobs whose chunks were sent again, jobs failed."""
+
+    replanned: list[int]
+    redispatched: list[int]
+    failed: list[int]
+
+
+def jobs_sweep_stalled(*, now: datetime | None = None) -> SweepResult:
+    """Restart the jobs whose broker messages were lost; fail those past the attempts cap.
+
+    A queued job still unplanned after QUEUED_GRACE gets its planning task again. A running
+    job with no chunk started or finished for the broker's visibility timeout plus
+    STALL_MARGIN gets its undone chunks again (chunks are idempotent), unless one of them
+    has used up JOB_CHUNK_MAX_ATTEMPTS: then it fails. A nudged job is left alone for a
+    whole window again, so a slow broker is not flooded with copies.
+    """
+    now = now or timezone.now()
+    visibility = timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+    last_sign = Coalesce("progressed_at", "started_at", "created_at")
+    queued = _stale_job_ids(JobStatus.QUEUED, last_sign, now - QUEUED_GRACE)
+    running = _stale_job_ids(JobStatus.RUNNING, last_sign, now - visibility - STALL_MARGIN)
+    result = SweepResult(replanned=[], redispatched=[], failed=[])
+    for job_id in queued:
+        if _nudge(job_id, JobStatus.QUEUED, now - QUEUED_GRACE, now):
+            result.replanned.append(job_id)
+    for job_id in running:
+        outcome = _nudge(job_id, JobStatus.RUNNING, now - visibility - STALL_MARGIN, now)
+        if outcome == "failed":
+            result.failed.append(job_id)
+        elif outcome:
+            result.redispatched.append(job_id)
+    return result
+
+
+def _stale_job_ids(status: str, last_sign: Coalesce, before: datetime) -> list[int]:
+    return list(
+        Job.objects.annotate(last_sign=last_sign)
+        .filter(status=status, last_sign__lt=before)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
+    """Re-check one job under its row lock and send its tasks again after commit ("" if not)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id, status=status).first()
+        if job is None or (job.progressed_at or job.started_at or job.created_at) >= before:
+            return ""  # finished, progressed or being updated meanwhile
+        if status == JobStatus.QUEUED:
+            job.progressed_at = now
+            job.save(update_fields=["progressed_at"])
+            task = import_string(JOB_TASKS[job.kind])
+            transaction.on_commit(lambda: task.delay(job_id))
+            return "replanned"
+        undone = list(job.chunks.filter(done_at__isnull=True).order_by("index"))
+        cap = settings.JOB_CHUNK_MAX_ATTEMPTS
+        spent = next((chunk for chunk in undone if chunk.attempts >= cap), None)
+        if spent is not None:
+            job_fail(job_id=job_id, error=_over_cap_error(spent.index, spent.attempts, cap))
+            return "failed"
+        job.progressed_at = now
+        job.save(update_fields=["progressed_at"])
+        chunk_task = import_string(JOB_CHUNK_TASKS[job.kind])
+        indexes = [chunk.index for chunk in undone]
+        transaction.on_commit(lambda: [chunk_task.delay(job_id, index) for index in indexes])
+        return "redispatched"

@@ -1,11 +1,12 @@
-"""Every write to pay data. Rates now; timesheets and invoices follow."""
+"""Writes of rates (PAY_RULES §3): effective-dated, one currency per worker."""
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from payroll.models import Rate
+from payroll.models import RATE_DAYS, Rate
 from trainers.errors import InvalidInput
 from trainers.models import Project, Role, User, Worker
 from trainers.services.people import ensure_role
@@ -46,11 +47,14 @@ def currency_change_refusal_for_rates(worker: Worker, new_currency: str) -> str 
     return None
 
 
+# The calendar Fairhour holds (periods of 2000-2999); a rate outside it could not be read in
+# every zone (local midnight of 0001-01-01 east of UTC is before the first datetime).
+EARLIEST_RATE_DAY, LATEST_RATE_DAY = RATE_DAYS
 SAME_DAY_MESSAGE = "A rate for this worker and scope already starts on that day."
 
 
 def _save_rate(actor: User, rate: Rate) -> Rate:
-    _check_rate(rate.worker, rate.project, rate.currency)
+    _check_rate(rate.worker, rate.project, rate.currency, rate.effective_from)
     same_day = Rate.objects.filter(
         worker=rate.worker, project=rate.project, effective_from=rate.effective_from
     ).exclude(pk=rate.pk)
@@ -67,8 +71,12 @@ def _save_rate(actor: User, rate: Rate) -> Rate:
     return rate
 
 
-def _check_rate(worker: Worker, project: Project | None, currency: str) -> None:
+def _check_rate(worker: Worker, project: Project | None, currency: str, effective_from: date) -> None:
     errors: dict[str, list[str]] = {}
+    if not EARLIEST_RATE_DAY <= effective_from <= LATEST_RATE_DAY:
+        errors["effective_from"] = [
+            f"Must be between {EARLIEST_RATE_DAY} and {LATEST_RATE_DAY}, the days Fairhour pays."
+        ]
     if currency != worker.currency:
         errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
     if project is not None and not project.workers.filter(pk=worker.pk).exists():

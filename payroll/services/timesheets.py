@@ -50,6 +50,32 @@ def timesheet_lock_reason(worker: Worker, period: str) -> str | None:
     return None
 
 
+def zone_change_refusal_for_timesheets(worker: Worker, new_zone: object) -> str | None:
+    """A worker's weeks are cut in one zone: once one is signed, the zone may not move.
+
+    Moving it would shift the week boundaries under submitted or invoiced weeks, so the
+    same hours could fall into a later open week and be paid twice.
+    """
+    signed = Timesheet.objects.filter(worker=worker, status__in=LOCKED_STATUSES).order_by("-period_start")
+    latest = signed.values_list("period", "status").first()
+    if latest is None:
+        return None
+    return (
+        f"The worker's weeks are cut in {worker.time_zone} and {latest[0]} is already {latest[1]}: "
+        "changing the time zone would move paid hours between weeks. Keep the zone, or give the "
+        "worker a new profile from the next week on."
+    )
+
+
+def timesheets_follow_zone_change(worker: Worker, fields: set[str]) -> None:
+    """After a zone change, the worker's unsigned timesheets take the new zone's week bounds."""
+    if "time_zone" not in fields:
+        return
+    for timesheet in Timesheet.objects.filter(worker=worker).exclude(status__in=LOCKED_STATUSES):
+        timesheet.period_start, timesheet.period_end = period_bounds(timesheet.period, worker.zone)
+        timesheet.save(update_fields=["period_start", "period_end", "updated_at"])
+
+
 def timesheet_get_or_create(*, worker: Worker, period: str) -> Timesheet:
     """The worker's timesheet for a period, created open if it does not exist yet."""
     return timesheet_ensure(worker=worker, period=period)[0]

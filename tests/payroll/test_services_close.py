@@ -60,8 +60,10 @@ def test_a_running_session_counts_and_a_session_ending_at_the_start_does_not(wor
     assert touching.pk not in ids
 
 
-def test_chunked_splits_in_order_with_a_short_last_chunk():
+def test_chunked_splits_in_order_with_a_short_last_chunk(settings):
     assert close.chunked([1, 2, 3, 4, 5], size=2) == [[1, 2], [3, 4], [5]]
+    settings.JOB_CHUNK_SIZE = 3  # the default size comes from the setting
+    assert close.chunked([1, 2, 3, 4, 5]) == [[1, 2, 3], [4, 5]]
     assert close.chunked([]) == []
     assert close.close_period_start_key(PERIOD) == {"period": PERIOD}
 
@@ -153,11 +155,9 @@ def test_a_rejected_timesheet_is_refreshed(world):
     assert Timesheet.objects.get(worker=world.worker_a, period=PERIOD).total == Decimal("45.00")
 
 
-def test_the_whole_close_fans_out_in_chunks_and_finishes(
-    world, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_the_whole_close_fans_out_in_chunks_and_finishes(world, settings, django_capture_on_commit_callbacks):
     # given chunks of one worker each
-    monkeypatch.setattr("payroll.tasks.chunked", lambda ids: close.chunked(ids, size=1))
+    settings.JOB_CHUNK_SIZE = 1
     for worker in (world.worker_a, world.worker_a2, world.worker_b):
         RateFactory(worker=worker)
     # when

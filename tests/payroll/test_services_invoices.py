@@ -7,11 +7,12 @@ import pytest
 from django.db import connection, transaction
 
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
+from payroll.selectors.timesheets import timesheet_figures
 from payroll.services.invoices import invoice_issue, invoices_issue_batch
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.errors import Conflict
-from trainers.models import Role
+from trainers.models import Role, Worker
 
 W45 = "2026-W45"
 
@@ -444,3 +445,28 @@ def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(pos
     assert InvoiceCounter.objects.get(year=2026).last_sequence == len(invoiced)
     assert set(ids[0:4] + ids[6:9] + ids[9:10] + ids[11:12]) <= invoiced
     assert not invoiced & set(ids[4:6] + ids[10:11])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("issue", ["one", "batch"])
+def test_invoice_lines_read_regular_before_overtime_as_the_timesheet_does(world, frozen_now, issue):
+    # given overtime after 1 h: A's 2 h session is 1 h regular and 1 h overtime at 1.5x
+    RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.00"))
+    Worker.objects.filter(pk=world.worker_a.pk).update(overtime_after_hours=Decimal("1"))
+    world.worker_a.refresh_from_db()
+    timesheet = approved_timesheet(world)
+    # when it is invoiced, alone or in a batch
+    if issue == "one":
+        invoice_issue(timesheet=timesheet, actor=world.finance)
+    else:
+        invoices_issue_batch(timesheet_ids=[timesheet.pk], actor=world.finance)
+    # then the stored lines and the invoice's lines both read regular first
+    assert [line.kind for line in timesheet_figures(Timesheet.objects.get(pk=timesheet.pk)).lines] == [
+        "regular",
+        "overtime",
+    ]
+    lines = Invoice.objects.get(timesheet=timesheet).lines.order_by("position")
+    assert [(line.kind, line.amount) for line in lines] == [
+        ("regular", Decimal("15.00")),
+        ("overtime", Decimal("22.50")),
+    ]

@@ -29,6 +29,7 @@ from tests.conftest import NOW, World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, Role, Worker
+from trainers.services.people import worker_update
 from trainers.services.sessions import session_create, session_delete, session_start, session_update
 
 pytestmark = pytest.mark.django_db
@@ -334,6 +335,25 @@ def test_submit_total_is_the_lines_plus_the_adjustments(world, rate_a):
     assert [line[-2:] for line in stored(timesheet)] == [(4800, Decimal("20.00"))]
     assert submitted.total == Decimal("27.50")
     assert timesheet_figures(submitted).total == Decimal("27.50")
+
+
+def test_a_clawback_larger_than_the_week_blocks_submit_until_offset(world, rate_a):
+    # given 1:20 this week (W47, 20.00) and a clawback of 25.00 that lands on it
+    add_session(world, local(2026, 11, 16, 9), local(2026, 11, 16, 10, 20))
+    adjustment_create(
+        actor=world.finance, worker=world.worker_a, amount=Decimal("-25.00"), currency="USD", reason="Over."
+    )
+    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W47)
+    # when / then the week cannot go forward to a negative invoice
+    with pytest.raises(Conflict, match="negative sum"):
+        timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    assert Timesheet.objects.get(pk=timesheet.pk).status == TimesheetStatus.OPEN
+    # and once finance offsets 5.00 of it (to claw back on a later week) it can
+    adjustment_create(
+        actor=world.finance, worker=world.worker_a, amount=Decimal("5.00"), currency="USD", reason="Later."
+    )
+    submitted = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    assert submitted.total == Decimal("0.00")
 
 
 def test_after_submit_a_rate_change_never_rewrites_the_stored_lines(world, rate_a):
@@ -823,3 +843,31 @@ def test_a_worker_without_time_gets_an_empty_open_timesheet(db):
     # then
     timesheet = Timesheet.objects.get(worker=worker)
     assert (timesheet.status, timesheet.total, stored(timesheet)) == ("open", Decimal("0.00"), [])
+
+
+# Time zone changes: weeks are cut in one zone once signed ---------------------------------------
+
+
+@pytest.mark.parametrize("status", ["submitted", "approved", "invoiced"])
+def test_the_zone_cannot_move_once_a_week_is_signed(world, rate_a, status):
+    # given a session from Sun 22:00 to Mon 02:00 Chicago: 2 h in W44, 2 h in W45, and W44 signed
+    add_session(world, local(2026, 11, 1, 22), local(2026, 11, 2, 2))
+    timesheet_in(world, status, period=W44)
+    # when finance moves the worker to Berlin, whose W45 would start inside Chicago's W44
+    with pytest.raises(Conflict, match=f"{W44} is already {status}"):
+        worker_update(actor=world.finance, worker=world.worker_a, changes={"time_zone": "Europe/Berlin"})
+    # then the zone, and with it every week boundary, stays
+    assert Worker.objects.get(pk=world.worker_a.pk).time_zone == "America/Chicago"
+    w45 = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=W45))
+    assert w45.total_seconds == 2 * 3600 + 2 * 3600  # the world's Monday session and Monday 00:00-02:00
+
+
+def test_a_zone_change_before_anything_is_signed_moves_the_open_weeks_bounds(world, rate_a):
+    # given an open and a rejected week in Chicago
+    open_week = timesheet_get_or_create(worker=world.worker_a, period=W46)
+    rejected = timesheet_in(world, "rejected", period=W45)
+    # when the worker moves to Berlin
+    worker_update(actor=world.finance, worker=world.worker_a, changes={"time_zone": "Europe/Berlin"})
+    # then both weeks run Monday to Monday in Berlin (CET, UTC+1)
+    assert Timesheet.objects.get(pk=open_week.pk).period_start == datetime(2026, 11, 8, 23, 0, tzinfo=UTC)
+    assert Timesheet.objects.get(pk=rejected.pk).period_end == datetime(2026, 11, 8, 23, 0, tzinfo=UTC)

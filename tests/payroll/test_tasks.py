@@ -11,7 +11,6 @@ from django.db import OperationalError
 from config.celery_app import app
 from payroll import tasks
 from payroll.models import Job, JobChunk, JobStatus, Timesheet
-from payroll.services import close
 from payroll.services.jobs import job_chunk_done, job_start
 from payroll.services.timesheets import timesheets_refresh
 from tests.factories import RateFactory
@@ -21,9 +20,9 @@ PERIOD = "2026-W45"
 
 
 @pytest.fixture
-def close_job(world, monkeypatch) -> Job:
+def close_job(world, settings) -> Job:
     """A queued close of W45 for the world's three contractors, one worker per chunk."""
-    monkeypatch.setattr("payroll.tasks.chunked", lambda ids: close.chunked(ids, size=1))
+    settings.JOB_CHUNK_SIZE = 1
     for worker in (world.worker_a, world.worker_a2, world.worker_b):
         RateFactory(worker=worker)
     job, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)  # not committed: not run
@@ -67,7 +66,6 @@ def test_a_planning_task_redelivered_before_its_chunks_ran_dispatches_them_once(
     monkeypatch.setattr(tasks.close_period_chunk, "delay", lambda *args: None)
     tasks.close_period.delay(close_job.pk)
     monkeypatch.undo()
-    monkeypatch.setattr("payroll.tasks.chunked", lambda ids: close.chunked(ids, size=1))
     # when
     tasks.close_period.delay(close_job.pk)
     # then
@@ -156,6 +154,7 @@ EXPECTED_BEAT = {
     "payroll.send_reminders": (crontab(hour=14, minute=0), 12 * 60 * 60),
     "payroll.invoice_ended_periods": (crontab(hour=6, minute=0), 12 * 60 * 60),
     "trainers.stop_forgotten_timers": (crontab(minute="*/10"), 9 * 60),
+    "payroll.sweep_stalled_jobs": (crontab(minute="*/10"), 9 * 60),
 }
 
 
@@ -174,6 +173,9 @@ def test_the_beat_schedule_runs_registered_tasks_at_their_cadence():
     [
         "payroll.close_period",
         "payroll.close_period_chunk",
+        "payroll.issue_invoices",
+        "payroll.issue_invoices_chunk",
+        "payroll.sweep_stalled_jobs",
         "payroll.close_ended_periods",
         "payroll.send_reminders",
         "payroll.render_invoice_pdfs",

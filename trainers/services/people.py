@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from trainers.errors import Conflict, Forbidden, InvalidInput
-from trainers.hooks import currency_change_refusal
+from trainers.hooks import contract_change_refusal, worker_changed
 from trainers.models import Project, Role, Team, User, Worker
 
 PEOPLE_ADMINS = frozenset({Role.ADMIN})
@@ -76,15 +76,16 @@ def worker_update(*, actor: User, worker: Worker, changes: Mapping[str, Any]) ->
     worker = Worker.objects.select_for_update().get(pk=worker.pk)
     if "user" in changes and changes["user"] != worker.user:
         raise InvalidInput({"user": ["The user of a worker cannot change."]})
-    new_currency = changes.get("currency", worker.currency)
-    if new_currency != worker.currency:
-        refusal = currency_change_refusal(worker, new_currency)
+    changed = {field for field, value in changes.items() if getattr(worker, field) != value}
+    for field in sorted(changed):
+        refusal = contract_change_refusal(worker, field, changes[field])
         if refusal:
             raise Conflict(refusal)
     for field, value in changes.items():
         setattr(worker, field, value)
     worker._history_user = actor  # type: ignore[attr-defined]
     worker.save()
+    worker_changed(worker, changed)
     return worker
 
 
