@@ -1,16 +1,17 @@
 """Plain-row writes for the bulk jobs (the close and invoicing write hundreds of thousands).
 
 Django's bulk_create costs more per row than the database does (a model instance and a
-prepared value per field). For rows of plain values (ints, Decimals, strings, aware
-datetimes) PostgreSQL's COPY takes them as they are; other databases get bulk_create.
+prepared value per field). For rows of plain values (ints, Decimals, strings, dates,
+aware datetimes; JSON and file fields are prepared as the ORM prepares them) PostgreSQL's
+COPY takes them as they are; other databases get bulk_create.
 Every rule was checked before this runs; the database constraints remain the backstop.
 """
 
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from django.db import connection
-from django.db.models import Field, Model
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, FileField, JSONField, Model
 
 
 def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
@@ -21,11 +22,39 @@ def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Seque
         )
         return
     quote = connection.ops.quote_name
-    names = ", ".join(quote(str(cast(Field, model._meta.get_field(column)).column)) for column in columns)
+    fields = [cast(Field, model._meta.get_field(column)) for column in columns]
+    names = ", ".join(quote(str(field.column)) for field in fields)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
     ):
-        for row in rows:
+        for row in _as_stored(fields, rows):
             copy.write_row(row)
+
+
+def _as_stored(fields: list[Field], rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
+    """Rows with JSON and file values as the ORM sends them (a dict wrapped as jsonb, a file's name)."""
+    special = [(at, field) for at, field in enumerate(fields) if isinstance(field, JSONField | FileField)]
+    if not special:
+        yield from rows
+        return
+    real = connections[DEFAULT_DB_ALIAS]  # not the proxy: it is asked once per value
+    for row in rows:
+        values = list(row)
+        for at, field in special:
+            values[at] = field.get_db_prep_save(values[at], real)
+        yield values
+
+
+def allocate_ids(model: type[Model], count: int) -> list[int]:
+    """Take `count` ids from the model's id sequence (PostgreSQL), so rows can be COPYed with them.
+
+    Ids taken by a transaction that rolls back are skipped, as the ORM's inserts skip them.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [model._meta.db_table, count],
+        )
+        return sorted(pk for (pk,) in cursor.fetchall())

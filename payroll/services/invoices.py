@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from payroll.models import (
@@ -29,7 +29,7 @@ from payroll.models import (
 )
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import LineFigures, timesheet_figures
-from payroll.services.bulk import insert_rows
+from payroll.services.bulk import allocate_ids, insert_rows
 from payroll.services.timesheets import TRANSITIONS, timesheet_transition
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
@@ -71,7 +71,7 @@ def _new_invoice(
     subtotal = sum((line.amount for line in lines), Decimal("0.00"))
     tax = round_half_up(subtotal * worker.tax_rate)
     return Invoice(
-        number=f"{settings.INVOICE_PREFIX}-{issued_on.year}-{sequence:06d}",
+        number=invoice_number(issued_on.year, sequence),
         year=issued_on.year,
         sequence=sequence,
         timesheet=timesheet,
@@ -86,6 +86,11 @@ def _new_invoice(
         total=subtotal + tax,
         **invoice_parties(worker),
     )
+
+
+def invoice_number(year: int, sequence: int) -> str:
+    """An invoice's number: `{INVOICE_PREFIX}-{year}-{sequence:06d}`."""
+    return f"{settings.INVOICE_PREFIX}-{year}-{sequence:06d}"
 
 
 def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
@@ -177,16 +182,24 @@ def invoices_issue_batch(
     or rolls back with the invoices). Locks as `invoice_issue` does, in a fixed order:
     workers by id, then timesheets by id, then the counter rows by year. Timesheets
     already invoiced, or no longer approved, are skipped.
+
+    The counter rows are the one lock every chunk needs, held from numbering to commit:
+    so everything else is done first, and only plain-row writes follow the numbering, or
+    parallel chunks would take turns for the whole of their work.
     """
     now = now or timezone.now()
     with transaction.atomic():
         due = _lock_due(timesheet_ids)
         for timesheet in due:
             TRANSITIONS["invoice"].guard(actor, timesheet)
-        issued = _numbered_invoices(due, now)
-        Invoice.objects.bulk_create([invoice for invoice, _ in issued], batch_size=2_000)
+        issued = _unnumbered_invoices(due, now)
+        _set_invoiced(due)
+        invoices = [invoice for invoice, _ in issued]
+        _reserve_ids(invoices)
+        _number(issued)
+        _insert_invoices(invoices)
         insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(issued))
-        _mark_invoiced(issued, actor, now)
+        _insert_invoice_events(issued, actor, now)
     return len(issued)
 
 
@@ -206,19 +219,45 @@ def _lock_due(timesheet_ids: Sequence[int]) -> list[Timesheet]:
     return due
 
 
-def _numbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[LineValues]]]:
-    """Unsaved invoices and their lines, numbered from one block per year, in timesheet order."""
-    issued_on = {t.pk: now.astimezone(t.worker.zone).date() for t in due}
-    years = Counter(day.year for day in issued_on.values())
-    following = {year: _take_sequences(year, count) for year, count in sorted(years.items())}
+def _unnumbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[LineValues]]]:
+    """Unsaved invoices and their lines in timesheet order, without numbers yet (`_number`)."""
     lines = _lines_by_timesheet(due)
     issued = []
     for timesheet in due:
-        day = issued_on[timesheet.pk]
-        invoice = _new_invoice(timesheet, timesheet.worker, day, lines[timesheet.pk], following[day.year])
-        following[day.year] += 1
+        day = now.astimezone(timesheet.worker.zone).date()
+        invoice = _new_invoice(timesheet, timesheet.worker, day, lines[timesheet.pk], sequence=0)
         issued.append((invoice, lines[timesheet.pk]))
     return issued
+
+
+def _number(issued: list[tuple[Invoice, list[LineValues]]]) -> None:
+    """Number the invoices in order from one block per year (locks the counter rows until commit)."""
+    years = Counter(invoice.year for invoice, _ in issued)
+    following = {year: _take_sequences(year, count) for year, count in sorted(years.items())}
+    for invoice, _ in issued:
+        invoice.sequence = following[invoice.year]
+        invoice.number = invoice_number(invoice.year, invoice.sequence)
+        following[invoice.year] += 1
+
+
+def _reserve_ids(invoices: list[Invoice]) -> None:
+    """On PostgreSQL, give the invoices ids from the sequence, so COPY can write them."""
+    if connection.vendor == "postgresql":
+        for invoice, pk in zip(invoices, allocate_ids(Invoice, len(invoices)), strict=True):
+            invoice.pk = pk
+
+
+def _insert_invoices(invoices: list[Invoice]) -> None:
+    """Insert the invoices: COPY on PostgreSQL (ids reserved), bulk_create (ids set) elsewhere."""
+    if connection.vendor != "postgresql":
+        Invoice.objects.bulk_create(invoices, batch_size=2_000)
+        return
+    created_at = timezone.now()  # what auto_now_add would set
+    for invoice in invoices:
+        invoice.created_at = created_at
+        invoice._state.adding = False
+    names = [field.attname for field in Invoice._meta.concrete_fields]
+    insert_rows(Invoice, names, ([getattr(invoice, name) for name in names] for invoice in invoices))
 
 
 def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
@@ -243,12 +282,18 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
 LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 
 
-def _mark_invoiced(issued: list[tuple[Invoice, list[LineValues]]], actor: User | None, now: datetime) -> None:
-    """The `invoice` transition of each timesheet: its state and an event naming the invoice."""
-    source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
-    Timesheet.objects.filter(pk__in=[invoice.timesheet_id for invoice, _ in issued]).update(
-        status=target, updated_at=timezone.now()
+def _set_invoiced(due: list[Timesheet]) -> None:
+    """The `invoice` transition of each timesheet, first half: its state (events: after numbering)."""
+    Timesheet.objects.filter(pk__in=[timesheet.pk for timesheet in due]).update(
+        status=TRANSITIONS["invoice"].target, updated_at=timezone.now()
     )
+
+
+def _insert_invoice_events(
+    issued: list[tuple[Invoice, list[LineValues]]], actor: User | None, now: datetime
+) -> None:
+    """The `invoice` transition of each timesheet, second half: an event naming the invoice."""
+    source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
     actor_id = actor.pk if actor else None
     insert_rows(
         TimesheetEvent,

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
 from payroll.selectors.timesheets import timesheet_figures
@@ -330,6 +331,24 @@ def test_a_rolled_back_batch_spends_no_numbers(world, frozen_now):
     assert not Invoice.objects.exists()
     invoice, _ = invoice_issue(timesheet=second)
     assert invoice.number == "FH-2026-000001"
+
+
+@pytest.mark.django_db
+def test_a_batch_only_writes_once_it_holds_the_invoice_counter(world, frozen_now):
+    # given two approved timesheets (the counter row exists, as it does after the first invoice)
+    RateFactory(worker=world.worker_a)
+    RateFactory(worker=world.worker_b)
+    timesheets = [approved_timesheet(world), approved_timesheet(world, world.worker_b, world.manager_b)]
+    InvoiceCounter.objects.create(year=2026)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        invoices_issue_batch(timesheet_ids=[t.pk for t in timesheets])
+    # then: every chunk waits for that one row, so nothing but writes follows its lock
+    statements = [query["sql"] for query in queries.captured_queries]
+    locked_at = next(at for at, sql in enumerate(statements) if "invoicecounter" in sql.lower())
+    after = [sql.split()[0].upper() for sql in statements[locked_at + 1 :]]
+    assert set(after) <= {"UPDATE", "INSERT", "COPY", "RELEASE"}, statements[locked_at:]
+    assert Invoice.objects.count() == 2
 
 
 @pytest.mark.django_db
