@@ -26,6 +26,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from payroll.benchmarks.close_and_invoice import scratch_database_url
@@ -50,6 +51,11 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds of gunicorn / PostgreSQL
+
+    def cpu_ms(self, side: str) -> float:
+        """CPU milliseconds per request on one side of the server (0 if unknown)."""
+        return 1000 * self.cpu.get(side, 0.0) / len(self.latencies) if self.latencies else 0.0
 
     @property
     def per_second(self) -> float:
@@ -88,9 +94,9 @@ def run(
         f"logging: {per_client * clients} requests per endpoint from {clients} clients; gunicorn "
         f"{server_workers} workers x {server_threads} threads on 127.0.0.1:{port}\n"
     )
-    with _server(port, server_workers, server_threads):
-        bare = _load(port, "bare INSERT (floor)", bare_clients, per_client, "/bench/insert/")
-        real = _load(port, "POST /api/v1/sessions/", real_clients, per_client, "/api/v1/sessions/")
+    with _server(port, server_workers, server_threads) as server:
+        bare = _load(port, "bare INSERT (floor)", bare_clients, per_client, "/bench/insert/", server)
+        real = _load(port, "POST /api/v1/sessions/", real_clients, per_client, "/api/v1/sessions/", server)
     for load in (real, bare):
         if load.failures:
             raise CommandError(f"{load.label}: {len(load.failures)} failed, e.g. {load.failures[0]}")
@@ -98,6 +104,12 @@ def run(
             f"  {load.label:<24} {load.per_second:8.0f} requests/s  p50 {load.percentile_ms(0.5):6.1f} ms  "
             f"p99 {load.percentile_ms(0.99):6.1f} ms  ({len(load.latencies)} in {load.seconds:.2f} s)\n"
         )
+    for load in (real, bare):
+        if load.cpu:
+            out.write(
+                f"  {load.label:<24} CPU per request: gunicorn {load.cpu_ms('gunicorn'):5.2f} ms + "
+                f"PostgreSQL {load.cpu_ms('postgresql'):5.2f} ms\n"
+            )
     ratio = real.per_second / bare.per_second
     out.write(f"  ratio logging/bare       {ratio:8.2f}x  (target >= {TARGET_RATIO}x)\n")
     p99 = real.percentile_ms(0.99)
@@ -119,8 +131,10 @@ def _clients(name: str, count: int, *, with_tokens: bool) -> list[Client]:
     return made
 
 
-def _load(port: int, label: str, clients: list[Client], per_client: int, path: str) -> Load:
-    """Warm up, then run every client thread at once; collect latencies and failures."""
+def _load(
+    port: int, label: str, clients: list[Client], per_client: int, path: str, server: "_server"
+) -> Load:
+    """Warm up, then run every client thread at once; collect latencies, failures, server CPU."""
     load = Load(label)
     warm_up = warm_up_requests(per_client)
     for client in clients:  # warm-up: connections and caches, not measured
@@ -139,11 +153,13 @@ def _load(port: int, label: str, clients: list[Client], per_client: int, path: s
     threads = [threading.Thread(target=work, args=(client,)) for client in clients]
     for thread in threads:
         thread.start()
+    cpu_before = server.cpu_seconds()
     barrier.wait()
     started = time.perf_counter()
     for thread in threads:
         thread.join()
     load.seconds = time.perf_counter() - started
+    load.cpu = {side: used - cpu_before.get(side, 0.0) for side, used in server.cpu_seconds().items()}
     return load
 
 
@@ -192,12 +208,35 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name; empty if the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return text.rsplit(")", 1)[1].split()
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a process (0 if it is gone or not on this machine)."""
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def _children(parent: int) -> list[int]:
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))) and int(fields[1]) == parent
+    ]
+
+
 class _server:  # a context manager: gunicorn on the scratch database while the load runs
     def __init__(self, port: int, workers: int, threads: int) -> None:
         self.port, self.workers, self.threads = port, workers, threads
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> "_server":
         env = os.environ | {
             "DATABASE_URL": scratch_database_url(),
             "DJANGO_SETTINGS_MODULE": "payroll.benchmarks.server_settings",
@@ -213,6 +252,26 @@ class _server:  # a context manager: gunicorn on the scratch database while the 
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603 - our own interpreter
         self._wait_until_serving()
+        return self
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by gunicorn's processes and by the scratch database's backends.
+
+        Independent of what else runs on the machine, unlike requests per second. Read from
+        /proc: empty where there is none, PostgreSQL only if it runs on this machine.
+        """
+        if self.process is None or not Path("/proc").is_dir():
+            return {}
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            backends = [pid for (pid,) in cursor.fetchall()]
+        return {
+            "gunicorn": sum(_cpu_of(pid) for pid in [self.process.pid, *_children(self.process.pid)]),
+            "postgresql": sum(_cpu_of(pid) for pid in backends),
+        }
 
     def _wait_until_serving(self) -> None:
         deadline = time.monotonic() + 60
