@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
@@ -341,6 +342,9 @@ def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
     for worker in missing:
         if worker.time_zone not in bounds:
             bounds[worker.time_zone] = period_bounds(period, worker.zone)
+    if missing and connection.vendor == "postgresql":
+        _insert_open_timesheets(missing, period, bounds)
+        return {worker.pk for worker in missing}
     Timesheet.objects.bulk_create(
         (
             Timesheet(
@@ -355,6 +359,37 @@ def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
         ignore_conflicts=True,  # created concurrently: the unique constraint keeps one
     )
     return {worker.pk for worker in missing}
+
+
+# What bulk_create(ignore_conflicts=True) writes, from four arrays: thousands of model
+# instances and prepared values cost the close chunk more than the insert itself.
+NEW_OPEN_TIMESHEETS_SQL = """
+INSERT INTO payroll_timesheet (worker_id, period, period_start, period_end, currency,
+    status, total, decision_note, created_at, updated_at)
+SELECT new.worker_id, %(period)s, new.period_start, new.period_end, new.currency,
+    %(status)s, 0, '', %(now)s, %(now)s
+FROM unnest(%(workers)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[],
+    %(currencies)s::varchar[]) AS new (worker_id, period_start, period_end, currency)
+ON CONFLICT DO NOTHING
+"""
+
+
+def _insert_open_timesheets(
+    workers: list[Worker], period: str, bounds: dict[str, tuple[datetime, datetime]]
+) -> None:
+    """Insert open, empty timesheets; one created concurrently is kept (the unique constraint)."""
+    now = timezone.now()
+    params: dict[str, Any] = {
+        "period": period,
+        "status": Status.OPEN.value,
+        "now": now,
+        "workers": [worker.pk for worker in workers],
+        "starts": [bounds[worker.time_zone][0] for worker in workers],
+        "ends": [bounds[worker.time_zone][1] for worker in workers],
+        "currencies": [worker.currency for worker in workers],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(NEW_OPEN_TIMESHEETS_SQL, params)
 
 
 def _fresh_lines(timesheets: list[Timesheet], priced: dict[int, WorkerPay]) -> dict[int, list[LineFigures]]:

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetStatus
+from payroll.periods import period_bounds
 from payroll.services import close
 from payroll.services.jobs import job_start
-from payroll.services.timesheets import timesheets_refresh
+from payroll.services.timesheets import timesheet_get_or_create, timesheets_refresh
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import Worker
 
@@ -84,6 +85,21 @@ def test_refresh_creates_open_timesheets_with_stored_lines_and_totals(world):
     ]
     kolkata = Timesheet.objects.get(worker=world.worker_b, period=PERIOD)
     assert kolkata.period_start == datetime(2026, 11, 1, 18, 30, tzinfo=UTC)  # Mon 00:00 IST
+
+
+def test_refresh_creates_timesheets_as_the_services_do_and_keeps_an_existing_one(world):
+    # given: B's timesheet exists already (the services made it)
+    existing = timesheet_get_or_create(worker=world.worker_b, period=PERIOD)
+    # when
+    timesheets_refresh(workers=[world.worker_a, world.worker_b], period=PERIOD)
+    # then
+    assert Timesheet.objects.get(worker=world.worker_b, period=PERIOD).pk == existing.pk
+    made = Timesheet.objects.get(worker=world.worker_a, period=PERIOD)
+    start, end = period_bounds(PERIOD, world.worker_a.zone)
+    assert (made.period_start, made.period_end, made.currency, made.status) == (start, end, "USD", "open")
+    assert (made.submitted_at, made.decided_at, made.decided_by, made.decision_note) == (None, None, None, "")
+    assert made.created_at is not None
+    assert made.updated_at >= made.created_at
 
 
 def test_refresh_twice_writes_nothing_new(world):
