@@ -74,7 +74,8 @@ def insert_session_with_history(session: LabellingSession, *, actor: User) -> No
 
     On PostgreSQL one statement writes both (the history row copied from the inserted one):
     one round trip and no ORM object for the history row, which is what simple-history's
-    post_save handler would write. Elsewhere, or with history off, the ORM saves as usual.
+    post_save handler would write (no post_save signal is sent: nothing else listens for
+    sessions). Elsewhere, or with history off, the ORM saves as usual.
     """
     if connection.vendor != "postgresql" or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         session.save()
