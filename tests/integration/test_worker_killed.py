@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 import redis
 from celery import Celery
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -49,8 +49,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-W45"
-# 1,000 workers keep the three cases near 90 s on a 2-core machine (a close costs ~9 ms and
-# an invoice ~11 ms, mostly one at a time behind the counter's lock); set
+# 1,000 workers keep the three cases near 90 s on a 2-core machine; set
 # KILL_TEST_WORKERS=3000 for the full-size run.
 WORKERS = int(os.environ.get("KILL_TEST_WORKERS", "1000"))
 CHUNK_SIZE = 50  # 20 chunks per job of 1,000, each well under a second on an idle machine
@@ -297,12 +296,32 @@ def run_job(kind: str, worker: CeleryWorker, kill_when: Callable[[], bool] | Non
     job, created = job_start(kind=kind, params={"period": PERIOD}, actor=None)
     assert created
     if kill_when is not None:
-        wait_for(f"the kill point ({label})", kill_when, worker, JOB_TIMEOUT)
-        worker.kill()
-        assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING, "killed too late to prove anything"
+        kill_while_held(job.pk, kill_when, worker, label)
         worker.start()
     wait_for(f"job {job.pk} ({kind}) to finish", job_finished(job.pk), worker, JOB_TIMEOUT)
     return Job.objects.get(pk=job.pk)
+
+
+def kill_while_held(job_id: int, kill_when: Callable[[], bool], worker: CeleryWorker, label: str) -> None:
+    """Kill the worker at the kill point, checked while holding the job's row.
+
+    A chunk counts itself done on that row in its own transaction, so while the row is held
+    no chunk can commit: the job cannot finish between seeing the kill point and the kill,
+    however fast the last chunks are (invoicing chunks no longer queue behind the counter).
+    """
+    deadline = time.monotonic() + JOB_TIMEOUT
+    while True:
+        with transaction.atomic():
+            Job.objects.select_for_update().get(pk=job_id)
+            if kill_when():
+                worker.kill()
+                assert Job.objects.get(pk=job_id).status == JobStatus.RUNNING, (
+                    "killed too late to prove anything"
+                )
+                return
+        if time.monotonic() > deadline:
+            pytest.fail(f"Gave up after {JOB_TIMEOUT} s waiting for the kill point ({label}).")
+        time.sleep(0.005)
 
 
 # The kill points: (phase, what is counted, how many) ------------------------------------
