@@ -42,3 +42,17 @@ def rate_text(rate: Decimal) -> str:
     """A rate shown with at least two decimals and never rounded: 15 -> '15.00', 20.862 -> '20.862'."""
     cents = rate.quantize(CENT)
     return f"{cents:f}" if cents == rate else f"{rate.normalize():f}"
+
+
+class ShownTime:
+    """Time as a reader sees it beside its seconds: decimal hours and h:mm:ss (display only)."""
+
+    seconds: int
+
+    @property
+    def hours(self) -> Decimal:
+        return decimal_hours(self.seconds)
+
+    @property
+    def duration(self) -> str:
+        return clock_hours(self.seconds)

@@ -5,10 +5,14 @@ service's InvalidInput lands on the field it names, in the same words as the API
 Times are typed in the worker's own zone (the views activate it) and stored aware.
 """
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.forms.fields import BaseTemporalField
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
 
@@ -35,13 +39,86 @@ class TimerStopForm(forms.Form):
     )
 
 
+class WallClockField(forms.DateTimeField):
+    """A time as a clock on the wall shows it, left naive: the form places it in the zone.
+
+    Django would refuse the repeated hour of a fall-back night outright; Fairhour asks
+    which of the two it was instead (LESSONS: never shift a session by an hour).
+    """
+
+    def to_python(self, value: Any) -> datetime | None:  # type: ignore[override]
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value
+        try:
+            parsed = parse_datetime(str(value).strip())
+        except ValueError:
+            parsed = None
+        return parsed or BaseTemporalField.to_python(self, value)
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        """Compare with the initial instant as the same wall clock shows it."""
+        try:
+            wall = self.to_python(data)
+        except forms.ValidationError:
+            return True
+        if isinstance(initial, datetime) and initial.tzinfo is not None:
+            initial = timezone.localtime(initial).replace(tzinfo=None)
+        return initial != wall
+
+
+FOLD_CHOICES = [
+    ("", "Choose"),
+    ("0", "The first time (before the clocks went back)"),
+    ("1", "The second time"),
+]
+
+
 class SessionForm(ProjectChoiceForm):
-    started_at = forms.DateTimeField(label="Started", widget=LOCAL_INPUT, help_text="In your time zone.")
-    ended_at = forms.DateTimeField(label="Ended", widget=LOCAL_INPUT, help_text="In your time zone.")
+    started_at = WallClockField(label="Started", widget=LOCAL_INPUT, help_text="In your time zone.")
+    ended_at = WallClockField(label="Ended", widget=LOCAL_INPUT, help_text="In your time zone.")
     task_count = forms.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, initial=0, label="Tasks done")
     notes = forms.CharField(
         max_length=MAX_NOTES_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # Shown only when a time falls in the hour a fall-back night repeats.
+    started_at_fold = forms.ChoiceField(choices=FOLD_CHOICES, required=False, widget=forms.HiddenInput)
+    ended_at_fold = forms.ChoiceField(choices=FOLD_CHOICES, required=False, widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        """Place each wall-clock time in the worker's zone (the view activates it)."""
+        cleaned = super().clean() or {}
+        for name in ("started_at", "ended_at"):
+            value = cleaned.get(name)
+            if name not in self.changed_data and isinstance(self.initial.get(name), datetime):
+                cleaned[name] = self.initial[name]  # untouched: keep the very instant, fold included
+            elif isinstance(value, datetime) and value.tzinfo is None:
+                placed = self._in_zone(name, value, cleaned.get(f"{name}_fold", ""))
+                if placed is not None:
+                    cleaned[name] = placed
+        for name in ("started_at_fold", "ended_at_fold"):  # a hint for the times, not a session field
+            cleaned.pop(name, None)
+        return cleaned
+
+    def _in_zone(self, name: str, wall: datetime, fold: str) -> datetime | None:
+        zone = timezone.get_current_timezone()
+        first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+        if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+            self.add_error(
+                name, f"{wall:%H:%M} does not exist on that day in {zone}: the clocks went forward."
+            )
+            return None
+        if first.utcoffset() == second.utcoffset():
+            return first
+        if fold in ("0", "1"):
+            return second if fold == "1" else first
+        self.fields[f"{name}_fold"].widget = forms.Select(choices=FOLD_CHOICES)
+        self.fields[f"{name}_fold"].label = f"Which {wall:%H:%M}?"
+        self.add_error(
+            name, f"{wall:%H:%M} happens twice that night in {zone} (the clocks went back): say which."
+        )
+        return None
 
 
 class ImportForm(forms.Form):

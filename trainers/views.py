@@ -192,7 +192,9 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
             request.POST or None, initial=initial, projects=_editable_projects(request, session)
         )
         if request.method == "POST" and form.is_valid():
-            changes = {name: form.cleaned_data[name] for name in form.changed_data}
+            changes = {
+                name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data
+            }
             try:
                 session_services.session_update(actor=actor(request), session=session, changes=changes)
             except InvalidInput as error:

@@ -26,6 +26,7 @@ from payroll.benchmarks.common import copy_rows, reset_sequence
 from payroll.models import Rate
 from payroll.periods import from_epoch, local_day_start
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.services.session_bulk_write import SESSION_COLUMNS as bulk_session_columns
 
 PERIOD = "2026-W44"  # Mon 26 Oct - Mon 2 Nov 2026 local: the US fall-back night is inside
 MONDAY = date.fromisocalendar(2026, 44, 1)
@@ -220,18 +221,7 @@ WORKER_COLUMNS = (
     "is_active",
 )
 RATE_COLUMNS = ("worker_id", "project_id", "hourly_rate", "currency", "effective_from", "created_at")
-SESSION_COLUMNS = (
-    "worker_id",
-    "project_id",
-    "started_at",
-    "ended_at",
-    "task_count",
-    "notes",
-    "source",
-    "needs_review",
-    "created_at",
-    "updated_at",
-)
+SESSION_COLUMNS = tuple(column for column in bulk_session_columns if column != "id")  # ids from the sequence
 
 
 def _users(base: int, workers: int) -> Iterator[tuple[object, ...]]:

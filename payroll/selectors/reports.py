@@ -32,7 +32,7 @@ from payroll.models import (
     TimesheetLine,
     TimesheetStatus,
 )
-from payroll.money import clock_hours, decimal_hours
+from payroll.money import ShownTime
 from payroll.periods import parse_period_key
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import timesheets_visible_to
@@ -75,7 +75,7 @@ _Totals = defaultdict[tuple[GroupKey, str], _Sum]  # (group, currency) -> sums
 
 
 @dataclass(frozen=True)
-class PayReportRow:
+class PayReportRow(ShownTime):
     """One group: its key (worker, project or team id, or period), name, currency and figures."""
 
     key: GroupKey
@@ -84,15 +84,6 @@ class PayReportRow:
     seconds: int
     amount: Decimal
     adjustments: Decimal
-
-    @property
-    def hours(self) -> Decimal:
-        """seconds / 3600 to two places (display only: the amount comes from seconds)."""
-        return decimal_hours(self.seconds)
-
-    @property
-    def duration(self) -> str:
-        return clock_hours(self.seconds)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 
 from payroll.models import FROZEN_STATUSES, LINE_ORDER, Adjustment, Timesheet, TimesheetLine
-from payroll.money import clock_hours, decimal_hours
+from payroll.money import ShownTime, clock_hours
 from payroll.pay import PeriodPay
 from payroll.selectors.pricing import price_workers_period
 from trainers.models import LabellingSession, Project, Role, User
@@ -33,7 +33,7 @@ class Problem:
 
 
 @dataclass(frozen=True)
-class LineFigures:
+class LineFigures(ShownTime):
     """A timesheet line as shown: time both as h:mm:ss and decimal hours, rate, amount."""
 
     project_id: int
@@ -43,14 +43,6 @@ class LineFigures:
     multiplier: Decimal
     seconds: int
     amount: Decimal
-
-    @property
-    def hours(self) -> Decimal:
-        return decimal_hours(self.seconds)
-
-    @property
-    def duration(self) -> str:
-        return clock_hours(self.seconds)
 
 
 @dataclass(frozen=True)

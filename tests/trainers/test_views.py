@@ -1,6 +1,6 @@
 """The people-and-time web pages: who may open which, and that they speak the API's words."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import UserFactory
+from tests.factories import SessionFactory, UserFactory
 from trainers.models import LabellingSession, Role
 
 CONTRACTOR_PAGES = [
@@ -265,3 +265,88 @@ def test_next_links_stay_on_this_site(world):
     response = signed_in(world.contractor_a).get(url, {"next": "javascript:alert(1)"})
     # then the Cancel link does not carry it
     assert b"javascript:" not in response.content
+
+
+FALL_BACK = {
+    "project": None,
+    "started_at": "2026-11-01T01:10",
+    "ended_at": "2026-11-01T01:50",
+    "task_count": 3,
+}
+
+
+@pytest.mark.django_db
+def test_a_time_in_the_repeated_hour_is_asked_about_not_guessed(world):
+    # given 01:10-01:50 on the night Chicago's clocks go back (01:00-02:00 happens twice)
+    form = {**FALL_BACK, "project": world.project_a.pk}
+    # when
+    response = signed_in(world.contractor_a).post(reverse("trainers:session-new"), form)
+    # then nothing is written and the page asks which 01:10 and which 01:50
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "01:10 happens twice that night in America/Chicago" in page
+    assert '<select name="started_at_fold"' in page and '<select name="ended_at_fold"' in page
+    assert not LabellingSession.objects.filter(worker=world.worker_a, task_count=3).exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("start_fold", "end_fold", "started_utc", "seconds"),
+    [
+        ("0", "0", "2026-11-01T06:10:00+00:00", 40 * 60),  # both in daylight time (UTC-5)
+        ("1", "1", "2026-11-01T07:10:00+00:00", 40 * 60),  # both in standard time (UTC-6)
+        ("0", "1", "2026-11-01T06:10:00+00:00", 100 * 60),  # across the change: 1 h 40 of real time
+    ],
+)
+def test_the_chosen_occurrence_gives_the_real_instants(world, start_fold, end_fold, started_utc, seconds):
+    # given
+    form = {
+        **FALL_BACK,
+        "project": world.project_a.pk,
+        "started_at_fold": start_fold,
+        "ended_at_fold": end_fold,
+    }
+    # when
+    response = signed_in(world.contractor_a).post(reverse("trainers:session-new"), form)
+    # then
+    assert response.status_code == 302
+    made = LabellingSession.objects.get(worker=world.worker_a, task_count=3)
+    assert (made.started_at.isoformat(), made.duration_seconds) == (started_utc, seconds)
+
+
+@pytest.mark.django_db
+def test_a_time_the_clocks_skip_is_refused_with_the_reason(world):
+    # given 02:30 on the night Chicago's clocks go forward (02:00 becomes 03:00)
+    form = {
+        **FALL_BACK,
+        "project": world.project_a.pk,
+        "started_at": "2026-03-08T02:30",
+        "ended_at": "2026-03-08T04:00",
+    }
+    # when
+    response = signed_in(world.contractor_a).post(reverse("trainers:session-new"), form)
+    # then
+    assert "02:30 does not exist on that day in America/Chicago" in response.content.decode()
+    assert not LabellingSession.objects.filter(worker=world.worker_a, task_count=3).exists()
+
+
+@pytest.mark.django_db
+def test_editing_the_notes_of_a_second_occurrence_session_keeps_its_instants(world):
+    # given a session logged (through the API) from 01:10 to 01:50 CST, the second 01:00-02:00
+    session = SessionFactory(
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=datetime(2026, 11, 1, 7, 10, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 1, 7, 50, tzinfo=UTC),
+    )
+    form = {**FALL_BACK, "project": world.project_a.pk, "task_count": 0, "notes": "checked"}
+    # when only the notes change in the form (the times show as the wall clock showed them)
+    response = signed_in(world.contractor_a).post(reverse("trainers:session-edit", args=[session.pk]), form)
+    # then the instants stay as they were
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.started_at, session.ended_at, session.notes) == (
+        datetime(2026, 11, 1, 7, 10, tzinfo=UTC),
+        datetime(2026, 11, 1, 7, 50, tzinfo=UTC),
+        "checked",
+    )
