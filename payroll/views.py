@@ -164,9 +164,17 @@ def approve_many(request: HttpRequest) -> HttpResponse:
     """Approve the chosen timesheets one by one (each its own transition and event)."""
     visible = timesheets_visible_to(actor(request))
     ids = [pk for pk in map(parse_id, request.POST.getlist("timesheet")) if pk is not None]
-    chosen = visible.filter(pk__in=ids)
+    chosen = list(visible.filter(pk__in=ids).order_by("period_start", "id"))
+    figures = timesheets_figures(chosen)
     approved = 0
-    for timesheet in chosen.order_by("period_start", "id"):
+    for timesheet in chosen:
+        if figures[timesheet.pk].problems:  # the page offers only problem-free ones together
+            messages.error(
+                request,
+                f"{timesheet.worker.full_name} {timesheet.period}: has problems to look at; "
+                "open it to approve it on its own.",
+            )
+            continue
         try:
             timesheet_transition(actor=actor(request), timesheet=timesheet, action="approve")
             approved += 1

@@ -9,14 +9,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
+from trainers.rules import EARLIEST_INSTANT, FUTURE_MESSAGE
 
+USERNAME_MAX_LENGTH = 150  # Django's user model
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the username's length checked before anyone authenticates.
+
+    Django sets the field's max_length after building it, so no validator runs, and a failed
+    login of a 256-character name reached django-axes' 255-character column (a 500).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit = getattr(self.fields["username"], "max_length", None) or USERNAME_MAX_LENGTH
+        self.fields["username"].validators.append(MaxLengthValidator(limit))
 
 
 class ProjectChoiceForm(forms.Form):
@@ -68,6 +85,7 @@ class WallClockField(forms.DateTimeField):
         return initial != wall
 
 
+FAR_FUTURE_YEAR = 3000  # past the periods Fairhour holds, and far from the end of the calendar
 FOLD_CHOICES = [
     ("", "Choose"),
     ("0", "The first time (before the clocks went back)"),
@@ -102,6 +120,12 @@ class SessionForm(ProjectChoiceForm):
         return cleaned
 
     def _in_zone(self, name: str, wall: datetime, fold: str) -> datetime | None:
+        if wall.year < EARLIEST_INSTANT.year or wall.year >= FAR_FUTURE_YEAR:  # the API's words
+            too_early = wall.year < EARLIEST_INSTANT.year
+            self.add_error(
+                name, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}." if too_early else FUTURE_MESSAGE
+            )
+            return None
         zone = timezone.get_current_timezone()
         first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
         if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:

@@ -13,6 +13,7 @@ Errors = dict[str, list[str]]
 # Nothing Fairhour pays happened before this; it also keeps every instant far from the
 # calendar's edges, where converting to a worker's zone would overflow.
 EARLIEST_INSTANT = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_MESSAGE = "May not be more than 5 minutes in the future."
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,11 @@ def interval_errors(
         return errors
     latest_allowed = now + tolerance
     if start > latest_allowed:
-        add_error(errors, "started_at", "May not be more than 5 minutes in the future.")
+        add_error(errors, "started_at", FUTURE_MESSAGE)
     if end is None:
         return errors
     if end > latest_allowed:
-        add_error(errors, "ended_at", "May not be more than 5 minutes in the future.")
+        add_error(errors, "ended_at", FUTURE_MESSAGE)
     if end <= start:
         add_error(errors, "ended_at", "Must be after started_at (sessions last at least 1 s).")
     elif end - start > timedelta(hours=max_hours):

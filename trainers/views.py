@@ -20,7 +20,7 @@ from django_htmx.http import trigger_client_event
 
 from trainers import selectors
 from trainers.errors import DomainError, InvalidInput
-from trainers.forms import ImportForm, SessionForm, TimerStartForm, TimerStopForm
+from trainers.forms import ImportForm, SessionForm, SignInForm, TimerStartForm, TimerStopForm
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Role, Worker
 from trainers.periods import iso_week_key, parse_period_key, period_bounds, periods_touched
@@ -46,6 +46,7 @@ class SignInView(auth_views.LoginView):
     """Sign in (django-axes counts failures and locks a username out from one address)."""
 
     template_name = "trainers/sign_in.html"
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:

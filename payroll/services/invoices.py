@@ -331,6 +331,8 @@ def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_referen
             raise Conflict(f"Only issued invoices can be paid; {invoice.number} is {invoice.status}.")
         if paid_on < invoice.issued_on:
             raise InvalidInput({"paid_on": [f"Cannot be before the issue date, {invoice.issued_on}."]})
+        if paid_on > latest_local_today():
+            raise InvalidInput({"paid_on": ["Cannot be in the future: record a payment once it is made."]})
         invoice.status, invoice.paid_on, invoice.payment_reference = (
             InvoiceStatus.PAID,
             paid_on,
@@ -338,6 +340,11 @@ def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_referen
         )
         invoice.save(update_fields=["status", "paid_on", "payment_reference"])
     return invoice
+
+
+def latest_local_today() -> date:
+    """Today's date in the zone furthest ahead (UTC+14): no one has paid later than that."""
+    return (timezone.now() + timedelta(hours=14)).date()
 
 
 def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:

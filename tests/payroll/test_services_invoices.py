@@ -197,21 +197,25 @@ def test_pay_and_void_follow_the_rules(world, frozen_now):
     # refused: wrong role, no reference, paid before issue, void without reason
     with pytest.raises(Forbidden):
         invoice_pay(
-            actor=world.contractor_a, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference="x"
+            actor=world.contractor_a, invoice=invoice, paid_on=date(2026, 11, 20), payment_reference="x"
         )
     with pytest.raises(InvalidInput):
-        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference=" ")
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 20), payment_reference=" ")
     with pytest.raises(InvalidInput):
         invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 1, 1), payment_reference="T-1")
+    with pytest.raises(InvalidInput, match="future"):  # now is 2026-11-20 12:00 UTC
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(9999, 12, 31), payment_reference="T-1")
+    with pytest.raises(InvalidInput, match="future"):
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 22), payment_reference="T-1")
     with pytest.raises(InvalidInput):
         invoice_void(actor=world.finance, invoice=invoice, reason="")
     # paid once; then neither paid again nor voided
     paid = invoice_pay(
-        actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 25), payment_reference="T-1"
+        actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 20), payment_reference="T-1"
     )
     assert (paid.status, paid.payment_reference, paid.total) == ("paid", "T-1", invoice.total)
     with pytest.raises(Conflict):
-        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 26), payment_reference="T-2")
+        invoice_pay(actor=world.finance, invoice=invoice, paid_on=date(2026, 11, 20), payment_reference="T-2")
     with pytest.raises(Conflict):
         invoice_void(actor=world.admin, invoice=invoice, reason="duplicate")
 

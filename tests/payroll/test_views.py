@@ -10,7 +10,7 @@ from payroll.models import Invoice, InvoiceStatus, Job, JobStatus, Rate, Timeshe
 from payroll.services.invoices import invoice_issue
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import RateFactory, SessionFactory
-from trainers.models import LabellingSession
+from trainers.models import LabellingSession, Worker
 
 ROLES = ["contractor_a", "manager_a", "finance", "admin"]
 # page -> roles that may open it (everyone else: 403)
@@ -414,3 +414,16 @@ def test_ids_that_are_not_plain_digits_are_ignored_not_a_500(world, submitted, r
     # then nothing breaks and nothing is approved
     assert (approved.status_code, rates.status_code) == (302, 200)
     assert Timesheet.objects.get(pk=submitted.pk).status == TimesheetStatus.SUBMITTED
+
+
+@pytest.mark.django_db
+def test_bulk_approve_refuses_a_timesheet_with_warnings_whatever_is_posted(world, submitted):
+    # given a warning on the submitted week: more hours than the contract's weekly cap
+    Worker.objects.filter(pk=world.worker_a.pk).update(weekly_hours_cap=1)
+    # when a manager posts its id to the bulk approval anyway
+    done = signed_in(world.manager_a).post(
+        reverse("payroll:approve-many"), {"timesheet": [str(submitted.pk)]}, follow=True
+    )
+    # then it stays submitted and the page says why
+    assert Timesheet.objects.get(pk=submitted.pk).status == TimesheetStatus.SUBMITTED
+    assert "has problems to look at" in done.content.decode()

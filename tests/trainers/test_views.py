@@ -233,6 +233,16 @@ def test_sign_in_and_out_with_messages(world, client):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("length", [151, 256, 5000])
+def test_a_username_too_long_for_any_account_is_a_form_error_not_a_500(world, client, length):
+    # when
+    response = client.post(reverse("trainers:sign-in"), {"username": "b" * length, "password": "x"})
+    # then
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_sign_in_locks_out_after_repeated_failures(world, client, settings):
     # given
     url = reverse("trainers:sign-in")
@@ -350,3 +360,28 @@ def test_editing_the_notes_of_a_second_occurrence_session_keeps_its_instants(wor
         datetime(2026, 11, 1, 7, 50, tzinfo=UTC),
         "checked",
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "field", "value", "words"),
+    [
+        (
+            "contractor_a",
+            "started_at",
+            "9999-12-31T23:00:00",
+            "May not be more than 5 minutes in the future.",
+        ),
+        ("contractor_a", "ended_at", "9999-12-31T23:59:59", "May not be more than 5 minutes in the future."),
+        ("contractor_b", "started_at", "0001-01-01T00:00", "Must be on or after 2000-01-01."),  # Kolkata
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_get_the_apis_words_not_a_500(world, who, field, value, words):
+    # given
+    form = {**FALL_BACK, "project": world.project_a.pk if who == "contractor_a" else world.project_b.pk}
+    form[field] = value
+    # when
+    response = signed_in(getattr(world, who)).post(reverse("trainers:session-new"), form)
+    # then
+    assert response.status_code == 200
+    assert words in response.content.decode()
