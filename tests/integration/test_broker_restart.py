@@ -1,0 +1,158 @@
+"""A real Celery worker keeps consuming across a Redis restart (celery #8030, #9054).
+
+A prefork worker runs on a private `redis-server` (its own port and directory, nothing on
+disk), never the machine's shared Redis. The worker closes a period; then Redis is stopped
+and started again on the same port, empty. The same worker process, never restarted, must
+reconnect and run the next job. A job queued while Redis was down lost its message; the
+stalled-job sweep must send it again and the same worker must finish it.
+"""
+
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis
+from django.db import connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from payroll.models import Invoice, Job, JobStatus, Timesheet, TimesheetStatus
+from payroll.services.jobs import QUEUED_GRACE, job_start, jobs_sweep_stalled
+from tests.integration.helpers import PERIOD, CeleryWorker, approve_all, job_finished, make_workers, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+
+WORKERS = 40  # a few chunks per job: the point is the reconnection, not the volume
+JOB_TIMEOUT = 30  # seconds a small job may take after Redis is back (busy machine included)
+DOWN_FOR = 3  # seconds Redis stays down
+
+
+class PrivateRedis:
+    """A `redis-server` of the test's own on a free port, keeping nothing on disk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        with socket.socket() as probe:  # a free port now; kept across restarts
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        command = ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port)]
+        command += ["--bind", "127.0.0.1", "--dir", str(self.directory)]
+        with (self.directory / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        client = redis.Redis.from_url(self.url, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.exceptions.ConnectionError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log_tail = (self.directory / "redis.log").read_text(errors="replace")[-2_000:]
+                    pytest.fail(f"redis-server did not start on port {self.port}:\n{log_tail}")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; wait until it is gone."""
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=10)
+        self.process = None
+
+    def keys(self) -> list[bytes]:
+        return redis.Redis.from_url(self.url).keys()
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[PrivateRedis]:
+    """A running private Redis, stopped at the end; skip with the reason when it cannot be."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI does)")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs `redis-server` on PATH to run a private Redis it may restart")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_url(private_redis) -> str:
+    """The worker and the producer use the private Redis (overrides the dedicated database)."""
+    return private_redis.url
+
+
+def restart(server: PrivateRedis) -> None:
+    """Stop Redis, leave it down a few seconds, start it again on the same port: empty."""
+    server.stop()
+    time.sleep(DOWN_FOR)
+    server.start()
+    assert server.keys() == []  # nothing persisted: every queued message is gone
+
+
+def assert_same_process(worker: CeleryWorker, pid: int) -> None:
+    assert worker.process is not None and worker.process.poll() is None, (
+        f"the worker exited.\nWorker log (end):\n{worker.log_tail()}"
+    )
+    assert (worker.process.pid, worker.starts) == (pid, 1), "the worker was restarted"
+
+
+def test_the_same_worker_consumes_again_after_redis_restarts(private_redis, worker, send_to_broker):
+    # given a worker that has consumed: a close run to completion
+    pid = worker.process.pid
+    manager = make_workers(WORKERS)
+    close, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+    wait_for(f"close {close.pk} to finish", job_finished(close.pk), worker, JOB_TIMEOUT)
+    approve_all(manager)
+    # when Redis is stopped and started again, empty
+    restart(private_redis)
+    # then the same worker runs the invoicing started afterwards
+    invoicing, created = job_start(kind="issue_invoices", params={"period": PERIOD}, actor=None)
+    assert created
+    wait_for(
+        f"invoicing {invoicing.pk} to finish after the Redis restart",
+        job_finished(invoicing.pk),
+        worker,
+        JOB_TIMEOUT,
+    )
+    assert "Connection to broker lost" in worker.log_tail(), "the worker never noticed the restart"
+    invoicing.refresh_from_db()
+    assert invoicing.result == {"timesheets": WORKERS, "issued": WORKERS}
+    assert Invoice.objects.count() == WORKERS
+    assert Timesheet.objects.filter(period=PERIOD, status=TimesheetStatus.INVOICED).count() == WORKERS
+    assert_same_process(worker, pid)
+
+
+def test_the_sweep_sends_again_a_job_queued_while_redis_was_down(private_redis, worker, send_to_broker):
+    # given a worker that has consumed, then Redis down while a close is started
+    pid = worker.process.pid
+    make_workers(WORKERS)
+    first, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+    wait_for(f"close {first.pk} to finish", job_finished(first.pk), worker, JOB_TIMEOUT)
+    private_redis.stop()
+    with pytest.raises(OperationalError):  # the row is committed, its message never sent
+        job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+    lost = Job.objects.exclude(pk=first.pk).get(kind="close_period")
+    time.sleep(DOWN_FOR)
+    private_redis.start()
+    time.sleep(1)
+    assert Job.objects.get(pk=lost.pk).status == JobStatus.QUEUED  # nothing runs it
+    # when the sweep runs after the queued grace
+    swept = jobs_sweep_stalled(now=timezone.now() + QUEUED_GRACE + timedelta(minutes=1))
+    # then it sends the job again and the same worker finishes it
+    assert swept.replanned == [lost.pk]
+    wait_for(f"swept close {lost.pk} to finish", job_finished(lost.pk), worker, JOB_TIMEOUT)
+    lost.refresh_from_db()
+    assert (lost.status, lost.progress) == (JobStatus.DONE, 100)
+    assert Timesheet.objects.filter(period=PERIOD).count() == WORKERS
+    assert_same_process(worker, pid)
