@@ -9,7 +9,7 @@ session edit, or two approvals, are serialised: one wins, the other gets a 409.
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -263,9 +263,11 @@ def adjustment_create(
         errors["reason"] = ["Say why the adjustment is made."]
     if errors:
         raise InvalidInput(errors)
+    now = now or timezone.now()
     with transaction.atomic():
-        worker = Worker.objects.select_for_update().get(pk=worker.pk)
-        period = next_open_period(worker, now or timezone.now())
+        worker = Worker.objects.select_for_update().get(pk=worker.pk)  # serialises double submits
+        _refuse_repeated_adjustment(worker, actor, amount, reason, now)
+        period = next_open_period(worker, now)
         return Adjustment.objects.create(
             worker=worker,
             amount=amount,
@@ -273,6 +275,23 @@ def adjustment_create(
             reason=reason,
             applies_to_period=period,
             created_by=actor,
+        )
+
+
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
+def _refuse_repeated_adjustment(
+    worker: Worker, actor: User, amount: Decimal, reason: str, now: datetime
+) -> None:
+    """The same money twice within moments is a double click, not a decision (LESSONS)."""
+    twin = Adjustment.objects.filter(
+        worker=worker, created_by=actor, amount=amount, reason=reason, created_at__gte=now - REPEAT_WINDOW
+    ).first()
+    if twin is not None:
+        raise Conflict(
+            f"The same adjustment ({twin.amount} {twin.currency}, '{reason}') was just added "
+            f"(#{twin.pk}). If it is meant twice, say so in the reason."
         )
 
 

@@ -635,6 +635,19 @@ def test_an_adjustment_amount_is_judged_by_its_value_not_its_spelling(world, amo
     assert adjustment.amount == Decimal(amount)
 
 
+def test_the_same_adjustment_twice_within_moments_is_refused_as_a_double_submit(world):
+    # given
+    fields = {"worker": world.worker_a, "amount": Decimal("5.00"), "currency": "USD", "reason": "Bonus."}
+    adjustment_create(actor=world.manager_a, **fields)
+    # when the same person posts the same money again / then it is refused, and nothing is added
+    with pytest.raises(Conflict, match="was just added"):
+        adjustment_create(actor=world.manager_a, **fields)
+    assert Adjustment.objects.filter(worker=world.worker_a).count() == 1
+    # a reason that says it is meant twice is another decision
+    adjustment_create(actor=world.manager_a, **{**fields, "reason": "Bonus, second shift."})
+    assert Adjustment.objects.filter(worker=world.worker_a).count() == 2
+
+
 def test_a_negative_adjustment_is_allowed(world):
     # when
     adjustment = adjustment_create(
@@ -668,9 +681,9 @@ def test_an_adjustment_skips_locked_periods_to_the_next_unlocked_one(world, rate
     timesheet_in(world, "submitted", W47)
     timesheet_in(world, "approved", W48)
 
-    def add() -> Adjustment:
+    def add(reason: str = "Fix.") -> Adjustment:
         return adjustment_create(
-            actor=world.finance, worker=world.worker_a, amount=Decimal("7.00"), currency="USD", reason="Fix."
+            actor=world.finance, worker=world.worker_a, amount=Decimal("7.00"), currency="USD", reason=reason
         )
 
     # when / then it lands on W49; other workers still get this week
@@ -681,7 +694,7 @@ def test_an_adjustment_skips_locked_periods_to_the_next_unlocked_one(world, rate
         actor=world.manager_a, timesheet=Timesheet.objects.get(period=W47), action="reject", note="x"
     )
     # then
-    assert add().applies_to_period == W47
+    assert add("Another fix.").applies_to_period == W47
 
 
 def test_next_open_period_ignores_locks_in_the_past(world, rate_a):
