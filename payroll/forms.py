@@ -19,6 +19,7 @@ from payroll.serializers import (
     MAX_REASON_LENGTH,
 )
 from payroll.services.exports import FORMATS
+from trainers.forms import PlainDecimalField
 from trainers.models import Project, Worker
 from trainers.periods import parse_period_key
 
@@ -67,7 +68,7 @@ class WorkerChoiceForm(forms.Form):
 
 
 class AdjustmentForm(WorkerChoiceForm):
-    amount = forms.DecimalField(
+    amount = PlainDecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=-LARGEST_ADJUSTMENT,
@@ -84,7 +85,7 @@ class RateForm(WorkerChoiceForm):
     project = forms.ModelChoiceField(
         queryset=Project.objects.none(), required=False, empty_label="Default (every project)"
     )
-    hourly_rate = forms.DecimalField(
+    hourly_rate = PlainDecimalField(
         max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE
     )
     currency = forms.CharField(max_length=3, help_text="The worker's contract currency.")

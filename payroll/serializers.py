@@ -31,10 +31,10 @@ from payroll.selectors.timesheets import timesheet_figures
 from trainers.models import Project, Worker
 from trainers.periods import PERIOD_KEY_PATTERN, parse_period_key
 from trainers.selectors import projects_visible_to, workers_visible_to
-from trainers.serializers import caller
+from trainers.serializers import PlainDecimalField, caller
 
 
-class RateField(serializers.DecimalField):
+class RateField(PlainDecimalField):
     """An hourly rate: at least two decimals, never rounded (0.3477/min stays exact)."""
 
     def to_representation(self, value: Any) -> str:
@@ -73,7 +73,7 @@ MAX_REASON_LENGTH = 2000
 LARGEST_ADJUSTMENT = MAX_ADJUSTMENT - Decimal("0.01")
 
 
-class MoneyField(serializers.DecimalField):
+class MoneyField(PlainDecimalField):
     """An amount of money: a decimal string with two places, e.g. "61.29"."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
 from trainers.rules import EARLIEST_INSTANT, FUTURE_MESSAGE
+from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
 
 USERNAME_MAX_LENGTH = 150  # Django's user model
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
@@ -36,6 +37,24 @@ class SignInForm(AuthenticationForm):
         self.fields["username"].validators.append(MaxLengthValidator(limit))
 
 
+class PlainIntegerField(forms.IntegerField):
+    """A whole number in ASCII digits, as the API and the CSV import read it."""
+
+    def to_python(self, value: Any) -> int | None:
+        if not is_plain_number(value):
+            raise forms.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
+        return super().to_python(value)
+
+
+class PlainDecimalField(forms.DecimalField):
+    """A decimal in ASCII digits and a dot, as the API reads money."""
+
+    def to_python(self, value: Any) -> Any:
+        if not is_plain_number(value):
+            raise forms.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
+        return super().to_python(value)
+
+
 class ProjectChoiceForm(forms.Form):
     """A form whose project choices are the caller's active projects."""
 
@@ -51,7 +70,7 @@ class TimerStartForm(ProjectChoiceForm):
 
 
 class TimerStopForm(forms.Form):
-    task_count = forms.IntegerField(
+    task_count = PlainIntegerField(
         min_value=0, max_value=MAX_TASK_COUNT, required=False, label="Tasks done (optional)"
     )
 
@@ -96,7 +115,7 @@ FOLD_CHOICES = [
 class SessionForm(ProjectChoiceForm):
     started_at = WallClockField(label="Started", widget=LOCAL_INPUT, help_text="In your time zone.")
     ended_at = WallClockField(label="Ended", widget=LOCAL_INPUT, help_text="In your time zone.")
-    task_count = forms.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, initial=0, label="Tasks done")
+    task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, initial=0, label="Tasks done")
     notes = forms.CharField(
         max_length=MAX_NOTES_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

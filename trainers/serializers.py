@@ -17,6 +17,25 @@ from trainers.models import (
     Worker,
 )
 from trainers.selectors import projects_visible_to, workers_visible_to
+from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
+
+
+class PlainIntegerField(serializers.IntegerField):
+    """A whole number in ASCII digits ("1_0" or other scripts' digits are refused, like the import)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if not is_plain_number(data):
+            raise serializers.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
+        return super().to_internal_value(data)
+
+
+class PlainDecimalField(serializers.DecimalField):
+    """A decimal in ASCII digits and a dot: money is never read from "1_000" or other scripts' digits."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not is_plain_number(data):
+            raise serializers.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
+        return super().to_internal_value(data)
 
 
 class AwareDateTimeField(serializers.DateTimeField):
@@ -123,7 +142,7 @@ class SessionSerializer(serializers.ModelSerializer):
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     started_at = AwareDateTimeField()
     ended_at = AwareDateTimeField()
-    task_count = serializers.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
+    task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
     period = serializers.CharField(read_only=True)
     duration_seconds = serializers.IntegerField(read_only=True, allow_null=True)
@@ -166,7 +185,7 @@ class SessionStartSerializer(serializers.Serializer):
 
 
 class SessionStopSerializer(serializers.Serializer):
-    task_count = serializers.IntegerField(min_value=0, max_value=MAX_TASK_COUNT, required=False)
+    task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, required=False)
 
 
 class ImportResultSerializer(serializers.Serializer):

@@ -1,5 +1,6 @@
 """Field validators shared by models, serializers and the CSV import."""
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -23,3 +24,14 @@ def validate_currency(value: str) -> None:
     """Accept only ISO 4217 alphabetic codes such as `USD`."""
     if value not in ISO_4217_CODES:
         raise ValidationError(f"'{value}' is not an ISO 4217 currency code such as USD.")
+
+
+# A number as a person types it: ASCII digits, an optional sign and decimal point. Python's
+# int() and Decimal() also take "1_000" and other scripts' digits; money must not.
+PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
+PLAIN_NUMBER_MESSAGE = "Write the number with the digits 0-9 and a dot, e.g. 12.50."
+
+
+def is_plain_number(value: object) -> bool:
+    """True unless `value` is text that is not a plain ASCII number (JSON numbers pass)."""
+    return not isinstance(value, str) or PLAIN_NUMBER.fullmatch(value.strip()) is not None

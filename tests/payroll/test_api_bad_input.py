@@ -220,6 +220,8 @@ REFUSED_RATES = [
     pytest.param({"effective_from": "not-a-date"}, "effective_from", id="effective_from-garbage"),
     pytest.param({"effective_from": "2026-01-01\x00"}, "effective_from", id="effective_from-NUL"),
     pytest.param({"effective_from": "0001-01-01"}, "effective_from", id="effective_from-year-1"),
+    pytest.param({"hourly_rate": "1_5"}, "hourly_rate", id="hourly_rate-underscore"),
+    pytest.param({"hourly_rate": "\u0661\u0662"}, "hourly_rate", id="hourly_rate-arabic-indic-digits"),
     pytest.param({"effective_from": "1999-12-31"}, "effective_from", id="effective_from-before-2000"),
     pytest.param({"effective_from": "9999-12-31"}, "effective_from", id="effective_from-year-9999"),
 ]

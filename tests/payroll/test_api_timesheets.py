@@ -605,6 +605,8 @@ def test_an_adjustment_shows_on_the_current_timesheet_beside_its_lines(world, ra
         ({"amount": "-1000000"}, "amount"),
         ({"amount": "1.005"}, "amount"),
         ({"amount": "abc"}, "amount"),
+        ({"amount": "1_000"}, "amount"),
+        ({"amount": "\u0661\u0662.\u0665"}, "amount"),
         ({"amount": None}, "amount"),
         ({"currency": "EUR"}, "currency"),
         ({"currency": "XXXX"}, "currency"),

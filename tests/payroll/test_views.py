@@ -6,7 +6,16 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from payroll.models import Invoice, InvoiceStatus, Job, JobStatus, Rate, Timesheet, TimesheetStatus
+from payroll.models import (
+    Adjustment,
+    Invoice,
+    InvoiceStatus,
+    Job,
+    JobStatus,
+    Rate,
+    Timesheet,
+    TimesheetStatus,
+)
 from payroll.services.invoices import invoice_issue
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
 from tests.factories import RateFactory, SessionFactory
@@ -427,3 +436,14 @@ def test_bulk_approve_refuses_a_timesheet_with_warnings_whatever_is_posted(world
     # then it stays submitted and the page says why
     assert Timesheet.objects.get(pk=submitted.pk).status == TimesheetStatus.SUBMITTED
     assert "has problems to look at" in done.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("amount", ["1_000", "\u0661\u0662.\u0665"])
+def test_an_adjustment_amount_in_other_digits_is_refused_not_misread(world, amount):
+    # when a manager types an amount Python's Decimal() would read as 1000 or 12.5
+    form = {"worker": world.worker_a.pk, "amount": amount, "currency": "USD", "reason": "Bonus."}
+    response = signed_in(world.manager_a).post(reverse("payroll:adjustments"), form)
+    # then the form says how to write it, and no money is added
+    assert "Write the number with the digits 0-9 and a dot" in response.content.decode()
+    assert not Adjustment.objects.exists()

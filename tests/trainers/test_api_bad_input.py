@@ -127,6 +127,8 @@ REFUSED_ENTRIES = [
     pytest.param({"project": [1]}, "project", id="project-list"),
     # task_count
     pytest.param({"task_count": "NaN"}, "task_count", id="task_count-NaN-string"),
+    pytest.param({"task_count": "1_0"}, "task_count", id="task_count-underscore"),
+    pytest.param({"task_count": "\u0662\u0660"}, "task_count", id="task_count-arabic-indic-digits"),
     pytest.param({"task_count": "Infinity"}, "task_count", id="task_count-Infinity-string"),
     pytest.param({"task_count": -1}, "task_count", id="task_count-negative"),
     pytest.param({"task_count": 10**30}, "task_count", id="task_count-10e30"),
