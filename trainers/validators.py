@@ -33,5 +33,11 @@ PLAIN_NUMBER_MESSAGE = "Write the number with the digits 0-9 and a dot, e.g. 12.
 
 
 def is_plain_number(value: object) -> bool:
-    """True unless `value` is text that is not a plain ASCII number (JSON numbers pass)."""
-    return not isinstance(value, str) or PLAIN_NUMBER.fullmatch(value.strip()) is not None
+    """True unless `value` is text that is not a plain ASCII number.
+
+    JSON numbers pass, and so does empty text: whether a value is required is the field's
+    own rule, with its own message.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return True
+    return PLAIN_NUMBER.fullmatch(value.strip()) is not None

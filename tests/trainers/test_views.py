@@ -385,3 +385,18 @@ def test_times_at_the_ends_of_the_calendar_get_the_apis_words_not_a_500(world, w
     # then
     assert response.status_code == 200
     assert words in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_stopping_the_timer_with_no_task_count_is_fine(world):
+    # given a running timer
+    client = signed_in(world.contractor_a)
+    client.post(reverse("trainers:timer-start"), {"project": world.project_a.pk})
+    running = LabellingSession.objects.get(worker=world.worker_a, ended_at__isnull=True)
+    running.started_at -= timedelta(minutes=5)
+    running.save()
+    # when it is stopped with the optional task count left empty
+    client.post(reverse("trainers:timer-stop", args=[running.pk]), {"task_count": ""})
+    # then it stopped
+    running.refresh_from_db()
+    assert running.ended_at is not None
