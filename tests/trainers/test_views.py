@@ -400,3 +400,22 @@ def test_stopping_the_timer_with_no_task_count_is_fine(world):
     # then it stopped
     running.refresh_from_db()
     assert running.ended_at is not None
+
+
+@pytest.mark.django_db
+def test_times_in_the_repeated_hour_are_listed_with_their_zone_name(world):
+    # given 01:10 CDT to 01:50 CST on Chicago's fall-back night (100 minutes of real time)
+    SessionFactory(
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=datetime(2026, 11, 1, 6, 10, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 1, 7, 50, tzinfo=UTC),
+        notes="fold night",
+    )
+    # when the contractor lists that week
+    page = signed_in(world.contractor_a).get(reverse("trainers:sessions"), {"period": "2026-W44"})
+    ordinary = signed_in(world.contractor_a).get(reverse("trainers:sessions"), {"period": "2026-W45"})
+    # then both times carry their zone's name; an ordinary time (the world's Monday 09:00) does not
+    text = page.content.decode()
+    assert "Sun 1 Nov 01:10 CDT" in text and "01:50 CST" in text
+    assert "Mon 2 Nov 09:00</td>" in ordinary.content.decode()

@@ -1,8 +1,10 @@
-"""Template filters of the web pages: durations as h:mm:ss, rates as the API shows them."""
+"""Template filters of the web pages: durations as h:mm:ss, rates as the API shows them, wall times."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django import template
+from django.utils import dateformat, timezone
 
 register = template.Library()
 
@@ -35,3 +37,18 @@ def percent(fraction: Decimal | None) -> str:
         return ""
     value = (Decimal(fraction) * 100).normalize()
     return f"{value:f}"
+
+
+@register.filter
+def wall(instant: datetime | None, fmt: str) -> str:
+    """A time as the wall clock showed it, with the zone's name when that hour happened twice.
+
+    On a fall-back night 01:10 CDT and 01:10 CST are an hour apart; shown bare they look alike.
+    """
+    if instant is None:
+        return ""
+    local = timezone.localtime(instant)
+    text = dateformat.format(local, fmt)
+    if local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset():
+        text += f" {local.tzname()}"
+    return text
