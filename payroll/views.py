@@ -5,12 +5,14 @@ timesheet or invoice is a 404), writes through the services, whose refusals are 
 the API's words.
 """
 
+from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -112,11 +114,8 @@ def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
     timesheet = get_object_or_404(timesheets_visible_to(actor(request)), pk=pk)
     sessions = (
         sessions_visible_to(actor(request))
-        .filter(
-            worker=timesheet.worker,
-            started_at__lt=timesheet.period_end,
-            started_at__gte=timesheet.period_start,
-        )
+        .filter(worker=timesheet.worker, started_at__lt=timesheet.period_end)  # every session the
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gt=timesheet.period_start))  # lines count
         .order_by("started_at")
     )
     context = {
@@ -473,22 +472,21 @@ def _default_report_range() -> dict[str, str]:
 
 def _chart(group_by: str, title: str, rows: list[Any]) -> dict[str, Any]:
     """A chart's data: hours per group (all currencies) and amounts per currency, as strings."""
-    labels: list[str] = []
-    seconds: dict[str, int] = {}
-    amounts: dict[str, dict[str, Decimal]] = {}
+    # Groups by key, not by name: two clients' projects may share a name.
+    labels: dict[Any, str] = {}
+    seconds: dict[Any, int] = defaultdict(int)
+    amounts: dict[str, dict[Any, Decimal]] = {}
     for row in rows:
-        label = str(row.key) if group_by == "period" else (row.name or "No team")
-        if label not in seconds:
-            labels.append(label)
-            seconds[label] = 0
-        seconds[label] += row.seconds
-        amounts.setdefault(row.currency, {})[label] = row.amount
+        labels.setdefault(row.key, str(row.key) if group_by == "period" else (row.name or "No team"))
+        seconds[row.key] += row.seconds
+        by_key = amounts.setdefault(row.currency, {})
+        by_key[row.key] = by_key.get(row.key, Decimal("0.00")) + row.amount
     data = {
-        "labels": labels,
-        "hours": [str(decimal_hours(seconds[label])) for label in labels],
+        "labels": list(labels.values()),
+        "hours": [str(decimal_hours(seconds[key])) for key in labels],
         "amounts": {
-            currency: [str(by_label.get(label, Decimal("0.00"))) for label in labels]
-            for currency, by_label in sorted(amounts.items())
+            currency: [str(by_key.get(key, Decimal("0.00"))) for key in labels]
+            for currency, by_key in sorted(amounts.items())
         },
     }
     chart_id = f"chart-{group_by}"

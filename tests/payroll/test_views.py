@@ -1,6 +1,8 @@
 """The pay web pages: who may open which, 404 for other people's objects, actions and messages."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -18,6 +20,7 @@ from payroll.models import (
 )
 from payroll.services.invoices import invoice_issue
 from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.views import _chart
 from tests.factories import RateFactory, SessionFactory
 from trainers.models import LabellingSession, Worker
 
@@ -447,3 +450,32 @@ def test_an_adjustment_amount_in_other_digits_is_refused_not_misread(world, amou
     # then the form says how to write it, and no money is added
     assert "Write the number with the digits 0-9 and a dot" in response.content.decode()
     assert not Adjustment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_timesheet_page_lists_a_session_that_began_the_week_before(world, submitted):
+    # given a session from Sunday 22:00 before W45 to Monday 02:00 (Chicago): 2 h of it is W45's
+    SessionFactory(
+        worker=world.worker_a,
+        project=world.project_a,
+        started_at=datetime(2026, 11, 2, 4, 0, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 2, 8, 0, tzinfo=UTC),
+    )
+    # when the manager opens W45
+    page = signed_in(world.manager_a).get(reverse("payroll:timesheet", args=[submitted.pk]))
+    # then the session the lines count is on the page
+    assert "Sun 1 Nov" in page.content.decode()  # its start, in the worker's zone
+
+
+def test_the_report_chart_adds_up_groups_that_share_a_name():
+    # given two clients' projects both called "Image QA"
+    rows = [
+        SimpleNamespace(key=1, name="Image QA", currency="USD", seconds=3600, amount=Decimal("1000.00")),
+        SimpleNamespace(key=2, name="Image QA", currency="USD", seconds=1800, amount=Decimal("200.00")),
+    ]
+    # when they are charted per project
+    chart = _chart("project", "Per project", rows)
+    # then each keeps its own bar, hours and amount
+    assert chart["data"]["labels"] == ["Image QA", "Image QA"]
+    assert chart["data"]["hours"] == ["1.00", "0.50"]
+    assert chart["data"]["amounts"] == {"USD": ["1000.00", "200.00"]}
