@@ -43,7 +43,7 @@ from payroll.serializers import (
 from payroll.services import rates as services
 from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoices import invoice_pay, invoice_void
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheets import (
     adjustment_create,
     timesheet_ensure,
@@ -226,7 +226,7 @@ class PeriodJobView(APIView):
         """Start the job, or return the unfinished one with the same arguments."""
         form = self.form_class(data=request.data)
         form.is_valid(raise_exception=True)
-        params = {"period": form.validated_data["period"]}
+        params = period_job_params(form.validated_data["period"])
         job, _ = job_start(kind=self.job_kind, params=params, actor=cast(User, request.user))
         return Response({"job": job.pk}, status=status.HTTP_202_ACCEPTED)
 

@@ -7,6 +7,10 @@ rounding an amount ever sees.
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from trainers.formatting import clock_hours, rate_text
+
+__all__ = ["ShownTime", "clock_hours", "decimal_hours", "line_amount", "rate_text", "round_half_up"]
+
 CENT = Decimal("0.01")
 ONE = Decimal(1)
 SECONDS_PER_HOUR = Decimal(3600)
@@ -28,20 +32,6 @@ def line_amount(seconds: int, hourly_rate: Decimal, multiplier: Decimal = ONE) -
 def decimal_hours(seconds: int) -> Decimal:
     """Hours to two places, for display beside h:mm:ss (never used to compute money)."""
     return round_half_up(_EXACT.divide(Decimal(seconds), SECONDS_PER_HOUR))
-
-
-def clock_hours(seconds: int) -> str:
-    """Seconds as h:mm:ss, e.g. 14710 -> '4:05:10'."""
-    sign = "-" if seconds < 0 else ""
-    hours, rest = divmod(abs(seconds), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
-
-
-def rate_text(rate: Decimal) -> str:
-    """A rate shown with at least two decimals and never rounded: 15 -> '15.00', 20.862 -> '20.862'."""
-    cents = rate.quantize(CENT)
-    return f"{cents:f}" if cents == rate else f"{rate.normalize():f}"
 
 
 class ShownTime:

@@ -46,10 +46,9 @@ from payroll.selectors.timesheets import (
     timesheets_visible_to,
 )
 from payroll.services import rates as rate_services
-from payroll.services.close import close_period_start_key
 from payroll.services.exports import export_start
 from payroll.services.invoices import invoice_pay, invoice_void
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
 from trainers.errors import DomainError, InvalidInput
 from trainers.models import Role
@@ -238,8 +237,7 @@ def start_job(request: HttpRequest, kind: str) -> HttpResponse:
         messages.error(request, field_errors(form, "period"))
         return redirect("payroll:overview")
     period = form.cleaned_data["period"]
-    params = close_period_start_key(period) if kind == "close_period" else {"period": period}
-    job, created = job_start(kind=kind, params=params, actor=actor(request))
+    job, created = job_start(kind=kind, params=period_job_params(period), actor=actor(request))
     started = "started" if created else "is already running"
     messages.info(request, f"{JOB_NAMES[kind]} of {period} {started} (job {job.pk}).")
     return redirect(f"{reverse('payroll:overview')}?period={period}")

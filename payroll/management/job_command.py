@@ -13,7 +13,7 @@ from django.db import transaction
 
 from config.celery_app import app
 from payroll.models import Job, JobStatus
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from trainers.periods import parse_period_key
 
 JOB_PATH = "/api/v1/jobs/{id}/"
@@ -37,7 +37,7 @@ class PeriodJobCommand(BaseCommand):
             raise CommandError(str(error)) from error
         try:
             with transaction.atomic():  # the job is queued when this commits
-                job, created = job_start(kind=self.kind, params={"period": period}, actor=None)
+                job, created = job_start(kind=self.kind, params=period_job_params(period), actor=None)
         except Exception as error:  # inline Celery: the job ran on commit and failed
             raise CommandError(f"The {self.noun} of {period} failed: {error}") from error
         job.refresh_from_db()

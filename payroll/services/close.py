@@ -29,8 +29,3 @@ def chunked(ids: list[int], size: int | None = None) -> list[list[int]]:
     """
     size = size or settings.JOB_CHUNK_SIZE
     return [ids[start : start + size] for start in range(0, len(ids), size)]
-
-
-def close_period_start_key(period: str) -> dict[str, str]:
-    """The job arguments of a close (one unfinished close per period)."""
-    return {"period": period}

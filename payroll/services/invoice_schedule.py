@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from payroll.models import Job, Timesheet, TimesheetStatus
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from trainers.models import Worker
 from trainers.periods import period_bounds
 
@@ -58,6 +58,6 @@ def invoice_ended_periods(*, now: datetime) -> list[InvoiceStart]:
     starts = []
     for period in periods_to_invoice(now):
         with transaction.atomic():  # the job is queued when this commits
-            job, created = job_start(kind=INVOICE_KIND, params={"period": period}, actor=None)
+            job, created = job_start(kind=INVOICE_KIND, params=period_job_params(period), actor=None)
         starts.append(InvoiceStart(period, job, created))
     return starts

@@ -44,6 +44,11 @@ QUEUED_GRACE = timedelta(minutes=5)
 STALL_MARGIN = timedelta(minutes=10)
 
 
+def period_job_params(period: str) -> dict[str, str]:
+    """The arguments of a job over a period: the same everywhere, so one unfinished job per period."""
+    return {"period": period}
+
+
 def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple[Job, bool]:
     """Queue a job after commit, or return the unfinished one with the same arguments."""
     key = json.dumps(params, sort_keys=True, separators=(",", ":"))

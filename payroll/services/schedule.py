@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 
 from payroll.models import Job, JobStatus
-from payroll.services.close import close_period_start_key
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from trainers.models import Worker
 from trainers.periods import iso_week_key, period_bounds
 
@@ -60,6 +59,6 @@ def close_ended_periods(*, now: datetime) -> list[CloseStart]:
         if closed_since(period, ended_at):
             continue
         with transaction.atomic():  # the close is queued when this commits
-            job, created = job_start(kind=CLOSE_KIND, params=close_period_start_key(period), actor=None)
+            job, created = job_start(kind=CLOSE_KIND, params=period_job_params(period), actor=None)
         starts.append(CloseStart(period, job, created))
     return starts

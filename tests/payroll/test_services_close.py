@@ -8,7 +8,7 @@ import pytest
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.periods import period_bounds
 from payroll.services import close
-from payroll.services.jobs import job_start
+from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheets import timesheet_get_or_create, timesheets_refresh
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import Worker
@@ -66,7 +66,7 @@ def test_chunked_splits_in_order_with_a_short_last_chunk(settings):
     settings.JOB_CHUNK_SIZE = 3  # the default size comes from the setting
     assert close.chunked([1, 2, 3, 4, 5]) == [[1, 2, 3], [4, 5]]
     assert close.chunked([]) == []
-    assert close.close_period_start_key(PERIOD) == {"period": PERIOD}
+    assert period_job_params(PERIOD) == {"period": PERIOD}
 
 
 def test_refresh_creates_open_timesheets_with_stored_lines_and_totals(world):

@@ -6,28 +6,21 @@ from decimal import Decimal
 from django import template
 from django.utils import dateformat, timezone
 
+from trainers.formatting import clock_hours, rate_text
+
 register = template.Library()
 
 
 @register.filter
 def clock(seconds: int | None) -> str:
     """Seconds as h:mm:ss, e.g. 14710 -> '4:05:10' (empty for None)."""
-    if seconds is None:
-        return ""
-    sign = "-" if seconds < 0 else ""
-    hours, rest = divmod(abs(int(seconds)), 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}"
+    return "" if seconds is None else clock_hours(int(seconds))
 
 
 @register.filter
 def rate(value: Decimal | None) -> str:
     """An hourly rate as the API shows it: at least two decimals, never a digit dropped."""
-    if value is None:
-        return ""
-    exact = Decimal(value)
-    cents = exact.quantize(Decimal("0.01"))
-    return f"{cents:f}" if cents == exact else f"{exact.normalize():f}"
+    return "" if value is None else rate_text(Decimal(value))
 
 
 @register.filter
