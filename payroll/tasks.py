@@ -97,7 +97,7 @@ def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     if chunk.done_at is not None:
         return
     with job_fails_unless_retried(self, job_id, f"Closing chunk {index}"):
-        workers = Worker.objects.filter(pk__in=chunk.items).select_related("team")
+        workers = Worker.objects.filter(pk__any_of=chunk.items)
         with transaction.atomic():  # the work and its count commit together: exact after a kill
             changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
             job_chunk_done(

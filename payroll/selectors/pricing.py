@@ -103,7 +103,7 @@ RateRow = tuple[int | None, Decimal, date]
 
 
 def _rate_rows(workers: list[Worker]) -> dict[int, list[RateRow]]:
-    rows = Rate.objects.filter(worker_id__in=[worker.pk for worker in workers]).values_list(
+    rows = Rate.objects.filter(worker_id__any_of=[worker.pk for worker in workers]).values_list(
         "worker_id", "project_id", "hourly_rate", "effective_from"
     )
     by_worker: dict[int, list[RateRow]] = defaultdict(list)

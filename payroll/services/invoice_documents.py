@@ -72,7 +72,7 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
 def invoices_without_pdf(*, timesheet_ids: Iterable[int]) -> list[int]:
     """Ids of the invoices of these timesheets whose PDF is not rendered yet."""
     return list(
-        Invoice.objects.filter(timesheet_id__in=list(timesheet_ids), pdf="")
+        Invoice.objects.filter(timesheet_id__any_of=list(timesheet_ids), pdf="")
         .order_by("pk")
         .values_list("pk", flat=True)
     )

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -28,9 +29,9 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.money import clock_hours, round_half_up
-from payroll.selectors.timesheets import LineFigures, timesheet_figures
+from payroll.selectors.timesheets import LineFigures
 from payroll.services.bulk import allocate_ids, insert_rows
-from payroll.services.timesheets import TRANSITIONS, timesheet_transition
+from payroll.services.timesheets import TRANSITIONS
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
 
@@ -38,54 +39,14 @@ from trainers.models import Role, User, Worker
 def invoice_issue(
     *, timesheet: Timesheet, actor: User | None = None, now: datetime | None = None
 ) -> tuple[Invoice, bool]:
-    """Issue the invoice of an approved timesheet; return it and whether it is new."""
-    now = now or timezone.now()
+    """Issue the invoice of an approved timesheet; return it and whether it is new (a batch of one)."""
     with transaction.atomic():
-        worker = Worker.objects.select_for_update().get(pk=timesheet.worker_id)
-        timesheet = Timesheet.objects.select_for_update(of=("self",)).get(pk=timesheet.pk)
-        existing = Invoice.objects.filter(timesheet=timesheet).first()
-        if existing:
-            return existing, False
-        if timesheet.status != TimesheetStatus.APPROVED:
-            raise Conflict(f"Only approved timesheets are invoiced; this one is {timesheet.status}.")
-        invoice = _create_invoice(timesheet, worker, now.astimezone(worker.zone).date())
-        timesheet_transition(actor=actor, timesheet=timesheet, action="invoice", note=invoice.number, now=now)
-    return invoice, True
-
-
-def _create_invoice(timesheet: Timesheet, worker: Worker, issued_on: date) -> Invoice:
-    lines = _invoice_lines(timesheet)
-    invoice = _new_invoice(timesheet, worker, issued_on, lines, _take_sequences(issued_on.year, 1))
-    invoice.save(force_insert=True)
-    InvoiceLine.objects.bulk_create(
-        InvoiceLine(invoice=invoice, position=position, **line._asdict())
-        for position, line in enumerate(lines, start=1)
-    )
-    return invoice
-
-
-def _new_invoice(
-    timesheet: Timesheet, worker: Worker, issued_on: date, lines: list["LineValues"], sequence: int
-) -> Invoice:
-    """The invoice of a timesheet, unsaved: every field an issued invoice gets, in one place."""
-    subtotal = sum((line.amount for line in lines), Decimal("0.00"))
-    tax = round_half_up(subtotal * worker.tax_rate)
-    return Invoice(
-        number=invoice_number(issued_on.year, sequence),
-        year=issued_on.year,
-        sequence=sequence,
-        timesheet=timesheet,
-        worker=worker,
-        period=timesheet.period,
-        issued_on=issued_on,
-        due_on=issued_on + timedelta(days=settings.INVOICE_DUE_DAYS),
-        currency=timesheet.currency,
-        subtotal=subtotal,
-        tax_rate=worker.tax_rate,
-        tax=tax,
-        total=subtotal + tax,
-        **invoice_parties(worker),
-    )
+        issued = invoices_issue_batch(timesheet_ids=[timesheet.pk], actor=actor, now=now)
+        invoice = Invoice.objects.filter(timesheet_id=timesheet.pk).first()
+        if invoice is None:
+            status = Timesheet.objects.values_list("status", flat=True).get(pk=timesheet.pk)
+            raise Conflict(f"Only approved timesheets are invoiced; this one is {status}.")
+    return invoice, issued == 1
 
 
 def invoice_number(year: int, sequence: int) -> str:
@@ -96,20 +57,51 @@ def invoice_number(year: int, sequence: int) -> str:
 def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
     """The snapshots an invoice keeps of its two parties: `company` (settings), `contractor`."""
     return {
-        "company": {
-            "name": settings.COMPANY_NAME,
-            "address": settings.COMPANY_ADDRESS,
-            "tax_id": settings.COMPANY_TAX_ID,
-            "email": settings.COMPANY_EMAIL,
-        },
-        "contractor": {
-            "worker": worker.pk,
-            "full_name": worker.full_name,
-            "email": worker.email,
-            "time_zone": worker.time_zone,
-            "team": worker.team.name if worker.team else "",
-            "currency": worker.currency,
-        },
+        "company": company_snapshot(),
+        "contractor": _contractor_snapshot(
+            _Contractor(
+                worker.pk,
+                worker.full_name,
+                worker.email,
+                worker.time_zone,
+                worker.team.name if worker.team else "",
+                worker.currency,
+                worker.tax_rate,
+            )
+        ),
+    }
+
+
+def company_snapshot() -> dict[str, Any]:
+    """The company's details an invoice keeps (from settings)."""
+    return {
+        "name": settings.COMPANY_NAME,
+        "address": settings.COMPANY_ADDRESS,
+        "tax_id": settings.COMPANY_TAX_ID,
+        "email": settings.COMPANY_EMAIL,
+    }
+
+
+class _Contractor(NamedTuple):
+    """What an invoice needs of its worker, read (and locked) in one query for a whole batch."""
+
+    pk: int
+    full_name: str
+    email: str
+    time_zone: str
+    team_name: str | None
+    currency: str
+    tax_rate: Decimal
+
+
+def _contractor_snapshot(worker: _Contractor) -> dict[str, Any]:
+    return {
+        "worker": worker.pk,
+        "full_name": worker.full_name,
+        "email": worker.email,
+        "time_zone": worker.time_zone,
+        "team": worker.team_name or "",
+        "currency": worker.currency,
     }
 
 
@@ -122,12 +114,6 @@ class LineValues(NamedTuple):
     hourly_rate: Decimal | None
     multiplier: Decimal | None
     amount: Decimal
-
-
-def _invoice_lines(timesheet: Timesheet) -> list[LineValues]:
-    """The timesheet's stored lines, then its adjustments, as invoice lines."""
-    figures = timesheet_figures(timesheet)
-    return _lines_of(figures.lines, figures.adjustments)
 
 
 def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -> list[LineValues]:
@@ -169,7 +155,7 @@ def _take_sequences(year: int, count: int) -> int:
     return first
 
 
-# Many invoices at once (the invoicing job) -----------------------------------------------
+# Many invoices at once (the invoicing job; a single invoice is a batch of one) ----------
 
 
 def invoices_issue_batch(
@@ -177,11 +163,11 @@ def invoices_issue_batch(
 ) -> int:
     """Issue the invoices of many approved timesheets in one transaction; return how many are new.
 
-    Each invoice is what `invoice_issue` would make, numbered in timesheet-id order from
-    one block per year taken from the counter row once (still gap-free: the block commits
-    or rolls back with the invoices). Locks as `invoice_issue` does, in a fixed order:
-    workers by id, then timesheets by id, then the counter rows by year. Timesheets
-    already invoiced, or no longer approved, are skipped.
+    Numbered in timesheet-id order from one block per year taken from the counter row
+    once (still gap-free: the block commits or rolls back with the invoices). Locks in a
+    fixed order: workers by id, then the timesheets (the `invoice` transition moves each
+    approved one without an invoice to `invoiced`), then the counter rows by year.
+    Timesheets already invoiced, or no longer approved, are skipped.
 
     The counter rows are the one lock every chunk needs, held from numbering to commit:
     so everything else is done first, and only plain-row writes follow the numbering, or
@@ -189,82 +175,162 @@ def invoices_issue_batch(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        due = _lock_due(timesheet_ids)
-        for timesheet in due:
-            TRANSITIONS["invoice"].guard(actor, timesheet)
-        issued = _unnumbered_invoices(due, now)
-        _set_invoiced(due)
-        invoices = [invoice for invoice, _ in issued]
-        _reserve_ids(invoices)
-        _number(issued)
-        _insert_invoices(invoices)
-        insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(issued))
-        _insert_invoice_events(issued, actor, now)
-    return len(issued)
+        contractors = _lock_contractors(timesheet_ids)
+        due = _move_to_invoiced(timesheet_ids, actor, now)
+        drafts = _drafts(due, contractors, now)
+        ids = _reserve_ids(len(drafts))
+        numbers = _number(drafts)
+        pks = _insert_invoices(drafts, numbers, ids)
+        insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, pks))
+        _insert_invoice_events(due, numbers, actor, now)
+    return len(drafts)
 
 
-def _lock_due(timesheet_ids: Sequence[int]) -> list[Timesheet]:
-    """Lock the workers, then the timesheets; return the approved ones with no invoice yet."""
-    worker_ids = Timesheet.objects.filter(pk__in=timesheet_ids).values_list("worker_id", flat=True)
-    locked = Worker.objects.select_for_update(of=("self",)).select_related("team")  # team: the snapshot
-    workers = {w.pk: w for w in locked.filter(pk__in=worker_ids).order_by("pk")}
-    timesheets = (
-        Timesheet.objects.select_for_update(of=("self",))  # not the outer-joined invoice side
-        .filter(pk__in=timesheet_ids, status=TimesheetStatus.APPROVED, invoice__isnull=True)
+def _lock_contractors(timesheet_ids: Sequence[int]) -> dict[int, _Contractor]:
+    """Lock the timesheets' workers in id order; return what their invoices need of them."""
+    worker_ids = Timesheet.objects.filter(pk__any_of=timesheet_ids).values("worker_id")
+    rows = (
+        Worker.objects.select_for_update(of=("self",))
+        .filter(pk__in=worker_ids)
         .order_by("pk")
+        .values_list("pk", "full_name", "email", "time_zone", "team__name", "currency", "tax_rate")
     )
-    due = list(timesheets)
-    for timesheet in due:
-        timesheet.worker = workers[timesheet.worker_id]
+    return {row[0]: _Contractor(*row) for row in rows}
+
+
+class _Due(NamedTuple):
+    """A timesheet being invoiced."""
+
+    pk: int
+    worker_id: int
+    period: str
+    currency: str
+
+
+# The `invoice` transition for a batch: each approved timesheet without an invoice moves to
+# `invoiced`, locked by the update itself (its worker is locked already: no deadlock).
+MOVE_TO_INVOICED_SQL = """
+UPDATE payroll_timesheet AS t SET status = %(target)s, updated_at = %(now)s
+WHERE t.id = ANY(%(ids)s) AND t.status = ANY(%(sources)s)
+  AND NOT EXISTS (SELECT 1 FROM payroll_invoice AS i WHERE i.timesheet_id = t.id)
+RETURNING t.id, t.worker_id, t.period, t.currency
+"""
+
+
+def _move_to_invoiced(timesheet_ids: Sequence[int], actor: User | None, now: datetime) -> list[_Due]:
+    """Apply the `invoice` transition to the due timesheets (guarded); return them in id order."""
+    transition = TRANSITIONS["invoice"]
+    moved = _move_on_postgresql if connection.vendor == "postgresql" else _move_elsewhere
+    due = sorted(moved(list(timesheet_ids), transition.sources, transition.target, now))
+    for timesheet in due:  # a refusal rolls the whole batch back
+        transition.guard(actor, Timesheet(pk=timesheet.pk, worker_id=timesheet.worker_id))
     return due
 
 
-def _unnumbered_invoices(due: list[Timesheet], now: datetime) -> list[tuple[Invoice, list[LineValues]]]:
-    """Unsaved invoices and their lines in timesheet order, without numbers yet (`_number`)."""
+def _move_on_postgresql(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
+    params: dict[str, Any] = {"target": target, "now": now, "ids": ids, "sources": sorted(sources)}
+    with connection.cursor() as cursor:
+        cursor.execute(MOVE_TO_INVOICED_SQL, params)
+        return [_Due(*row) for row in cursor.fetchall()]
+
+
+def _move_elsewhere(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
+    due = Timesheet.objects.filter(pk__any_of=ids, status__in=sources, invoice__isnull=True)
+    rows = [_Due(*row) for row in due.values_list("pk", "worker_id", "period", "currency")]
+    Timesheet.objects.filter(pk__any_of=[row.pk for row in rows]).update(status=target, updated_at=now)
+    return rows
+
+
+class _Draft(NamedTuple):
+    """An invoice before it has an id and a number."""
+
+    due: _Due
+    contractor: _Contractor
+    issued_on: date
+    lines: list[LineValues]
+    subtotal: Decimal
+    tax: Decimal
+
+
+def _drafts(due: list[_Due], contractors: dict[int, _Contractor], now: datetime) -> list[_Draft]:
+    """Each due timesheet's invoice: lines copied, subtotal, tax once on the subtotal."""
     lines = _lines_by_timesheet(due)
-    issued = []
+    zones: dict[str, ZoneInfo] = {}
+    drafts = []
     for timesheet in due:
-        day = now.astimezone(timesheet.worker.zone).date()
-        invoice = _new_invoice(timesheet, timesheet.worker, day, lines[timesheet.pk], sequence=0)
-        issued.append((invoice, lines[timesheet.pk]))
-    return issued
+        contractor = contractors[timesheet.worker_id]
+        zone = zones.get(contractor.time_zone) or zones.setdefault(
+            contractor.time_zone, ZoneInfo(contractor.time_zone)
+        )
+        subtotal = sum((line.amount for line in lines[timesheet.pk]), Decimal("0.00"))
+        tax = round_half_up(subtotal * contractor.tax_rate)
+        issued_on = now.astimezone(zone).date()
+        drafts.append(_Draft(timesheet, contractor, issued_on, lines[timesheet.pk], subtotal, tax))
+    return drafts
 
 
-def _number(issued: list[tuple[Invoice, list[LineValues]]]) -> None:
-    """Number the invoices in order from one block per year (locks the counter rows until commit)."""
-    years = Counter(invoice.year for invoice, _ in issued)
+def _reserve_ids(count: int) -> list[int] | None:
+    """On PostgreSQL, ids from the invoice sequence, so COPY can write the rows with them."""
+    return allocate_ids(Invoice, count) if connection.vendor == "postgresql" and count else None
+
+
+def _number(drafts: list[_Draft]) -> list[tuple[int, int]]:
+    """(year, sequence) of each draft in order, from one block per year (locks the counter rows)."""
+    years = Counter(draft.issued_on.year for draft in drafts)
     following = {year: _take_sequences(year, count) for year, count in sorted(years.items())}
-    for invoice, _ in issued:
-        invoice.sequence = following[invoice.year]
-        invoice.number = invoice_number(invoice.year, invoice.sequence)
-        following[invoice.year] += 1
+    numbers = []
+    for draft in drafts:
+        year = draft.issued_on.year
+        numbers.append((year, following[year]))
+        following[year] += 1
+    return numbers
 
 
-def _reserve_ids(invoices: list[Invoice]) -> None:
-    """On PostgreSQL, give the invoices ids from the sequence, so COPY can write them."""
-    if connection.vendor == "postgresql":
-        for invoice, pk in zip(invoices, allocate_ids(Invoice, len(invoices)), strict=True):
-            invoice.pk = pk
+INVOICE_COLUMNS = (
+    "number", "year", "sequence", "timesheet_id", "worker_id", "period", "issued_on", "due_on", "currency",
+    "subtotal", "tax_rate", "tax", "total", "status", "paid_on", "payment_reference", "void_reason",
+    "company", "contractor", "pdf", "pdf_sha256", "created_at",
+)  # fmt: skip
 
 
-def _insert_invoices(invoices: list[Invoice]) -> None:
-    """Insert the invoices: COPY on PostgreSQL (ids reserved), bulk_create (ids set) elsewhere."""
-    if connection.vendor != "postgresql":
-        Invoice.objects.bulk_create(invoices, batch_size=2_000)
-        return
-    created_at = timezone.now()  # what auto_now_add would set
-    for invoice in invoices:
-        invoice.created_at = created_at
-        invoice._state.adding = False
-    names = [field.attname for field in Invoice._meta.concrete_fields]
-    insert_rows(Invoice, names, ([getattr(invoice, name) for name in names] for invoice in invoices))
+def _insert_invoices(
+    drafts: list[_Draft], numbers: list[tuple[int, int]], ids: list[int] | None
+) -> list[int]:
+    """Insert the invoices (COPY with reserved ids on PostgreSQL); return their ids in order."""
+    company, created_at = company_snapshot(), timezone.now()
+    rows = [
+        _invoice_row(draft, year, sequence, company, created_at)
+        for draft, (year, sequence) in zip(drafts, numbers, strict=True)
+    ]
+    if ids is not None:
+        insert_rows(
+            Invoice, ("id", *INVOICE_COLUMNS), ((pk, *row) for pk, row in zip(ids, rows, strict=True))
+        )
+        return ids
+    invoices = (Invoice(**dict(zip(INVOICE_COLUMNS, row, strict=True))) for row in rows)
+    return [invoice.pk for invoice in Invoice.objects.bulk_create(invoices)]
 
 
-def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
-    """Each timesheet's stored lines then adjustments, as `_invoice_lines` copies them (3 queries)."""
+def _invoice_row(
+    draft: _Draft, year: int, sequence: int, company: dict[str, Any], created_at: datetime
+) -> tuple[object, ...]:
+    """An issued invoice's values, in INVOICE_COLUMNS order: every field it gets, in one place."""
+    due = draft.due
+    due_on = draft.issued_on + timedelta(days=settings.INVOICE_DUE_DAYS)
+    total = draft.subtotal + draft.tax
+    return (
+        invoice_number(year, sequence), year, sequence, due.pk, due.worker_id, due.period,
+        draft.issued_on, due_on, due.currency, draft.subtotal, draft.contractor.tax_rate, draft.tax,
+        total, InvoiceStatus.ISSUED.value, None, "", "", company, _contractor_snapshot(draft.contractor),
+        "", "", created_at,
+    )  # fmt: skip
+
+
+def _lines_by_timesheet(due: list[_Due]) -> dict[int, list[LineValues]]:
+    """Each timesheet's stored lines then adjustments, as invoice lines (2 queries)."""
     stored: dict[int, list[LineFigures]] = defaultdict(list)
     rows = (
-        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in due])
+        TimesheetLine.objects.filter(timesheet_id__any_of=[t.pk for t in due])
         .order_by("timesheet_id", *LINE_ORDER)  # as the timesheet shows them
         .values_list("timesheet_id", *LINE_FIGURES)
     )
@@ -272,8 +338,8 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
         stored[timesheet_id].append(LineFigures(*figures))
     adjustments: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
     for adjustment in Adjustment.objects.filter(
-        worker_id__in={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
-    ):
+        worker_id__any_of={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
+    ).order_by("pk"):
         adjustments[(adjustment.worker_id, adjustment.applies_to_period)].append(adjustment)
     return {t.pk: _lines_of(stored[t.pk], adjustments[(t.worker_id, t.period)]) for t in due}
 
@@ -282,23 +348,19 @@ def _lines_by_timesheet(due: list[Timesheet]) -> dict[int, list[LineValues]]:
 LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 
 
-def _set_invoiced(due: list[Timesheet]) -> None:
-    """The `invoice` transition of each timesheet, first half: its state (events: after numbering)."""
-    Timesheet.objects.filter(pk__in=[timesheet.pk for timesheet in due]).update(
-        status=TRANSITIONS["invoice"].target, updated_at=timezone.now()
-    )
-
-
 def _insert_invoice_events(
-    issued: list[tuple[Invoice, list[LineValues]]], actor: User | None, now: datetime
+    due: list[_Due], numbers: list[tuple[int, int]], actor: User | None, now: datetime
 ) -> None:
-    """The `invoice` transition of each timesheet, second half: an event naming the invoice."""
+    """The `invoice` transition's event of each timesheet, naming its invoice."""
     source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
     actor_id = actor.pk if actor else None
     insert_rows(
         TimesheetEvent,
         ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note"),
-        ((invoice.timesheet_id, source, target, actor_id, now, invoice.number) for invoice, _ in issued),
+        (
+            (timesheet.pk, source, target, actor_id, now, invoice_number(year, sequence))
+            for timesheet, (year, sequence) in zip(due, numbers, strict=True)
+        ),
     )
 
 
@@ -314,10 +376,10 @@ INVOICE_LINE_COLUMNS = (
 )
 
 
-def _line_rows(issued: list[tuple[Invoice, list[LineValues]]]) -> Iterable[tuple[object, ...]]:
-    for invoice, lines in issued:
-        for position, line in enumerate(lines, start=1):
-            yield (invoice.pk, position, *line)
+def _line_rows(drafts: list[_Draft], invoice_ids: list[int]) -> Iterable[tuple[object, ...]]:
+    for draft, invoice_id in zip(drafts, invoice_ids, strict=True):
+        for position, line in enumerate(draft.lines, start=1):
+            yield (invoice_id, position, *line)
 
 
 def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_reference: str) -> Invoice:

@@ -28,7 +28,7 @@ from payroll.models import (
 )
 from payroll.money import CENT
 from payroll.periods import iso_week_key, next_period, period_bounds
-from payroll.selectors.pricing import WorkerPay, price_workers_period
+from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names, timesheet_figures
 from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
@@ -325,78 +325,106 @@ def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
     """Create the period's timesheets and store fresh figures for the unlocked ones.
 
     One transaction for all the workers given (a chunk of the close), a fixed number of
-    queries whatever their count: timesheet rows are locked in id order (so two refreshes
-    of overlapping chunks queue rather than deadlock), and only timesheets whose lines or
-    total changed are rewritten. Idempotent: a second run writes nothing. Returns how
-    many timesheets were created or changed.
+    queries whatever their count. Missing timesheets are inserted with their lines and
+    total at once (a first close: nothing to lock, compare or rewrite). Existing unlocked
+    ones are locked in id order (so two refreshes of overlapping chunks queue rather than
+    deadlock) and rewritten only where their lines or total changed. Idempotent: a second
+    run writes nothing. Returns how many timesheets were created or changed.
     """
-    workers = list(workers)
+    workers = sorted(workers, key=lambda worker: worker.pk)  # one insert order: chunks never deadlock
     if not workers:
         return 0
-    priced = price_workers_period(workers, period)
-    ids = [worker.pk for worker in workers]
+    fresh = _fresh_lines(workers, period)
     with transaction.atomic():
-        created = _create_missing_timesheets(workers, period)
-        timesheets = list(
-            Timesheet.objects.select_for_update()
-            .filter(worker_id__in=ids, period=period)
-            .exclude(status__in=LOCKED_STATUSES)
-            .only("id", "worker_id", "total")  # all that is compared and rewritten
-            .order_by("pk")
-        )
-        fresh = _fresh_lines(timesheets, priced)
-        changed = _store_changed(timesheets, fresh, _adjustment_totals(ids, period))
-    return len({t.pk for t in changed} | {t.pk for t in timesheets if t.worker_id in created})
+        totals = _fresh_totals(fresh, _adjustment_totals(list(fresh), period))
+        created = _insert_missing_timesheets(workers, period, totals)
+        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(created, fresh))
+        existing = [worker.pk for worker in workers if worker.pk not in created]
+        changed = _store_changed(_lock_unlocked(existing, period), fresh, totals)
+    return len(created) + changed
 
 
-def _create_missing_timesheets(workers: list[Worker], period: str) -> set[int]:
-    """Insert the open timesheets that do not exist yet; return their workers' ids."""
-    existing = set(
-        Timesheet.objects.filter(worker_id__in=[w.pk for w in workers], period=period).values_list(
-            "worker_id", flat=True
-        )
+def _fresh_lines(workers: list[Worker], period: str) -> dict[int, list[LineFigures]]:
+    """Each worker's freshly priced lines, with project names from one query."""
+    priced = price_workers_period(workers, period)
+    names = pay_project_names(worker_pay.pay for worker_pay in priced.values())
+    return {worker_id: live_lines(worker_pay.pay, names) for worker_id, worker_pay in priced.items()}
+
+
+def _fresh_totals(fresh: dict[int, list[LineFigures]], adjustments: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Each worker's total: the fresh lines plus the adjustments landing in the period."""
+    return {
+        worker_id: sum((line.amount for line in lines), Decimal("0.00"))
+        + adjustments.get(worker_id, Decimal("0.00"))
+        for worker_id, lines in fresh.items()
+    }
+
+
+def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
+    rows = (
+        Adjustment.objects.filter(worker_id__any_of=worker_ids, applies_to_period=period)
+        .values("worker_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("worker_id", "amount")
     )
-    missing = [worker for worker in workers if worker.pk not in existing]
+    return dict(rows)
+
+
+def _insert_missing_timesheets(
+    workers: list[Worker], period: str, totals: dict[int, Decimal]
+) -> dict[int, int]:
+    """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
     bounds: dict[str, tuple[datetime, datetime]] = {}
-    for worker in missing:
+    for worker in workers:
         if worker.time_zone not in bounds:
             bounds[worker.time_zone] = period_bounds(period, worker.zone)
-    if missing and connection.vendor == "postgresql":
-        _insert_open_timesheets(missing, period, bounds)
-        return {worker.pk for worker in missing}
-    Timesheet.objects.bulk_create(
-        (
-            Timesheet(
-                worker=worker,
-                period=period,
-                period_start=bounds[worker.time_zone][0],
-                period_end=bounds[worker.time_zone][1],
-                currency=worker.currency,
-            )
-            for worker in missing
-        ),
-        ignore_conflicts=True,  # created concurrently: the unique constraint keeps one
+    if connection.vendor == "postgresql":
+        return _insert_open_timesheets(workers, period, bounds, totals)
+    ids = [worker.pk for worker in workers]
+    existing = set(
+        Timesheet.objects.filter(worker_id__any_of=ids, period=period).values_list("worker_id", flat=True)
     )
-    return {worker.pk for worker in missing}
+    missing = [worker for worker in workers if worker.pk not in existing]
+    Timesheet.objects.bulk_create(
+        Timesheet(
+            worker=worker,
+            period=period,
+            period_start=bounds[worker.time_zone][0],
+            period_end=bounds[worker.time_zone][1],
+            currency=worker.currency,
+            total=totals[worker.pk],
+        )
+        for worker in missing
+    )
+    missing_ids = [worker.pk for worker in missing]
+    return dict(
+        Timesheet.objects.filter(worker_id__any_of=missing_ids, period=period).values_list("worker_id", "pk")
+    )
 
 
-# What bulk_create(ignore_conflicts=True) writes, from four arrays: thousands of model
-# instances and prepared values cost the close chunk more than the insert itself.
+# What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
+# inserted: thousands of model instances and prepared values cost more than the insert.
+# A timesheet created concurrently is kept (the unique constraint) and not returned.
 NEW_OPEN_TIMESHEETS_SQL = """
 INSERT INTO payroll_timesheet (worker_id, period, period_start, period_end, currency,
     status, total, decision_note, created_at, updated_at)
 SELECT new.worker_id, %(period)s, new.period_start, new.period_end, new.currency,
-    %(status)s, 0, '', %(now)s, %(now)s
+    %(status)s, new.total, '', %(now)s, %(now)s
 FROM unnest(%(workers)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[],
-    %(currencies)s::varchar[]) AS new (worker_id, period_start, period_end, currency)
+    %(currencies)s::varchar[], %(totals)s::numeric[])
+    AS new (worker_id, period_start, period_end, currency, total)
+ORDER BY new.worker_id
 ON CONFLICT DO NOTHING
+RETURNING worker_id, id
 """
 
 
 def _insert_open_timesheets(
-    workers: list[Worker], period: str, bounds: dict[str, tuple[datetime, datetime]]
-) -> None:
-    """Insert open, empty timesheets; one created concurrently is kept (the unique constraint)."""
+    workers: list[Worker],
+    period: str,
+    bounds: dict[str, tuple[datetime, datetime]],
+    totals: dict[int, Decimal],
+) -> dict[int, int]:
     now = timezone.now()
     params: dict[str, Any] = {
         "period": period,
@@ -406,73 +434,79 @@ def _insert_open_timesheets(
         "starts": [bounds[worker.time_zone][0] for worker in workers],
         "ends": [bounds[worker.time_zone][1] for worker in workers],
         "currencies": [worker.currency for worker in workers],
+        "totals": [totals[worker.pk] for worker in workers],
     }
     with connection.cursor() as cursor:
         cursor.execute(NEW_OPEN_TIMESHEETS_SQL, params)
+        return dict(cursor.fetchall())
 
 
-def _fresh_lines(timesheets: list[Timesheet], priced: dict[int, WorkerPay]) -> dict[int, list[LineFigures]]:
-    """Each timesheet's freshly priced lines, with project names from one query."""
-    pays = {t.pk: priced[t.worker_id].pay for t in timesheets}
-    names = pay_project_names(pays.values())
-    return {pk: live_lines(pay, names) for pk, pay in pays.items()}
+def _line_rows(
+    timesheet_ids: dict[int, int], fresh: dict[int, list[LineFigures]]
+) -> Iterable[tuple[object, ...]]:
+    """Rows of TimesheetLine (LINE_COLUMNS) for these {worker id: timesheet id}."""
+    for worker_id, timesheet_id in timesheet_ids.items():
+        for line in fresh[worker_id]:
+            yield (timesheet_id, *_line_key(line))
 
 
-def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
-    rows = (
-        Adjustment.objects.filter(worker_id__in=worker_ids, applies_to_period=period)
-        .values("worker_id")
-        .annotate(amount=Sum("amount"))
-        .values_list("worker_id", "amount")
+# (id, worker id, total) of a timesheet the close may rewrite.
+OpenTimesheet = tuple[int, int, Decimal]
+
+
+def _lock_unlocked(worker_ids: list[int], period: str) -> list[OpenTimesheet]:
+    """Lock these workers' timesheets of the period that are not signed, in id order."""
+    if not worker_ids:
+        return []
+    return list(
+        Timesheet.objects.select_for_update()
+        .filter(worker_id__any_of=worker_ids, period=period)
+        .exclude(status__in=LOCKED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "worker_id", "total")
     )
-    return dict(rows)
 
 
 def _store_changed(
-    timesheets: list[Timesheet], fresh: dict[int, list[LineFigures]], adjustments: dict[int, Decimal]
-) -> list[Timesheet]:
-    """Rewrite the lines and total of the timesheets whose figures differ; return those."""
+    timesheets: list[OpenTimesheet], fresh: dict[int, list[LineFigures]], totals: dict[int, Decimal]
+) -> int:
+    """Rewrite the lines and total of the timesheets whose figures differ; return how many."""
+    if not timesheets:
+        return 0
     stored: dict[int, list[tuple[object, ...]]] = defaultdict(list)
-    rows = TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in timesheets]).values_list(
+    rows = TimesheetLine.objects.filter(timesheet_id__any_of=[pk for pk, _, _ in timesheets]).values_list(
         "timesheet_id", *LINE_COLUMNS[1:]
     )
     for timesheet_id, *key in rows:
         stored[timesheet_id].append(tuple(key))
-    changed = []
-    for timesheet in timesheets:
-        lines = fresh[timesheet.pk]
-        total = sum((line.amount for line in lines), Decimal("0.00")) + adjustments.get(
-            timesheet.worker_id, Decimal("0.00")
-        )
-        if sorted(stored[timesheet.pk]) == sorted(map(_line_key, lines)) and timesheet.total == total:
-            continue
-        timesheet.total, timesheet.updated_at = total, timezone.now()
-        changed.append(timesheet)
+    changed = {
+        pk: worker_id
+        for pk, worker_id, total in timesheets
+        if total != totals[worker_id] or sorted(stored[pk]) != sorted(map(_line_key, fresh[worker_id]))
+    }
     if changed:
-        TimesheetLine.objects.filter(timesheet_id__in=[t.pk for t in changed]).delete()
-        insert_rows(
-            TimesheetLine,
-            LINE_COLUMNS,
-            ((t.pk, *_line_key(line)) for t in changed for line in fresh[t.pk]),
-        )
-        _update_totals(changed)
-    return changed
+        TimesheetLine.objects.filter(timesheet_id__any_of=list(changed)).delete()
+        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows({w: pk for pk, w in changed.items()}, fresh))
+        _update_totals({pk: totals[worker_id] for pk, worker_id in changed.items()})
+    return len(changed)
 
 
 LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 
 
-def _update_totals(timesheets: list[Timesheet]) -> None:
+def _update_totals(totals: dict[int, Decimal]) -> None:
     """Store each timesheet's new total (and updated_at) in one statement."""
+    now = timezone.now()
     if connection.vendor != "postgresql":
-        Timesheet.objects.bulk_update(timesheets, ["total", "updated_at"], batch_size=500)
+        for pk, total in totals.items():
+            Timesheet.objects.filter(pk=pk).update(total=total, updated_at=now)
         return
     table = connection.ops.quote_name(Timesheet._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
             "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
-            [timezone.now(), [t.pk for t in timesheets], [t.total for t in timesheets]],
+            [now, list(totals), list(totals.values())],
         )
 
 
