@@ -17,7 +17,7 @@ from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pd
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
 from payroll.services.jobs import (
     job_chunk_begin,
-    job_chunk_done,
+    job_chunk_run,
     job_fail,
     job_plan_chunks,
     jobs_sweep_stalled,
@@ -93,16 +93,14 @@ def close_period(self: Task, job_id: int) -> None:
 @counted_delivery
 def close_period_chunk(self: Task, job_id: int, index: int) -> None:
     """Build or refresh the timesheets of one chunk of workers, then count the chunk done."""
-    chunk = JobChunk.objects.select_related("job").get(job_id=job_id, index=index)
-    if chunk.done_at is not None:
-        return
     with job_fails_unless_retried(self, job_id, f"Closing chunk {index}"):
-        workers = Worker.objects.filter(pk__any_of=chunk.items)
-        with transaction.atomic():  # the work and its count commit together: exact after a kill
-            changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
-            job_chunk_done(
-                job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "changed": changed}
-            )
+        job_chunk_run(job_id=job_id, index=index, work=_close_workers)
+
+
+def _close_workers(chunk: JobChunk) -> dict[str, int]:
+    workers = Worker.objects.filter(pk__any_of=chunk.items)
+    changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
+    return {"timesheets": len(chunk.items), "changed": changed}
 
 
 @shared_task(name="payroll.issue_invoices", bind=True, **RELIABLE)
@@ -119,15 +117,15 @@ def issue_invoices(self: Task, job_id: int) -> None:
 @counted_delivery
 def issue_invoices_chunk(self: Task, job_id: int, index: int) -> None:
     """Issue the invoices of one chunk of timesheets (one transaction), then count the chunk done."""
-    chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
-    if chunk.done_at is not None:
-        return
-    # The invoices and the chunk's count commit together: exact after a kill.
-    with job_fails_unless_retried(self, job_id, f"Invoicing chunk {index}"), transaction.atomic():
-        issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
-        job_chunk_done(job_id=job_id, index=index, counts={"timesheets": len(chunk.items), "issued": issued})
-    if not self.request.is_eager:  # eagerly (no broker) they would render inside the invoicing
+    with job_fails_unless_retried(self, job_id, f"Invoicing chunk {index}"):
+        chunk = job_chunk_run(job_id=job_id, index=index, work=_invoice_timesheets)
+    if chunk is not None and not self.request.is_eager:  # eagerly they would render inside the invoicing
         _render_pdfs_later(chunk.items)
+
+
+def _invoice_timesheets(chunk: JobChunk) -> dict[str, int]:
+    issued = invoices_issue_batch(timesheet_ids=chunk.items, actor=chunk.job.created_by)
+    return {"timesheets": len(chunk.items), "issued": issued}
 
 
 def _render_pdfs_later(timesheet_ids: list[int]) -> None:

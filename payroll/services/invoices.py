@@ -222,8 +222,8 @@ def _move_to_invoiced(timesheet_ids: Sequence[int], actor: User | None, now: dat
     transition = TRANSITIONS["invoice"]
     moved = _move_on_postgresql if connection.vendor == "postgresql" else _move_elsewhere
     due = sorted(moved(list(timesheet_ids), transition.sources, transition.target, now))
-    for timesheet in due:  # a refusal rolls the whole batch back
-        transition.guard(actor, Timesheet(pk=timesheet.pk, worker_id=timesheet.worker_id))
+    if due:  # the invoice guard weighs the actor alone: once per batch; a refusal rolls it back
+        transition.guard(actor, Timesheet(pk=due[0].pk, worker_id=due[0].worker_id))
     return due
 
 

@@ -11,7 +11,7 @@ A sweep (`jobs_sweep_stalled`) restarts jobs whose messages the broker lost.
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -101,6 +101,20 @@ def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
         if job.done_chunks == job.total_chunks:
             job.status, job.finished_at = JobStatus.DONE, now
         job.save(update_fields=["result", "status", "finished_at", "progressed_at"])
+
+
+def job_chunk_run(*, job_id: int, index: int, work: Callable[[JobChunk], dict[str, int]]) -> JobChunk | None:
+    """Do a chunk's work and count it done in one transaction: exact counts after a kill.
+
+    `work` gets the chunk (with its job and the job's creator) and returns the counts to
+    add to the job's result. A chunk already done is skipped (None).
+    """
+    chunk = JobChunk.objects.select_related("job__created_by").get(job_id=job_id, index=index)
+    if chunk.done_at is not None:
+        return None
+    with transaction.atomic():
+        job_chunk_done(job_id=job_id, index=index, counts=work(chunk))
+    return chunk
 
 
 def job_chunk_begin(*, job_id: int, index: int) -> bool:
