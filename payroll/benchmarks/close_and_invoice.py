@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from io import TextIOBase
 from pathlib import Path
@@ -33,7 +34,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery_app import app
-from payroll.benchmarks.common import Timing, peak_memory_mb, timed
+from payroll.benchmarks.common import (
+    Timing,
+    database_cpu_seconds,
+    peak_memory_mb,
+    process_tree_cpu_seconds,
+    timed,
+)
 from payroll.benchmarks.floor import floor_compare, floor_run
 from payroll.benchmarks.workforce import MONDAY, PERIOD, Workforce, load_workforce
 from payroll.models import JobStatus, Timesheet, TimesheetStatus
@@ -43,6 +50,18 @@ from trainers.models import Team
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT = 3 * 60 * 60
+WORKER_START_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class CpuSeconds:
+    """CPU seconds of the processes running the tasks and of the database's backends."""
+
+    tasks: float
+    database: float
+
+    def __sub__(self, other: "CpuSeconds") -> "CpuSeconds":
+        return CpuSeconds(self.tasks - other.tasks, self.database - other.database)
 
 
 def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers: int) -> None:
@@ -57,19 +76,24 @@ def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers:
         f"{force.sessions} sessions, {force.rates} rates\n"
     )
     assert force.finance is not None  # noqa: S101 - load_workforce always creates one
-    with _celery(out, celery_workers):
+    with _celery(out, celery_workers) as celery:
+        close_cpu = celery.cpu_seconds()
         close = timed("close (payroll.close_period)", force.sessions, lambda: _run_job("close_period", force))
+        close_cpu = celery.cpu_seconds() - close_cpu
         timesheets = Timesheet.objects.filter(period=PERIOD).count()
         approved_at = time.perf_counter()
         _submit_and_approve_in_bulk(force)
         _check_sample(out, seed)
         out.write(f"  submit + approve (bulk SQL, untimed) {time.perf_counter() - approved_at:6.2f} s\n")
+        invoicing_cpu = celery.cpu_seconds()
         invoicing = timed(
             "invoicing (payroll.issue_invoices)", timesheets, lambda: _run_job("issue_invoices", force)
         )
+        invoicing_cpu = celery.cpu_seconds() - invoicing_cpu
     floor_lines: list[int] = []
     floor = timed("SQL floor", force.sessions, lambda: floor_lines.append(floor_run(MONDAY)))
     _report(out, close, invoicing, floor, timesheets, celery_workers)
+    _report_cpu(out, {"close": close_cpu, "invoicing": invoicing_cpu}, timesheets)
     _compare(out, timesheets)
 
 
@@ -162,6 +186,15 @@ def _report(
         out.write(f"  peak memory (largest worker)       {children:8.0f} MB\n")
 
 
+def _report_cpu(out: TextIOBase, used: dict[str, CpuSeconds], timesheets: int) -> None:
+    """CPU time per phase: unlike wall time, barely moved by other load on a shared machine."""
+    for phase, cpu in used.items():
+        out.write(
+            f"  CPU {phase:<10} tasks {cpu.tasks:7.2f} s + PostgreSQL {cpu.database:6.2f} s "
+            f"= {1000 * (cpu.tasks + cpu.database) / max(timesheets, 1):5.2f} ms per timesheet\n"
+        )
+
+
 def _compare(out: TextIOBase, timesheets: int) -> None:
     figures = floor_compare(PERIOD)
     out.write(
@@ -199,11 +232,11 @@ class _celery:
         self.was_eager = app.conf.task_always_eager
         self.media: tempfile.TemporaryDirectory[str] | None = None
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> "_celery":
         logging.getLogger("celery").setLevel(logging.WARNING)  # not a line per task
         if not self.count:
             app.conf.task_always_eager = True
-            return
+            return self
         if not settings.REDIS_URL:
             raise CommandError("--celery needs REDIS_URL (a broker the worker processes share).")
         app.conf.task_always_eager = False
@@ -223,8 +256,31 @@ class _celery:
             self.processes.append(
                 subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
             )
-        self.out.write(f"  celery: {self.count} worker processes on the scratch database\n")
-        time.sleep(3)  # let them connect; queued tasks wait for them anyway
+        started = time.perf_counter()
+        self._wait_until_ready()
+        self.out.write(
+            f"  celery: {self.count} worker processes on the scratch database, "
+            f"ready in {time.perf_counter() - started:.1f} s (untimed)\n"
+        )
+        return self
+
+    def cpu_seconds(self) -> CpuSeconds:
+        """CPU used so far by the task processes (this one when eager) and the database."""
+        if self.processes:
+            tasks = sum(process_tree_cpu_seconds(process.pid) for process in self.processes)
+        else:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            tasks = usage.ru_utime + usage.ru_stime
+        return CpuSeconds(tasks, database_cpu_seconds())
+
+    def _wait_until_ready(self) -> None:
+        """Wait until every worker answers a ping: their start-up is not the close's time."""
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while len(app.control.ping(timeout=0.5) or []) < self.count:
+            if time.monotonic() > deadline:
+                raise CommandError(f"The Celery workers did not start in {WORKER_START_TIMEOUT} s.")
+            if any(process.poll() is not None for process in self.processes):
+                raise CommandError("A Celery worker exited at start.")
 
     def __exit__(self, *exc: Any) -> None:
         app.conf.task_always_eager = self.was_eager

@@ -1,9 +1,11 @@
 """What every benchmark scenario shares: a scratch database, timings, peak memory, COPY."""
 
+import os
 import resource
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError
@@ -80,3 +82,48 @@ def reset_sequence(table: str) -> None:
             f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0) + 1, false)",
             [table],
         )
+
+
+# CPU time from /proc: steadier than wall time on a shared machine -------------------------
+
+
+def _proc_stat(pid: int) -> list[str]:
+    """Fields of /proc/<pid>/stat after the command name; empty if the process is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return []
+    return text.rsplit(")", 1)[1].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (0 if it is gone or not on this machine)."""
+    fields = _proc_stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
+
+
+def child_pids(parent: int) -> list[int]:
+    """Pids of a process's children (a prefork Celery worker's pool, gunicorn's workers)."""
+    if not Path("/proc").is_dir():
+        return []
+    return [
+        int(entry.name)
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))) and int(fields[1]) == parent
+    ]
+
+
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its children."""
+    return sum(process_cpu_seconds(each) for each in [pid, *child_pids(pid)])
+
+
+def database_cpu_seconds() -> float:
+    """CPU seconds used so far by the backends on this database, this one's included.
+
+    Only where PostgreSQL runs on this machine (0 elsewhere); backends that have exited
+    (parallel query workers) are not counted.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        return sum(process_cpu_seconds(pid) for (pid,) in cursor.fetchall())
