@@ -187,10 +187,10 @@ def _report(
 
 
 def _report_cpu(out: TextIOBase, used: dict[str, CpuSeconds], timesheets: int) -> None:
-    """CPU time per phase: unlike wall time, barely moved by other load on a shared machine."""
+    """CPU time per phase: the tasks' is barely moved by other load on a shared machine."""
     for phase, cpu in used.items():
         out.write(
-            f"  CPU {phase:<10} tasks {cpu.tasks:7.2f} s + PostgreSQL {cpu.database:6.2f} s "
+            f"  CPU {phase:<10} tasks {cpu.tasks:7.2f} s + PostgreSQL server {cpu.database:6.2f} s "
             f"= {1000 * (cpu.tasks + cpu.database) / max(timesheets, 1):5.2f} ms per timesheet\n"
         )
 

@@ -119,11 +119,20 @@ def process_tree_cpu_seconds(pid: int) -> float:
 
 
 def database_cpu_seconds() -> float:
-    """CPU seconds used so far by the backends on this database, this one's included.
+    """CPU seconds used so far by the whole PostgreSQL server (0 where it is not on this machine).
 
-    Only where PostgreSQL runs on this machine (0 elsewhere); backends that have exited
-    (parallel query workers) are not counted.
+    The postmaster's own, its live children's (backends, writers, autovacuum) and those of
+    the children that have exited (Celery closes its connection after every task, so a
+    chunk's backend is gone by the time it is read). Every database on the server counts:
+    on a shared machine, other work shows here too.
     """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-        return sum(process_cpu_seconds(pid) for (pid,) in cursor.fetchall())
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    fields = _proc_stat(backend)
+    if not fields:
+        return 0.0
+    postmaster = int(fields[1])
+    server = _proc_stat(postmaster)
+    exited = (int(server[13]) + int(server[14])) / os.sysconf("SC_CLK_TCK") if server else 0.0
+    return process_tree_cpu_seconds(postmaster) + exited
