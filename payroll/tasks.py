@@ -26,11 +26,15 @@ from payroll.services.timesheets import timesheets_refresh
 from trainers.models import Worker
 
 # Idempotent tasks only: redelivered after a killed worker, capped, with backoff.
+# No jitter: the five retries wait 1, 2, 4, 8 and 16 s, so a task rides out a database
+# restart of half a minute. Celery's full jitter may draw waits near 0 s: a chunk then spent
+# its retries in a 5 s restart and its job hung until the stalled-job sweep, an hour later.
 RELIABLE: dict[str, Any] = {
     "acks_late": True,
     "reject_on_worker_lost": True,
     "autoretry_for": (OperationalError,),
     "retry_backoff": True,
+    "retry_jitter": False,
     "max_retries": 5,
 }
 

@@ -6,6 +6,7 @@ so the calendar primitives live here; payroll.periods builds on them.
 """
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,6 +50,11 @@ def period_bounds(key: str, zone: ZoneInfo) -> tuple[datetime, datetime]:
     year, week = parse_period_key(key)
     monday = date.fromisocalendar(year, week, 1)
     return local_midnight(monday, zone), local_midnight(monday + timedelta(days=7), zone)
+
+
+def period_bounds_by_zone(key: str, zone_names: Iterable[str]) -> dict[str, tuple[datetime, datetime]]:
+    """Return a period's half-open UTC interval in each of these zones, by zone name."""
+    return {name: period_bounds(key, ZoneInfo(name)) for name in zone_names}
 
 
 def periods_touched(started_at: datetime, ended_at: datetime | None, zone: ZoneInfo) -> list[str]:

@@ -5,12 +5,11 @@ A caller never gets a row they may not see: the API turns "not in this queryset"
 """
 
 from typing import cast
-from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
 
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
-from trainers.periods import period_bounds
+from trainers.periods import period_bounds_by_zone
 
 SEES_EVERYTHING = frozenset({Role.ADMIN, Role.FINANCE})
 
@@ -74,10 +73,14 @@ def sessions_starting_in_period(
     """Keep sessions that start in `period`, each read in its own worker's time zone."""
     zones = sessions.order_by().values_list("worker__time_zone", flat=True).distinct()
     condition = Q(pk__in=[])
-    for zone_name in zones:
-        start, end = period_bounds(period, ZoneInfo(zone_name))
+    for zone_name, (start, end) in period_bounds_by_zone(period, zones).items():
         condition |= Q(worker__time_zone=zone_name, started_at__gte=start, started_at__lt=end)
     return sessions.filter(condition)
+
+
+def zones_in_use() -> list[str]:
+    """The time zones of all workers, each once: where a period starts and ends somewhere."""
+    return list(Worker.objects.order_by().values_list("time_zone", flat=True).distinct())
 
 
 def worker_of(user: User) -> Worker | None:

@@ -42,11 +42,11 @@ from payroll.benchmarks.common import (
     timed,
 )
 from payroll.benchmarks.floor import floor_compare, floor_run
-from payroll.benchmarks.workforce import MONDAY, PERIOD, Workforce, load_workforce
+from payroll.benchmarks.workforce import MONDAY, PERIOD, load_workforce
 from payroll.models import JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.pricing import price_worker_period
-from payroll.services.jobs import job_start
-from trainers.models import Team
+from payroll.services.jobs import job_start, period_job_params
+from trainers.models import Team, User
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB_TIMEOUT = 3 * 60 * 60
@@ -76,18 +76,20 @@ def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers:
         f"{force.sessions} sessions, {force.rates} rates\n"
     )
     assert force.finance is not None  # noqa: S101 - load_workforce always creates one
-    with _celery(out, celery_workers) as celery:
+    with celery_tasks(out, celery_workers) as celery:
         close_cpu = celery.cpu_seconds()
-        close = timed("close (payroll.close_period)", force.sessions, lambda: _run_job("close_period", force))
+        close = timed(
+            "close (payroll.close_period)", force.sessions, lambda: run_job("close_period", force.finance)
+        )
         close_cpu = celery.cpu_seconds() - close_cpu
         timesheets = Timesheet.objects.filter(period=PERIOD).count()
         approved_at = time.perf_counter()
-        _submit_and_approve_in_bulk(force)
-        _check_sample(out, seed)
+        submit_and_approve_in_bulk()
+        check_sample(seed)
         out.write(f"  submit + approve (bulk SQL, untimed) {time.perf_counter() - approved_at:6.2f} s\n")
         invoicing_cpu = celery.cpu_seconds()
         invoicing = timed(
-            "invoicing (payroll.issue_invoices)", timesheets, lambda: _run_job("issue_invoices", force)
+            "invoicing (payroll.issue_invoices)", timesheets, lambda: run_job("issue_invoices", force.finance)
         )
         invoicing_cpu = celery.cpu_seconds() - invoicing_cpu
     floor_lines: list[int] = []
@@ -97,10 +99,10 @@ def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers:
     _compare(out, timesheets)
 
 
-def _run_job(kind: str, force: Workforce) -> None:
-    """Start the job as the API does and wait until it is over."""
+def run_job(kind: str, actor: User | None, period: str = PERIOD) -> None:
+    """Start the job over a period as the API does and wait until it is over."""
     with transaction.atomic():  # queued on commit
-        job, _ = job_start(kind=kind, params={"period": PERIOD}, actor=force.finance)
+        job, _ = job_start(kind=kind, params=period_job_params(period), actor=actor)
     deadline = time.monotonic() + JOB_TIMEOUT
     while True:
         job.refresh_from_db()
@@ -132,7 +134,7 @@ FROM payroll_timesheet t WHERE t.period = %(period)s AND t.status = 'approved'
 """
 
 
-def _submit_and_approve_in_bulk(force: Workforce) -> None:
+def submit_and_approve_in_bulk(period: str = PERIOD) -> None:
     """What `submit` by each contractor and `approve` by their manager leave, in two statements.
 
     The close stored each open timesheet's lines and total from the same sessions and
@@ -140,19 +142,19 @@ def _submit_and_approve_in_bulk(force: Workforce) -> None:
     submit and decision fields and the two events are written here.
     """
     now = timezone.now()
-    params: dict[str, Any] = {"period": PERIOD, "submitted": now, "decided": now + timedelta(seconds=1)}
+    params: dict[str, Any] = {"period": period, "submitted": now, "decided": now + timedelta(seconds=1)}
     sql = APPROVE_SQL.format(managers=Team.managers.through._meta.db_table)
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in sql.split(";\n\n"):
             cursor.execute(statement, params)
 
 
-def _check_sample(out: TextIOBase, seed: int) -> None:
+def check_sample(seed: int, period: str = PERIOD) -> None:
     """Re-price a sample of approved timesheets live: stored lines must be what submit would store."""
-    ids = list(Timesheet.objects.filter(period=PERIOD).values_list("pk", flat=True))
+    ids = list(Timesheet.objects.filter(period=period).values_list("pk", flat=True))
     sample = random.Random(seed).sample(ids, min(len(ids), 25))  # noqa: S311 - not a secret
     for timesheet in Timesheet.objects.filter(pk__in=sample).select_related("worker"):
-        pay = price_worker_period(timesheet.worker, PERIOD)
+        pay = price_worker_period(timesheet.worker, period)
         stored = sorted(
             (line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount)
             for line in timesheet.lines.all()
@@ -223,7 +225,7 @@ def _children_peak_mb() -> float:
 # Celery: eager in this process, or N worker processes on the scratch database -------------
 
 
-class _celery:
+class celery_tasks:
     """Run tasks eagerly here, or in `count` worker processes started for the scratch database."""
 
     def __init__(self, out: TextIOBase, count: int) -> None:
@@ -232,7 +234,7 @@ class _celery:
         self.was_eager = app.conf.task_always_eager
         self.media: tempfile.TemporaryDirectory[str] | None = None
 
-    def __enter__(self) -> "_celery":
+    def __enter__(self) -> "celery_tasks":
         logging.getLogger("celery").setLevel(logging.WARNING)  # not a line per task
         if not self.count:
             app.conf.task_always_eager = True

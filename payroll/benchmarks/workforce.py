@@ -1,9 +1,10 @@
-"""A synthetic workforce for the payroll scenario, bulk-loaded with COPY (no services).
+"""A synthetic workforce for the payroll and report scenarios, bulk-loaded with COPY (no services).
 
 Deterministic for a seed. Workers are spread over zones with DST (the US fall-back night
-is inside PERIOD) and half- and quarter-hour offsets; each has one to three projects, a
-default rate from long ago, for some a project rate, for some a rate change at a local
-midnight in the middle of the week, overtime after 40 h for some and tax for some.
+is inside PERIOD) and half- and quarter-hour offsets; their sessions are in PERIOD (for the
+report scenario, in it and the weeks after it). Each has one to three projects, a default
+rate from long ago, for some a project rate, for some a rate change at a local midnight
+in the middle of PERIOD, overtime after 40 h for some and tax for some.
 
 The sessions are chosen so that a plain SQL GROUP BY is exactly right (payroll.benchmarks.floor):
 every session lies inside one local day of the worker, so it never crosses the period
@@ -76,8 +77,8 @@ class _Day:
     end: int
 
 
-def load_workforce(workers: int, sessions: int, seed: int) -> Workforce:
-    """Create `workers` contractors with `sessions` sessions in PERIOD between them."""
+def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1) -> Workforce:
+    """Create `workers` contractors with `sessions` sessions between them over `weeks` weeks from PERIOD."""
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not a secret
     loaded = Workforce(workers=workers)
     loaded.finance = User.objects.create(username="bench-finance", role=Role.FINANCE)
@@ -106,7 +107,9 @@ def load_workforce(workers: int, sessions: int, seed: int) -> Workforce:
     loaded.rates = copy_rows(Rate._meta.db_table, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
     with bulk_load(LabellingSession._meta.db_table):
         loaded.sessions = copy_rows(
-            LabellingSession._meta.db_table, SESSION_COLUMNS, _session_rows(rng, worker_base, plans, sessions)
+            LabellingSession._meta.db_table,
+            SESSION_COLUMNS,
+            _session_rows(rng, worker_base, plans, sessions, weeks),
         )
     for model in (User, Worker, Rate, LabellingSession):
         reset_sequence(model._meta.db_table)
@@ -262,9 +265,9 @@ def _rate_rows(rng: random.Random, worker_base: int, plans: list[_Plan]) -> Iter
 
 
 def _session_rows(
-    rng: random.Random, worker_base: int, plans: list[_Plan], total: int
+    rng: random.Random, worker_base: int, plans: list[_Plan], total: int, weeks: int
 ) -> Iterator[tuple[object, ...]]:
-    days = {zone: _days(zone) for zone in ZONES}
+    days = {zone: _days(zone, weeks) for zone in ZONES}
     per_worker, extra = divmod(total, len(plans))
     for i, plan in enumerate(plans):
         count = per_worker + (1 if i < extra else 0)
@@ -273,24 +276,29 @@ def _session_rows(
             yield (worker_base + i, project, started, ended, 0, "", "manual", False, CREATED, CREATED)
 
 
-def _days(zone_name: str) -> list[_Day]:
-    """The seven local days of PERIOD in a zone, in epoch seconds (a DST day is 23 or 25 h)."""
+def _days(zone_name: str, weeks: int) -> list[_Day]:
+    """The local days of `weeks` weeks from PERIOD in a zone, in epoch seconds (a DST day is 23 or 25 h).
+
+    Ordered Mondays first (week by week), then Tuesdays, ...: sessions dealt out in this
+    order reach every week even when a worker has fewer sessions than days.
+    """
     zone = ZoneInfo(zone_name)
-    midnights = [local_day_start(MONDAY + timedelta(days=n), zone) for n in range(8)]
-    return [_Day(midnights[n], midnights[n + 1]) for n in range(7)]
+    midnights = [local_day_start(MONDAY + timedelta(days=n), zone) for n in range(7 * weeks + 1)]
+    order = [week * 7 + weekday for weekday in range(7) for week in range(weeks)]
+    return [_Day(midnights[n], midnights[n + 1]) for n in order]
 
 
 def _spans(
     rng: random.Random, days: list[_Day], count: int, projects: list[int]
 ) -> Iterator[tuple[int, int, int]]:
-    """`count` sessions spread over the week, each inside one slot of one local day."""
-    slots_per_day = max(1, -(-count // 7))
+    """`count` sessions spread over the days, each inside one slot of one local day."""
+    slots_per_day = max(1, -(-count // len(days)))
     draw = rng.random
     for n in range(count):
-        day = days[n % 7]
+        day = days[n % len(days)]
         slot = (day.end - day.start) // slots_per_day
         longest = max(1, min(slot - 60, LONGEST))
         shortest = min(SHORTEST, longest)
         length = shortest + int(draw() * (longest - shortest + 1))
-        start = day.start + (n // 7) * slot + int(draw() * (slot - length + 1))
+        start = day.start + (n // len(days)) * slot + int(draw() * (slot - length + 1))
         yield start, start + length, projects[int(draw() * len(projects))]

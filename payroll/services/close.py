@@ -1,20 +1,17 @@
 """The period close: which workers have time in a period, in chunks for the fan-out."""
 
-from zoneinfo import ZoneInfo
-
 from django.conf import settings
 from django.db.models import Q
 
-from trainers.models import LabellingSession, Worker
-from trainers.periods import period_bounds
+from trainers.models import LabellingSession
+from trainers.periods import period_bounds_by_zone
+from trainers.selectors import zones_in_use
 
 
 def workers_with_time(period: str) -> list[int]:
     """Ids of workers with any session overlapping `period`, each read in their own zone."""
-    zones = Worker.objects.order_by().values_list("time_zone", flat=True).distinct()
     condition = Q(pk__in=[])
-    for zone_name in zones:
-        start, end = period_bounds(period, ZoneInfo(zone_name))
+    for zone_name, (start, end) in period_bounds_by_zone(period, zones_in_use()).items():
         condition |= Q(worker__time_zone=zone_name, started_at__lt=end) & (
             Q(ended_at__isnull=True) | Q(ended_at__gt=start)
         )

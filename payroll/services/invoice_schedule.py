@@ -8,28 +8,15 @@ and a finished job leaves nothing approved, so a period is invoiced once. A time
 approved later is invoiced by the next day's run.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
-from payroll.models import Job, Timesheet, TimesheetStatus
-from payroll.services.jobs import job_start, period_job_params
-from trainers.models import Worker
-from trainers.periods import period_bounds
+from payroll.models import Timesheet, TimesheetStatus
+from payroll.services.jobs import PeriodJobStart, period_jobs_start
+from trainers.periods import period_bounds_by_zone
+from trainers.selectors import zones_in_use
 
 INVOICE_KIND = "issue_invoices"
 INVOICE_AFTER = timedelta(days=1)
-
-
-@dataclass(frozen=True)
-class InvoiceStart:
-    """An invoicing the beat asked for: its period, the job, and whether it is a new job."""
-
-    period: str
-    job: Job
-    created: bool
 
 
 def periods_with_approved_timesheets() -> list[str]:
@@ -40,8 +27,7 @@ def periods_with_approved_timesheets() -> list[str]:
 
 def period_ended_everywhere(period: str) -> datetime:
     """The instant `period` ends in the last of the workers' zones."""
-    zones = Worker.objects.order_by().values_list("time_zone", flat=True).distinct()
-    return max(period_bounds(period, ZoneInfo(zone))[1] for zone in zones)
+    return max(end for _, end in period_bounds_by_zone(period, zones_in_use()).values())
 
 
 def periods_to_invoice(now: datetime) -> list[str]:
@@ -53,11 +39,6 @@ def periods_to_invoice(now: datetime) -> list[str]:
     ]
 
 
-def invoice_ended_periods(*, now: datetime) -> list[InvoiceStart]:
+def invoice_ended_periods(*, now: datetime) -> list[PeriodJobStart]:
     """Start (or find unfinished) the invoicing of every period due at `now`."""
-    starts = []
-    for period in periods_to_invoice(now):
-        with transaction.atomic():  # the job is queued when this commits
-            job, created = job_start(kind=INVOICE_KIND, params=period_job_params(period), actor=None)
-        starts.append(InvoiceStart(period, job, created))
-    return starts
+    return period_jobs_start(kind=INVOICE_KIND, periods=periods_to_invoice(now))

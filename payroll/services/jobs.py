@@ -11,7 +11,7 @@ A sweep (`jobs_sweep_stalled`) restarts jobs whose messages the broker lost.
 """
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,6 +63,25 @@ def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple
     task = import_string(JOB_TASKS[kind])
     transaction.on_commit(lambda: task.delay(job.pk))
     return job, True
+
+
+@dataclass(frozen=True)
+class PeriodJobStart:
+    """A job over a period the beat asked for: its period, the job, and whether it is a new job."""
+
+    period: str
+    job: Job
+    created: bool
+
+
+def period_jobs_start(*, kind: str, periods: Iterable[str]) -> list[PeriodJobStart]:
+    """Start (or find unfinished) a job of `kind` over each period, as the beat does (no actor)."""
+    starts = []
+    for period in periods:
+        with transaction.atomic():  # the job is queued when this commits
+            job, created = job_start(kind=kind, params=period_job_params(period), actor=None)
+        starts.append(PeriodJobStart(period, job, created))
+    return starts
 
 
 def job_plan_chunks(*, job_id: int, chunks: Sequence[list[int]]) -> list[int]:

@@ -7,27 +7,15 @@ was created after the period ended there. A period is closed again until one suc
 done, and job_start returns the unfinished one instead of starting a second.
 """
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
-
 from payroll.models import Job, JobStatus
-from payroll.services.jobs import job_start, period_job_params
-from trainers.models import Worker
+from payroll.services.jobs import PeriodJobStart, period_jobs_start
 from trainers.periods import iso_week_key, period_bounds
+from trainers.selectors import zones_in_use
 
 CLOSE_KIND = "close_period"
-
-
-@dataclass(frozen=True)
-class CloseStart:
-    """A close the beat asked for: its period, the job, and whether it is a new job."""
-
-    period: str
-    job: Job
-    created: bool
 
 
 def last_ended_period(now: datetime, zone: ZoneInfo) -> tuple[str, datetime]:
@@ -39,7 +27,7 @@ def last_ended_period(now: datetime, zone: ZoneInfo) -> tuple[str, datetime]:
 def periods_to_close(now: datetime) -> dict[str, datetime]:
     """Each period that most recently ended in some worker's zone, with its latest such end."""
     ended: dict[str, datetime] = {}
-    for zone_name in Worker.objects.order_by().values_list("time_zone", flat=True).distinct():
+    for zone_name in zones_in_use():
         period, ended_at = last_ended_period(now, ZoneInfo(zone_name))
         ended[period] = max(ended_at, ended.get(period, ended_at))
     return ended
@@ -52,13 +40,9 @@ def closed_since(period: str, instant: datetime) -> bool:
     ).exists()
 
 
-def close_ended_periods(*, now: datetime) -> list[CloseStart]:
+def close_ended_periods(*, now: datetime) -> list[PeriodJobStart]:
     """Start (or find running) the close of every period just ended somewhere, unless done."""
-    starts = []
-    for period, ended_at in sorted(periods_to_close(now).items()):
-        if closed_since(period, ended_at):
-            continue
-        with transaction.atomic():  # the close is queued when this commits
-            job, created = job_start(kind=CLOSE_KIND, params=period_job_params(period), actor=None)
-        starts.append(CloseStart(period, job, created))
-    return starts
+    ended = sorted(periods_to_close(now).items())
+    return period_jobs_start(
+        kind=CLOSE_KIND, periods=[period for period, ended_at in ended if not closed_since(period, ended_at)]
+    )

@@ -33,6 +33,7 @@ from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_na
 from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
+from trainers.periods import period_bounds_by_zone
 
 Status = TimesheetStatus
 TIMESHEET_STATUS_SQL = "SELECT status FROM payroll_timesheet WHERE worker_id = %s AND period = %s"
@@ -374,10 +375,7 @@ def _insert_missing_timesheets(
     workers: list[Worker], period: str, totals: dict[int, Decimal]
 ) -> dict[int, int]:
     """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
-    bounds: dict[str, tuple[datetime, datetime]] = {}
-    for worker in workers:
-        if worker.time_zone not in bounds:
-            bounds[worker.time_zone] = period_bounds(period, worker.zone)
+    bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
     if connection.vendor == "postgresql":
         return _insert_open_timesheets(workers, period, bounds, totals)
     ids = [worker.pk for worker in workers]

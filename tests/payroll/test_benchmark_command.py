@@ -1,4 +1,4 @@
-"""`manage.py benchmark`: the payroll and logging scenarios run, check themselves, print figures.
+"""`manage.py benchmark`: the payroll, logging and report scenarios run, check themselves, print figures.
 
 Smoke tests on tiny inputs (no timing assertions): the figures come from running the
 command at full size (README, "Running at scale").
@@ -12,9 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from payroll.benchmarks import close_and_invoice, logging_load
+from payroll.benchmarks import close_and_invoice, logging_load, report
 from payroll.benchmarks.workforce import PERIOD
-from payroll.models import Invoice, Timesheet, TimesheetEvent
+from payroll.models import Adjustment, Invoice, Timesheet, TimesheetEvent, TimesheetStatus
+from payroll.periods import next_period
+from payroll.selectors.reports import GROUP_BY
 from trainers.models import LabellingSession
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
@@ -89,3 +91,81 @@ def test_the_command_runs_the_payroll_scenario_in_a_scratch_database(monkeypatch
 def test_the_command_refuses_too_few_sessions():
     with pytest.raises(CommandError, match="at least --workers"):
         close_and_invoice.run(StringIO(), workers=5, sessions=4, seed=1, celery_workers=0)
+
+
+def test_the_report_scenario_signs_weeks_times_every_grouping_and_agrees_with_the_floor():
+    # given / when a tiny workforce over three weeks, the first two signed
+    out = StringIO()
+    report.run(out, workers=24, sessions=24 * 3 * 5, weeks=3, signed=2, seed=7)
+    # then every week was closed, the first two approved, and the first and third adjusted
+    weeks = [PERIOD, next_period(PERIOD), next_period(next_period(PERIOD))]
+    statuses = {period: set() for period in weeks}
+    for period, status in Timesheet.objects.values_list("period", "status"):
+        statuses[period].add(status)
+    assert statuses == {
+        weeks[0]: {TimesheetStatus.APPROVED},
+        weeks[1]: {TimesheetStatus.APPROVED},
+        weeks[2]: {TimesheetStatus.OPEN},
+    }
+    assert sorted(Adjustment.objects.values_list("applies_to_period", flat=True)) == [weeks[0], weeks[2]]
+    # and each grouping was timed over all the weeks, and compared over the signed ones
+    output = out.getvalue()
+    for group_by in GROUP_BY:
+        figures = r"\d+\.\d{3} s\s+\d+ timesheets/s\s+\d+ rows\s+\d+ queries\s+peak\s+[\d.]+ MB"
+        assert re.search(rf"group_by={group_by}\s+{figures}", output), output
+        compared = r"\d+\.\d{3} s\s+floor\s+\d+\.\d{3} s\s+\d+\.\d\dx\s+\d+ rows\s+equal to the cent"
+        assert re.search(rf"group_by={group_by}\s+{compared}", output), output
+    assert re.search(r"GET reports/pay/ group_by=worker .* \d+\.\d{3} s\s+24 rows\s+\d+ queries", output)
+    assert "every group of the signed weeks agrees with the SQL floor to the cent" in output
+
+
+def test_the_report_check_fails_on_a_cent_of_difference(monkeypatch):
+    # given a floor a cent off for one group
+    real_floor = report.floor_rows
+
+    def floor_a_cent_off(group_by, first, last):
+        figures = real_floor(group_by, first, last)
+        group = min(figures, key=str)
+        seconds, amount, adjustments = figures[group]
+        figures[group] = (seconds, amount + Decimal("0.01"), adjustments)
+        return figures
+
+    monkeypatch.setattr(report, "floor_rows", floor_a_cent_off)
+    # when / then
+    with pytest.raises(CommandError, match="disagree for the signed weeks"):
+        report.run(StringIO(), workers=8, sessions=80, weeks=1, signed=1, seed=8)
+
+
+def test_the_command_runs_the_report_scenario_in_a_scratch_database(monkeypatch):
+    # given the scratch database replaced by the test database
+    scratch: list[str] = []
+
+    def in_test_database(scenario):
+        scratch.append("used")
+        scenario()
+
+    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+    # when
+    out = StringIO()
+    call_command(
+        "benchmark",
+        "--scenario",
+        "report",
+        "--workers",
+        "6",
+        "--weeks",
+        "2",
+        "--signed-weeks",
+        "1",
+        stdout=out,
+    )
+    # then five sessions a week each by default
+    assert scratch == ["used"]
+    assert "report: 6 workers, 60 sessions over 2 weeks" in out.getvalue()
+    assert "agrees with the SQL floor to the cent" in out.getvalue()
+
+
+@pytest.mark.parametrize(("weeks", "signed"), [(2, 0), (2, 3), (200, 1)])
+def test_the_report_scenario_refuses_impossible_weeks(weeks, signed):
+    with pytest.raises(CommandError, match="--signed-weeks"):
+        report.run(StringIO(), workers=5, sessions=50, weeks=weeks, signed=signed, seed=1)

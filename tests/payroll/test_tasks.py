@@ -188,3 +188,16 @@ def test_every_task_has_a_stable_name_and_the_reliable_options(name):
     task = app.tasks[name]
     assert (task.acks_late, task.reject_on_worker_lost, task.max_retries) == (True, True, 5)
     assert OperationalError in task.autoretry_for
+
+
+@pytest.mark.parametrize("name", ["payroll.close_period_chunk", "payroll.issue_invoices_chunk"])
+def test_a_chunk_retries_through_half_a_minute_of_database_restart(name):
+    # given a chunk task's retry options
+    app.loader.import_default_modules()
+    task = app.tasks[name]
+    # when its waits between runs are added up (full jitter could make each one 0 s)
+    assert (task.retry_backoff, task.retry_jitter) == (True, False)
+    most = getattr(task, "retry_backoff_max", 600)  # Celery's default when unset
+    waits = [min(most, 2**retries) for retries in range(task.max_retries)]
+    # then its last run comes after half a minute (1 + 2 + 4 + 8 + 16 s)
+    assert sum(waits) >= 30

@@ -5,7 +5,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from trainers.periods import iso_week_key, parse_period_key, period_bounds, periods_touched
+from trainers.periods import (
+    iso_week_key,
+    parse_period_key,
+    period_bounds,
+    period_bounds_by_zone,
+    periods_touched,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -37,6 +43,19 @@ def test_the_fall_back_week_lasts_169_hours_and_the_spring_week_167():
     assert (end - start).total_seconds() == 169 * 3600
     start, end = period_bounds("2026-W10", CHICAGO)  # contains Sun 2026-03-08 spring-forward
     assert (end - start).total_seconds() == 167 * 3600
+
+
+def test_a_period_has_its_bounds_in_each_zone_by_name():
+    # given / when
+    bounds = period_bounds_by_zone("2026-W45", ["America/Chicago", "Asia/Kolkata", "America/Chicago"])
+    # then one entry per zone, each read in that zone
+    assert bounds == {
+        "America/Chicago": period_bounds("2026-W45", CHICAGO),
+        "Asia/Kolkata": (
+            datetime(2026, 11, 1, 18, 30, tzinfo=UTC),
+            datetime(2026, 11, 8, 18, 30, tzinfo=UTC),
+        ),
+    }
 
 
 def test_lord_howe_half_hour_shift_is_respected():

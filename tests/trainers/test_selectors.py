@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import SessionFactory, UserFactory, WorkerFactory
 from trainers.models import LabellingSession, Role, User
 from trainers.selectors import (
     projects_visible_to,
@@ -14,6 +14,7 @@ from trainers.selectors import (
     users_visible_to,
     worker_of,
     workers_visible_to,
+    zones_in_use,
 )
 
 pytestmark = pytest.mark.django_db
@@ -66,6 +67,13 @@ def test_period_filter_reads_each_workers_zone(world):
     # when / then
     assert ids(sessions_starting_in_period(everything, "2026-W44")) == [chicago.pk]
     assert ids(sessions_starting_in_period(everything, "2026-W45")) == [kolkata.pk]
+
+
+def test_the_zones_in_use_are_the_workers_zones_each_once(world):
+    # given a second worker in Chicago, beside the world's Chicago, London and Kolkata ones
+    WorkerFactory(time_zone="America/Chicago")
+    # when / then
+    assert sorted(zones_in_use()) == ["America/Chicago", "Asia/Kolkata", "Europe/London"]
 
 
 def test_period_filter_through_the_api(world, client_for):

@@ -4,6 +4,7 @@
     manage.py benchmark --scenario engine --workers 100000 --sessions-per-worker 20
     manage.py benchmark --scenario payroll --workers 100000 --sessions 2000000
     manage.py benchmark --scenario logging --requests 2000
+    manage.py benchmark --scenario report --workers 20000 --weeks 4 --signed-weeks 2
 
 Scenarios (one module each in payroll/benchmarks/):
 - import: a CSV through the real import service against a bare bulk write.
@@ -12,6 +13,9 @@ Scenarios (one module each in payroll/benchmarks/):
   hand-written SQL floor of the same pay; every invoice must agree with it to the cent.
 - logging: POST /api/v1/sessions/ under 8 concurrent clients against a bare INSERT
   endpoint, both served by gunicorn.
+- report: the pay report per grouping over weeks of which some are signed (stored lines)
+  and some open (priced live), and one API call; the signed weeks against a hand-written
+  SQL floor of the same figures, to the cent.
 Scenarios that need a database never touch the configured one: they create
 `<name>_benchmark` beside it (as the test runner does) and drop it at the end.
 """
@@ -20,7 +24,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from payroll.benchmarks import close_and_invoice, engine, importing, logging_load
+from payroll.benchmarks import close_and_invoice, engine, importing, logging_load, report
 from payroll.benchmarks.common import in_scratch_database, require_postgresql
 
 
@@ -29,17 +33,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
-            "--scenario", choices=["import", "engine", "payroll", "logging"], default="import"
+            "--scenario", choices=["import", "engine", "payroll", "logging", "report"], default="import"
         )
         parser.add_argument("--rows", type=int, default=20_000, help="import: CSV rows to import.")
         parser.add_argument(
-            "--workers", type=int, default=None, help="engine: 100000; payroll: 5000 (workers to pay)."
+            "--workers",
+            type=int,
+            default=None,
+            help="engine: 100000; payroll: 5000; report: 20000 (workers to pay).",
         )
         parser.add_argument(
             "--sessions-per-worker", type=int, default=20, help="engine: sessions of each worker in the week."
         )
         parser.add_argument(
-            "--sessions", type=int, default=100_000, help="payroll: sessions in all, spread over the workers."
+            "--sessions",
+            type=int,
+            default=None,
+            help="payroll: 100000; report: 5 a week per worker (sessions in all, spread over the workers).",
+        )
+        parser.add_argument("--weeks", type=int, default=4, help="report: weeks of sessions, from 2026-W44.")
+        parser.add_argument(
+            "--signed-weeks", type=int, default=2, help="report: the first weeks submitted and approved."
         )
         parser.add_argument(
             "--celery",
@@ -67,7 +81,7 @@ class Command(BaseCommand):
             help="logging: threads per gunicorn worker.",
         )
         parser.add_argument(
-            "--seed", type=int, default=45, help="engine, payroll: seed of the synthetic data."
+            "--seed", type=int, default=45, help="engine, payroll, report: seed of the synthetic data."
         )
         parser.add_argument(
             "--profile", action="store_true", help="engine: also run the pricing under cProfile."
@@ -87,10 +101,16 @@ class Command(BaseCommand):
         elif scenario == "payroll":
             require_postgresql("payroll")
             workers = _or(options["workers"], 5_000)
+            sessions = _or(options["sessions"], 100_000)
             in_scratch_database(
-                lambda: close_and_invoice.run(
-                    out, workers, options["sessions"], options["seed"], options["celery"]
-                )
+                lambda: close_and_invoice.run(out, workers, sessions, options["seed"], options["celery"])
+            )
+        elif scenario == "report":
+            require_postgresql("report")
+            workers, weeks = _or(options["workers"], 20_000), options["weeks"]
+            sessions = _or(options["sessions"], workers * weeks * 5)
+            in_scratch_database(
+                lambda: report.run(out, workers, sessions, weeks, options["signed_weeks"], options["seed"])
             )
         elif scenario == "logging":
             require_postgresql("logging")
