@@ -175,7 +175,7 @@ def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: 
 
 def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
     for start in range(0, len(worker_ids), PRICING_CHUNK):
-        yield list(Worker.objects.filter(pk__in=worker_ids[start : start + PRICING_CHUNK]))
+        yield list(Worker.objects.filter(pk__any_of=worker_ids[start : start + PRICING_CHUNK]))
 
 
 def _live_key(group_by: str, worker: Worker, period: str, project_id: int) -> GroupKey:
