@@ -7,6 +7,7 @@ COPY takes them as they are; other databases get bulk_create.
 Every rule was checked before this runs; the database constraints remain the backstop.
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
@@ -14,27 +15,43 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Field, FileField, JSONField, Model
 
 
-def insert_rows(model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Insert rows of plain values for `columns` (attribute names, e.g. `timesheet_id`)."""
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, stored: bool = False
+) -> None:
+    """Insert rows of plain values for `columns` (attribute names, e.g. `timesheet_id`).
+
+    `stored=True`: the rows come from `stored_rows` (PostgreSQL only), prepared ahead.
+    """
     if connection.vendor != "postgresql":
         model._default_manager.bulk_create(
             (model(**dict(zip(columns, row, strict=True))) for row in rows), batch_size=2_000
         )
         return
     quote = connection.ops.quote_name
-    fields = [cast(Field, model._meta.get_field(column)) for column in columns]
+    fields = _fields(model, columns)
     names = ", ".join(quote(str(field.column)) for field in fields)
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.copy(f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN") as copy,
     ):
-        for row in _as_stored(fields, rows):
+        for row in rows if stored else _as_stored(fields, rows):
             copy.write_row(row)
 
 
+def stored_rows(
+    model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[Sequence[Any]]:
+    """Rows as COPY writes them (JSON as its text, a file by its name), prepared ahead of a lock."""
+    return list(_as_stored(_fields(model, columns), rows))
+
+
+def _fields(model: type[Model], columns: Sequence[str]) -> list[Field]:
+    return [cast(Field, model._meta.get_field(column)) for column in columns]
+
+
 def _as_stored(fields: list[Field], rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
-    """Rows with JSON and file values as the ORM sends them (a dict wrapped as jsonb, a file's name)."""
+    """Rows with JSON as its text (what the ORM would send) and files by their name."""
     special = [(at, field) for at, field in enumerate(fields) if isinstance(field, JSONField | FileField)]
     if not special:
         yield from rows
@@ -43,7 +60,10 @@ def _as_stored(fields: list[Field], rows: Iterable[Sequence[Any]]) -> Iterable[S
     for row in rows:
         values = list(row)
         for at, field in special:
-            values[at] = field.get_db_prep_save(values[at], real)
+            if isinstance(field, JSONField):  # COPY takes the text; PostgreSQL parses it
+                values[at] = json.dumps(values[at], cls=field.encoder)
+            else:
+                values[at] = field.get_db_prep_save(values[at], real)
         yield values
 
 

@@ -30,7 +30,7 @@ from payroll.models import (
 )
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import LineFigures
-from payroll.services.bulk import allocate_ids, insert_rows
+from payroll.services.bulk import allocate_ids, insert_rows, stored_rows
 from payroll.services.timesheets import TRANSITIONS
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
@@ -178,11 +178,9 @@ def invoices_issue_batch(
         contractors = _lock_contractors(timesheet_ids)
         due = _move_to_invoiced(timesheet_ids, actor, now)
         drafts = _drafts(due, contractors, now)
-        ids = _reserve_ids(len(drafts))
-        numbers = _number(drafts)
-        pks = _insert_invoices(drafts, numbers, ids)
-        insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, pks))
-        _insert_invoice_events(due, numbers, actor, now)
+        if drafts:
+            write = _write_with_copy if connection.vendor == "postgresql" else _write_with_orm
+            write(drafts, actor, now)
     return len(drafts)
 
 
@@ -269,9 +267,41 @@ def _drafts(due: list[_Due], contractors: dict[int, _Contractor], now: datetime)
     return drafts
 
 
-def _reserve_ids(count: int) -> list[int] | None:
-    """On PostgreSQL, ids from the invoice sequence, so COPY can write the rows with them."""
-    return allocate_ids(Invoice, count) if connection.vendor == "postgresql" and count else None
+def _write_with_copy(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
+    """PostgreSQL: write all that needs no number before taking the numbers, then the rest.
+
+    With ids from the sequence the lines go first (their key to the invoice is checked at
+    commit), and the invoices' fields are built: under the counter lock are left only
+    the invoices' COPY (their JSON already encoded), the events that name them, and the
+    commit.
+    """
+    ids = allocate_ids(Invoice, len(drafts))
+    insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, ids))
+    fields = stored_rows(Invoice, INVOICE_FIELDS, _invoice_fields(drafts))
+    numbers = _number(drafts)
+    rows = (
+        (pk, invoice_number(year, sequence), year, sequence, *values)
+        for pk, (year, sequence), values in zip(ids, numbers, fields, strict=True)
+    )
+    insert_rows(Invoice, ("id", *NUMBER_COLUMNS, *INVOICE_FIELDS), rows, stored=True)
+    _insert_invoice_events(drafts, numbers, actor, now)
+
+
+def _write_with_orm(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
+    """Other databases: number, insert the invoices for their ids, then lines and events."""
+    fields = _invoice_fields(drafts)
+    numbers = _number(drafts)
+    invoices = Invoice.objects.bulk_create(
+        Invoice(
+            number=invoice_number(year, sequence),
+            year=year,
+            sequence=sequence,
+            **dict(zip(INVOICE_FIELDS, values, strict=True)),
+        )
+        for (year, sequence), values in zip(numbers, fields, strict=True)
+    )
+    insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, [invoice.pk for invoice in invoices]))
+    _insert_invoice_events(drafts, numbers, actor, now)
 
 
 def _number(drafts: list[_Draft]) -> list[tuple[int, int]]:
@@ -286,43 +316,28 @@ def _number(drafts: list[_Draft]) -> list[tuple[int, int]]:
     return numbers
 
 
-INVOICE_COLUMNS = (
-    "number", "year", "sequence", "timesheet_id", "worker_id", "period", "issued_on", "due_on", "currency",
-    "subtotal", "tax_rate", "tax", "total", "status", "paid_on", "payment_reference", "void_reason",
-    "company", "contractor", "pdf", "pdf_sha256", "created_at",
+NUMBER_COLUMNS = ("number", "year", "sequence")
+INVOICE_FIELDS = (
+    "timesheet_id", "worker_id", "period", "issued_on", "due_on", "currency", "subtotal", "tax_rate", "tax",
+    "total", "status", "paid_on", "payment_reference", "void_reason", "company", "contractor", "pdf",
+    "pdf_sha256", "created_at",
 )  # fmt: skip
 
 
-def _insert_invoices(
-    drafts: list[_Draft], numbers: list[tuple[int, int]], ids: list[int] | None
-) -> list[int]:
-    """Insert the invoices (COPY with reserved ids on PostgreSQL); return their ids in order."""
+def _invoice_fields(drafts: list[_Draft]) -> list[tuple[object, ...]]:
+    """Each issued invoice's values but its number, in INVOICE_FIELDS order."""
     company, created_at = company_snapshot(), timezone.now()
-    rows = [
-        _invoice_row(draft, year, sequence, company, created_at)
-        for draft, (year, sequence) in zip(drafts, numbers, strict=True)
-    ]
-    if ids is not None:
-        insert_rows(
-            Invoice, ("id", *INVOICE_COLUMNS), ((pk, *row) for pk, row in zip(ids, rows, strict=True))
-        )
-        return ids
-    invoices = (Invoice(**dict(zip(INVOICE_COLUMNS, row, strict=True))) for row in rows)
-    return [invoice.pk for invoice in Invoice.objects.bulk_create(invoices)]
+    return [_fields_of(draft, company, created_at) for draft in drafts]
 
 
-def _invoice_row(
-    draft: _Draft, year: int, sequence: int, company: dict[str, Any], created_at: datetime
-) -> tuple[object, ...]:
-    """An issued invoice's values, in INVOICE_COLUMNS order: every field it gets, in one place."""
-    due = draft.due
+def _fields_of(draft: _Draft, company: dict[str, Any], created_at: datetime) -> tuple[object, ...]:
+    """An issued invoice's values but its number: every field it gets, in one place."""
     due_on = draft.issued_on + timedelta(days=settings.INVOICE_DUE_DAYS)
     total = draft.subtotal + draft.tax
     return (
-        invoice_number(year, sequence), year, sequence, due.pk, due.worker_id, due.period,
-        draft.issued_on, due_on, due.currency, draft.subtotal, draft.contractor.tax_rate, draft.tax,
-        total, InvoiceStatus.ISSUED.value, None, "", "", company, _contractor_snapshot(draft.contractor),
-        "", "", created_at,
+        draft.due.pk, draft.due.worker_id, draft.due.period, draft.issued_on, due_on, draft.due.currency,
+        draft.subtotal, draft.contractor.tax_rate, draft.tax, total, InvoiceStatus.ISSUED.value, None, "", "",
+        company, _contractor_snapshot(draft.contractor), "", "", created_at,
     )  # fmt: skip
 
 
@@ -349,7 +364,7 @@ LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplie
 
 
 def _insert_invoice_events(
-    due: list[_Due], numbers: list[tuple[int, int]], actor: User | None, now: datetime
+    drafts: list[_Draft], numbers: list[tuple[int, int]], actor: User | None, now: datetime
 ) -> None:
     """The `invoice` transition's event of each timesheet, naming its invoice."""
     source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
@@ -358,8 +373,8 @@ def _insert_invoice_events(
         TimesheetEvent,
         ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note"),
         (
-            (timesheet.pk, source, target, actor_id, now, invoice_number(year, sequence))
-            for timesheet, (year, sequence) in zip(due, numbers, strict=True)
+            (draft.due.pk, source, target, actor_id, now, invoice_number(year, sequence))
+            for draft, (year, sequence) in zip(drafts, numbers, strict=True)
         ),
     )
 
