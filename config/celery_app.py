@@ -4,16 +4,31 @@ The beat schedule lives here, beside the app, and names tasks by their stable na
 Each entry expires before the next run is due, so a backlog after an outage runs once.
 """
 
+import gc
 import os
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("fairhour")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def freeze_start_up_objects(**kwargs: Any) -> None:
+    """Leave the objects a worker process starts with out of the garbage collector's scans.
+
+    A chunk allocates hundreds of thousands of objects, and each full collection walked
+    all of Django, Celery and kombu again: a quarter of a close chunk's CPU, measured.
+    """
+    gc.collect()
+    gc.freeze()
+
 
 HOUR = 60 * 60
 app.conf.beat_schedule = {

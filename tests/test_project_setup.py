@@ -1,11 +1,13 @@
 """The project as a new user meets it: settings, demo data, admin, API docs."""
 
+import gc
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from celery.signals import worker_process_init
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -181,3 +183,15 @@ def test_seed_demo_gives_the_web_pages_timesheets_in_every_state():
     states = sorted(Timesheet.objects.values_list("worker__user__username", "status"))
     assert states == [("lena", "approved"), ("lena", "invoiced"), ("priya", "submitted")]
     assert Invoice.objects.count() == 1
+
+
+def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collectors_scans():
+    # given a worker process starting (Celery sends worker_process_init)
+    try:
+        # when
+        worker_process_init.send(sender=None)
+
+        # then what exists now is frozen: full collections no longer walk it
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
