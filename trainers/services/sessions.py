@@ -7,12 +7,14 @@ backstop, and its violation is reported with the same message.
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from trainers import plain_sql
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
@@ -146,10 +148,11 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
 
 # The reads every session write makes (the API's busiest path) are written in SQL: built by
 # the ORM, each cost 0.2 to 0.8 ms of Python against about 0.05 ms in the database (README,
-# "Benchmarks"). Both databases Fairhour supports run them; RawQuerySet applies the fields'
-# converters, and parameters are adapted as the ORM adapts them.
+# "Benchmarks"). Both databases Fairhour supports run them; plain_sql applies the fields'
+# converters, and parameters are adapted as the ORM adapts them. The worker lock is a
+# prepared statement on PostgreSQL (plain_sql.execute): planning it took longer than running it.
 LOCK_WORKER_SQL = (
-    "SELECT w.*, EXISTS (SELECT 1 FROM trainers_project_workers a"
+    "SELECT {worker}, EXISTS (SELECT 1 FROM trainers_project_workers a"
     " WHERE a.worker_id = w.id AND a.project_id = %s) AS assigned"
     " FROM trainers_worker w WHERE w.id = %s"
 )
@@ -173,10 +176,19 @@ def _lock_worker_for_session_on(actor: User, worker: Worker, project: Project) -
 def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tuple[Worker, bool]:
     """SELECT ... FOR UPDATE the worker (re-read whole) with its assignment to `project`."""
     ensure_actor_may_write_for(actor, worker)
-    sql = LOCK_WORKER_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    for locked in Worker.objects.raw(sql, [project.pk if project else None, worker.pk]):
-        return locked, bool(locked.assigned)  # type: ignore[attr-defined]
-    raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
+    with connection.cursor() as cursor:
+        params = [project.pk if project else None, worker.pk]
+        plain_sql.execute(cursor, "fairhour_lock_worker", _lock_worker_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
+    return plain_sql.instance(Worker, row[:-1]), bool(row[-1])
+
+
+@cache
+def _lock_worker_sql() -> str:
+    sql = LOCK_WORKER_SQL.format(worker=plain_sql.columns(Worker, "w"))
+    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
 def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
