@@ -20,7 +20,7 @@ from itertools import count
 from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 from django.db.models.sql import Query
@@ -34,10 +34,10 @@ _prepared: "WeakKeyDictionary[Any, set[str]]" = WeakKeyDictionary()
 
 def execute(cursor: CursorWrapper, name: str, sql: str, params: Sequence[Any]) -> None:
     """Execute `sql` (with %s placeholders); on PostgreSQL as the prepared statement `name`."""
-    if connection.vendor != "postgresql":
+    if cursor.db.vendor != "postgresql":
         cursor.execute(sql, params)
         return
-    prepared = _prepared.setdefault(connection.connection, set())
+    prepared = _prepared.setdefault(cursor.db.connection, set())
     if name not in prepared:
         # Not undone by a rollback: a prepared statement lasts as long as the session.
         numbers = count(1)
@@ -61,12 +61,12 @@ def width(model: type[Model]) -> int:
 def instance(model: type[M], values: Sequence[Any]) -> M:
     """Build the model instance a queryset would, from its values in `columns` order."""
     converted = list(values)
-    for index, converters, expression in _converters(model, connection.vendor):
+    for index, converters, expression in _converters(model):
         value = converted[index]
         for convert in converters:
             value = convert(value, expression, connection)
         converted[index] = value
-    return model.from_db(connection.alias, _attnames(model), converted)
+    return model.from_db(DEFAULT_DB_ALIAS, _attnames(model), converted)
 
 
 @cache
@@ -83,8 +83,8 @@ def _attnames(model: type[Model]) -> tuple[str, ...]:
 
 
 @cache
-def _converters(model: type[Model], vendor: str) -> Converters:
-    """The backend's and the fields' converters per column (built once per model)."""
+def _converters(model: type[Model]) -> Converters:
+    """The backend's and the fields' converters per column (built once per model: the database is fixed)."""
     compiler = Query(model).get_compiler(connection=connection)
     columns = [field.get_col(model._meta.db_table) for field in model._meta.concrete_fields]
     return [
