@@ -3,12 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, SessionSource
 from trainers.services.sessions import (
+    OVERLAP_SQL,
     session_create,
     session_delete,
     session_start,
@@ -18,6 +20,7 @@ from trainers.services.sessions import (
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago
+OVERLAP_READ = OVERLAP_SQL.split(" WHERE ")[0]
 
 
 def create(world, start, end, **extra):
@@ -298,3 +301,73 @@ def test_an_overlap_names_the_newest_of_the_sessions_it_overlaps(world, frozen_n
     assert refused.value.errors["started_at"] == [
         f"Overlaps session {later.pk} ({later.started_at.isoformat()} to {later.ended_at.isoformat()})."
     ]
+
+
+# --- overlaps: PostgreSQL's exclusion constraint refuses them, SQLite's explicit check -------
+
+
+def test_on_postgresql_the_constraint_refuses_an_overlap_named_after_the_rollback(
+    postgres_only, world, frozen_now
+):
+    # given
+    first = create(world, T0, T0 + timedelta(hours=1))
+    # when
+    with CaptureQueriesContext(connection) as queries, pytest.raises(InvalidInput) as refused:
+        create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
+    # then: the insert was tried (no overlap query first), and the session it overlaps is read
+    # once its transaction has rolled back, to give the explicit check's words
+    assert refused.value.errors == {
+        "started_at": [
+            f"Overlaps session {first.pk} ({first.started_at.isoformat()} to {first.ended_at.isoformat()})."
+        ]
+    }
+    statements = [query["sql"] for query in queries.captured_queries]
+    overlap_reads = [i for i, sql in enumerate(statements) if sql.startswith(OVERLAP_READ)]
+    rollback = next(i for i, sql in enumerate(statements) if sql.startswith("ROLLBACK"))
+    assert len(overlap_reads) == 1 and overlap_reads[0] > rollback, statements
+
+
+def test_an_overlap_whose_session_is_gone_by_the_rollback_is_refused_without_a_name(
+    postgres_only, world, frozen_now, monkeypatch
+):
+    # given a session, deleted (as if by a concurrent request) before the refusal looks for it
+    create(world, T0, T0 + timedelta(hours=1))
+    monkeypatch.setattr("trainers.services.sessions._overlapping_session", lambda session: None)
+    # when / then
+    with pytest.raises(InvalidInput) as refused:
+        create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
+    assert refused.value.errors == {"started_at": ["Overlaps another session of this worker."]}
+
+
+def test_on_sqlite_the_overlap_is_checked_before_the_insert(world, frozen_now):
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL refuses overlaps by its exclusion constraint (tested above)")
+    # given
+    first = create(world, T0, T0 + timedelta(hours=1))
+    # when
+    with CaptureQueriesContext(connection) as queries, pytest.raises(InvalidInput) as refused:
+        create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
+    # then: refused by the query, with nothing inserted
+    assert f"Overlaps session {first.pk}" in refused.value.errors["started_at"][0]
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert any(sql.startswith(OVERLAP_READ) for sql in statements)
+    assert not any(sql.startswith("INSERT") for sql in statements), statements
+
+
+def test_an_edit_into_another_session_is_refused_with_its_name(world, frozen_now):
+    # given
+    first = create(world, T0, T0 + timedelta(hours=1))
+    second = create(world, T0 + timedelta(hours=2), T0 + timedelta(hours=3))
+    # when
+    with pytest.raises(InvalidInput) as refused:
+        session_update(
+            actor=world.contractor_a, session=second, changes={"started_at": T0 + timedelta(minutes=59)}
+        )
+    # then
+    assert refused.value.errors == {
+        "started_at": [
+            f"Overlaps session {first.pk} ({first.started_at.isoformat()} to {first.ended_at.isoformat()})."
+        ]
+    }
+    second.refresh_from_db()
+    assert second.started_at == T0 + timedelta(hours=2)

@@ -17,9 +17,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from trainers import plain_sql
 from trainers.models import LabellingSession, SessionSource, User
 
-# The columns written per session, and per history row on top of them (history_id is automatic).
+# The columns written per session (also the attributes' names), and per history row on top of
+# them (history_id is automatic).
 SESSION_COLUMNS = (
     "id",
     "worker_id",
@@ -81,18 +83,16 @@ def insert_session_with_history(session: LabellingSession, *, actor: User) -> No
         session.save()
         return
     session.created_at = session.updated_at = now = timezone.now()
-    columns = SESSION_COLUMNS[1:]  # the id comes from the sequence
-    values = [_db_value(session, column) for column in columns]
+    # The values as they are: on PostgreSQL get_db_prep_save returns aware datetimes, ints,
+    # text and booleans unchanged (psycopg adapts them), and cost more than the insert's Python.
+    values = [getattr(session, column) for column in SESSION_COLUMNS[1:]]  # the id comes from the sequence
     with connection.cursor() as cursor:
-        cursor.execute(_insert_with_history_sql(), [*values, now, actor.pk])
+        plain_sql.execute(
+            cursor, "fairhour_insert_session", _insert_with_history_sql(), [*values, now, actor.pk]
+        )
         session.pk = cursor.fetchone()[0]
     session._state.adding = False
     session._state.db = connection.alias
-
-
-def _db_value(session: LabellingSession, column: str) -> Any:
-    field = LabellingSession._meta.get_field(column)
-    return field.get_db_prep_save(getattr(session, field.attname), connection)  # type: ignore[union-attr]
 
 
 @cache

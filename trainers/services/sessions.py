@@ -1,18 +1,22 @@
 """Every write to labelling sessions: timer start/stop, manual entries, edits, deletes.
 
 Each service locks the worker row first, so one worker's session writes run one at a
-time and the overlap check below is exact; on PostgreSQL the exclusion constraint is the
-backstop, and its violation is reported with the same message.
+time. On SQLite the overlap check below refuses an overlapping session; on PostgreSQL the
+exclusion constraint does (one query less on every write), and the refusal names the
+session it overlaps with the same words, read after the rollback.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from trainers import plain_sql
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
@@ -36,7 +40,7 @@ def session_start(
 ) -> LabellingSession:
     """Start the worker's timer now; 409 if one is already running."""
     started_at = truncate_to_second(now or timezone.now())
-    with transaction.atomic():
+    with _overlap_named_after_rollback(), transaction.atomic():
         worker, assigned = _lock_worker_for_session_on(actor, worker, project)
         running = LabellingSession.objects.filter(worker=worker, ended_at__isnull=True).first()
         if running:
@@ -62,7 +66,7 @@ def session_stop(
 ) -> LabellingSession:
     """Stop a running timer now; past MAX_SESSION_HOURS it stops at exactly that length."""
     now = truncate_to_second(now or timezone.now())
-    with transaction.atomic():
+    with _overlap_named_after_rollback(), transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
         session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
         if not session.is_running:
@@ -87,7 +91,7 @@ def session_create(
     now: datetime | None = None,
 ) -> LabellingSession:
     """Record a finished session entered by hand."""
-    with transaction.atomic():
+    with _overlap_named_after_rollback(), transaction.atomic():
         worker, assigned = _lock_worker_for_session_on(actor, worker, project)
         session = LabellingSession(
             worker=worker,
@@ -113,7 +117,7 @@ def session_update(
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise InvalidInput({field: ["This field cannot be changed."] for field in sorted(unknown)})
-    with transaction.atomic():
+    with _overlap_named_after_rollback(), transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
         session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
         _ensure_unlocked(session.worker, session.started_at, session.ended_at)
@@ -146,10 +150,11 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
 
 # The reads every session write makes (the API's busiest path) are written in SQL: built by
 # the ORM, each cost 0.2 to 0.8 ms of Python against about 0.05 ms in the database (README,
-# "Benchmarks"). Both databases Fairhour supports run them; RawQuerySet applies the fields'
-# converters, and parameters are adapted as the ORM adapts them.
+# "Benchmarks"). Both databases Fairhour supports run them; plain_sql applies the fields'
+# converters, and parameters are adapted as the ORM adapts them. The worker lock is a
+# prepared statement on PostgreSQL (plain_sql.execute): planning it took longer than running it.
 LOCK_WORKER_SQL = (
-    "SELECT w.*, EXISTS (SELECT 1 FROM trainers_project_workers a"
+    "SELECT {worker}, EXISTS (SELECT 1 FROM trainers_project_workers a"
     " WHERE a.worker_id = w.id AND a.project_id = %s) AS assigned"
     " FROM trainers_worker w WHERE w.id = %s"
 )
@@ -158,6 +163,31 @@ OVERLAP_SQL = (
     " WHERE worker_id = %s AND id <> %s AND (ended_at IS NULL OR ended_at > %s)"
 )
 NEWEST_FIRST = " ORDER BY started_at DESC, id DESC LIMIT 1"  # the model's ordering
+OVERLAP_BACKSTOP_MESSAGE = "Overlaps another session of this worker."
+
+
+class _OverlapRefused(Exception):
+    """PostgreSQL's exclusion constraint refused `session`; its transaction must end before we look why."""
+
+    def __init__(self, session: LabellingSession) -> None:
+        self.session = session
+        super().__init__(f"Session of worker {session.worker_id} overlaps another.")
+
+
+@contextmanager
+def _overlap_named_after_rollback() -> Iterator[None]:
+    """Around a service's transaction: an overlap the constraint refused becomes the check's 400.
+
+    The refused INSERT aborted the transaction, so the session it overlaps is read once it
+    has rolled back (the newest one, as the explicit check names it). If that one has gone
+    meanwhile, the refusal says so without a name.
+    """
+    try:
+        yield
+    except _OverlapRefused as refused:
+        other = _overlapping_session(refused.session)
+        message = overlap_message(other) if other else OVERLAP_BACKSTOP_MESSAGE
+        raise InvalidInput({"started_at": [message]}) from refused.__cause__
 
 
 def _lock_worker_for_write(actor: User, worker: Worker) -> Worker:
@@ -173,10 +203,19 @@ def _lock_worker_for_session_on(actor: User, worker: Worker, project: Project) -
 def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tuple[Worker, bool]:
     """SELECT ... FOR UPDATE the worker (re-read whole) with its assignment to `project`."""
     ensure_actor_may_write_for(actor, worker)
-    sql = LOCK_WORKER_SQL + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    for locked in Worker.objects.raw(sql, [project.pk if project else None, worker.pk]):
-        return locked, bool(locked.assigned)  # type: ignore[attr-defined]
-    raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
+    with connection.cursor() as cursor:
+        params = [project.pk if project else None, worker.pk]
+        plain_sql.execute(cursor, "fairhour_lock_worker", _lock_worker_sql(), params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
+    return plain_sql.instance(Worker, row[:-1]), bool(row[-1])
+
+
+@cache
+def _lock_worker_sql() -> str:
+    sql = LOCK_WORKER_SQL.format(worker=plain_sql.columns(Worker, "w"))
+    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
 
 
 def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
@@ -193,9 +232,10 @@ def _validate_and_save(
     if errors:
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
-    overlap = _overlapping_session(session)
-    if overlap:
-        raise InvalidInput({"started_at": [overlap_message(overlap)]})
+    if not _overlap_is_constrained():
+        overlap = _overlapping_session(session)
+        if overlap:
+            raise InvalidInput({"started_at": [overlap_message(overlap)]})
     session._history_user = actor  # type: ignore[attr-defined]
     _save_with_backstop(session, actor)
 
@@ -251,8 +291,13 @@ def _overlapping_session(session: LabellingSession) -> Interval | None:
     return first_overlap(candidate, others)
 
 
+def _overlap_is_constrained() -> bool:
+    """Whether the database refuses overlapping sessions itself (PostgreSQL: migration 0002)."""
+    return connection.vendor == "postgresql"
+
+
 def _save_with_backstop(session: LabellingSession, actor: User) -> None:
-    """Save; translate a constraint violation that raced past the checks above."""
+    """Save; translate a constraint violation (an overlap, or one that raced past the checks above)."""
     try:
         # No savepoint (two round trips per write): every caller is inside its own atomic
         # block, which an IntegrityError here rolls back whole.
@@ -264,7 +309,7 @@ def _save_with_backstop(session: LabellingSession, actor: User) -> None:
     except IntegrityError as error:
         text = str(error)
         if "session_no_overlap" in text:
-            raise InvalidInput({"started_at": ["Overlaps another session of this worker."]}) from error
+            raise _OverlapRefused(session) from error
         if "session_one_running_per_worker" in text:
             raise Conflict("A session is already running; stop it first.") from error
         raise
