@@ -30,6 +30,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from payroll.benchmarks.close_and_invoice import scratch_database_url
+from payroll.benchmarks.common import process_cpu_seconds, process_tree_cpu_seconds
 from trainers.models import Project, Role, User, Worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -208,29 +209,6 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _proc_stat(pid: int) -> list[str]:
-    """Fields of /proc/<pid>/stat after the command name; empty if the process is gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return []
-    return text.rsplit(")", 1)[1].split()
-
-
-def _cpu_of(pid: int) -> float:
-    """User + system CPU seconds of a process (0 if it is gone or not on this machine)."""
-    fields = _proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
-
-
-def _children(parent: int) -> list[int]:
-    return [
-        int(entry.name)
-        for entry in Path("/proc").iterdir()
-        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))) and int(fields[1]) == parent
-    ]
-
-
 class _server:  # a context manager: gunicorn on the scratch database while the load runs
     def __init__(self, port: int, workers: int, threads: int) -> None:
         self.port, self.workers, self.threads = port, workers, threads
@@ -269,8 +247,8 @@ class _server:  # a context manager: gunicorn on the scratch database while the 
             )
             backends = [pid for (pid,) in cursor.fetchall()]
         return {
-            "gunicorn": sum(_cpu_of(pid) for pid in [self.process.pid, *_children(self.process.pid)]),
-            "postgresql": sum(_cpu_of(pid) for pid in backends),
+            "gunicorn": process_tree_cpu_seconds(self.process.pid),
+            "postgresql": sum(process_cpu_seconds(pid) for pid in backends),
         }
 
     def _wait_until_serving(self) -> None:
