@@ -253,16 +253,12 @@ class _Draft(NamedTuple):
 def _drafts(due: list[_Due], contractors: dict[int, _Contractor], now: datetime) -> list[_Draft]:
     """Each due timesheet's invoice: lines copied, subtotal, tax once on the subtotal."""
     lines = _lines_by_timesheet(due)
-    zones: dict[str, ZoneInfo] = {}
     drafts = []
     for timesheet in due:
         contractor = contractors[timesheet.worker_id]
-        zone = zones.get(contractor.time_zone) or zones.setdefault(
-            contractor.time_zone, ZoneInfo(contractor.time_zone)
-        )
         subtotal = sum((line.amount for line in lines[timesheet.pk]), Decimal("0.00"))
         tax = round_half_up(subtotal * contractor.tax_rate)
-        issued_on = now.astimezone(zone).date()
+        issued_on = now.astimezone(ZoneInfo(contractor.time_zone)).date()  # ZoneInfo caches zones
         drafts.append(_Draft(timesheet, contractor, issued_on, lines[timesheet.pk], subtotal, tax))
     return drafts
 
@@ -279,10 +275,7 @@ def _write_with_copy(drafts: list[_Draft], actor: User | None, now: datetime) ->
     insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, ids))
     fields = stored_rows(Invoice, INVOICE_FIELDS, _invoice_fields(drafts))
     numbers = _number(drafts)
-    rows = (
-        (pk, invoice_number(year, sequence), year, sequence, *values)
-        for pk, (year, sequence), values in zip(ids, numbers, fields, strict=True)
-    )
+    rows = ((pk, *numbered, *values) for pk, numbered, values in zip(ids, numbers, fields, strict=True))
     insert_rows(Invoice, ("id", *NUMBER_COLUMNS, *INVOICE_FIELDS), rows, stored=True)
     _insert_invoice_events(drafts, numbers, actor, now)
 
@@ -292,26 +285,25 @@ def _write_with_orm(drafts: list[_Draft], actor: User | None, now: datetime) -> 
     fields = _invoice_fields(drafts)
     numbers = _number(drafts)
     invoices = Invoice.objects.bulk_create(
-        Invoice(
-            number=invoice_number(year, sequence),
-            year=year,
-            sequence=sequence,
-            **dict(zip(INVOICE_FIELDS, values, strict=True)),
-        )
-        for (year, sequence), values in zip(numbers, fields, strict=True)
+        Invoice(**dict(zip((*NUMBER_COLUMNS, *INVOICE_FIELDS), (*numbered, *values), strict=True)))
+        for numbered, values in zip(numbers, fields, strict=True)
     )
     insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, [invoice.pk for invoice in invoices]))
     _insert_invoice_events(drafts, numbers, actor, now)
 
 
-def _number(drafts: list[_Draft]) -> list[tuple[int, int]]:
-    """(year, sequence) of each draft in order, from one block per year (locks the counter rows)."""
+# An invoice's number, year and sequence, in NUMBER_COLUMNS order.
+Numbered = tuple[str, int, int]
+
+
+def _number(drafts: list[_Draft]) -> list[Numbered]:
+    """Number the drafts in order from one block per year (locks the counter rows until commit)."""
     years = Counter(draft.issued_on.year for draft in drafts)
     following = {year: _take_sequences(year, count) for year, count in sorted(years.items())}
     numbers = []
     for draft in drafts:
         year = draft.issued_on.year
-        numbers.append((year, following[year]))
+        numbers.append((invoice_number(year, following[year]), year, following[year]))
         following[year] += 1
     return numbers
 
@@ -364,7 +356,7 @@ LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplie
 
 
 def _insert_invoice_events(
-    drafts: list[_Draft], numbers: list[tuple[int, int]], actor: User | None, now: datetime
+    drafts: list[_Draft], numbers: list[Numbered], actor: User | None, now: datetime
 ) -> None:
     """The `invoice` transition's event of each timesheet, naming its invoice."""
     source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
@@ -373,8 +365,8 @@ def _insert_invoice_events(
         TimesheetEvent,
         ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note"),
         (
-            (draft.due.pk, source, target, actor_id, now, invoice_number(year, sequence))
-            for draft, (year, sequence) in zip(drafts, numbers, strict=True)
+            (draft.due.pk, source, target, actor_id, now, number)
+            for draft, (number, _, _) in zip(drafts, numbers, strict=True)
         ),
     )
 

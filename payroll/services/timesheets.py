@@ -382,8 +382,7 @@ def _insert_missing_timesheets(
     existing = set(
         Timesheet.objects.filter(worker_id__any_of=ids, period=period).values_list("worker_id", flat=True)
     )
-    missing = [worker for worker in workers if worker.pk not in existing]
-    Timesheet.objects.bulk_create(
+    created = Timesheet.objects.bulk_create(
         Timesheet(
             worker=worker,
             period=period,
@@ -392,12 +391,10 @@ def _insert_missing_timesheets(
             currency=worker.currency,
             total=totals[worker.pk],
         )
-        for worker in missing
+        for worker in workers
+        if worker.pk not in existing
     )
-    missing_ids = [worker.pk for worker in missing]
-    return dict(
-        Timesheet.objects.filter(worker_id__any_of=missing_ids, period=period).values_list("worker_id", "pk")
-    )
+    return {timesheet.worker_id: timesheet.pk for timesheet in created}
 
 
 # What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
@@ -478,14 +475,14 @@ def _store_changed(
     for timesheet_id, *key in rows:
         stored[timesheet_id].append(tuple(key))
     changed = {
-        pk: worker_id
+        worker_id: pk
         for pk, worker_id, total in timesheets
         if total != totals[worker_id] or sorted(stored[pk]) != sorted(map(_line_key, fresh[worker_id]))
     }
     if changed:
-        TimesheetLine.objects.filter(timesheet_id__any_of=list(changed)).delete()
-        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows({w: pk for pk, w in changed.items()}, fresh))
-        _update_totals({pk: totals[worker_id] for pk, worker_id in changed.items()})
+        TimesheetLine.objects.filter(timesheet_id__any_of=list(changed.values())).delete()
+        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(changed, fresh))
+        _update_totals({pk: totals[worker_id] for worker_id, pk in changed.items()})
     return len(changed)
 
 
@@ -496,8 +493,8 @@ def _update_totals(totals: dict[int, Decimal]) -> None:
     """Store each timesheet's new total (and updated_at) in one statement."""
     now = timezone.now()
     if connection.vendor != "postgresql":
-        for pk, total in totals.items():
-            Timesheet.objects.filter(pk=pk).update(total=total, updated_at=now)
+        rows = [Timesheet(pk=pk, total=total, updated_at=now) for pk, total in totals.items()]
+        Timesheet.objects.bulk_update(rows, ["total", "updated_at"], batch_size=500)
         return
     table = connection.ops.quote_name(Timesheet._meta.db_table)
     with connection.cursor() as cursor:

@@ -18,9 +18,10 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 from django.db import connection
+from django.db.models import Count, Sum
 from django.utils import timezone
 
-from payroll.models import Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
+from payroll.models import Invoice, Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
 from payroll.services.timesheets import timesheet_transition
 from trainers.models import Project, Role, Team, User, Worker
 from trainers.services.session_bulk_write import write_sessions
@@ -223,3 +224,20 @@ def job_finished(job_id: int) -> Callable[[], bool]:
         return job.status == JobStatus.DONE
 
     return check
+
+
+def assert_invoiced_exactly_once(count: int) -> None:
+    """Every timesheet of PERIOD invoiced once, numbers 1..N per year, totals the timesheets' to the cent."""
+    timesheets = Timesheet.objects.filter(period=PERIOD)
+    assert timesheets.filter(status=TimesheetStatus.INVOICED).count() == count
+    assert Invoice.objects.count() == count
+    assert not Invoice.objects.values("timesheet").annotate(n=Count("pk")).filter(n__gt=1).exists()
+    # numbered 1..N in each year, no gap, no duplicate
+    for year in Invoice.objects.values_list("year", flat=True).distinct():
+        sequences = sorted(Invoice.objects.filter(year=year).values_list("sequence", flat=True))
+        assert sequences == list(range(1, len(sequences) + 1)), f"gaps or duplicates in {year}"
+    # and the money is the timesheets' to the cent (no tax in this world)
+    invoiced = Invoice.objects.aggregate(total=Sum("total"), subtotal=Sum("subtotal"))
+    owed = timesheets.aggregate(total=Sum("total"))["total"]
+    assert invoiced["total"] == invoiced["subtotal"] == owed
+    assert owed > count * Decimal("12.00")

@@ -24,18 +24,24 @@ one run in three before `retry_jitter` was turned off).
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from types import SimpleNamespace
 
 import psycopg
 import pytest
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Count, Sum
 from psycopg import sql
 
-from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet, TimesheetStatus
+from payroll.models import Job, JobChunk, JobStatus, Timesheet
 from payroll.services.jobs import job_start
-from tests.integration.helpers import PERIOD, CeleryWorker, approve_all, job_finished, make_workers, wait_for
+from tests.integration.helpers import (
+    PERIOD,
+    CeleryWorker,
+    approve_all,
+    assert_invoiced_exactly_once,
+    job_finished,
+    make_workers,
+    wait_for,
+)
 from trainers.models import LabellingSession, Project, User, Worker
 from trainers.services.session_bulk_write import write_sessions
 
@@ -243,17 +249,5 @@ def test_a_close_and_an_invoicing_cut_off_mid_chunk_finish_exactly(
     assert ended, "no worker backend was terminated"
     assert (invoicing.status, invoicing.done_chunks) == (JobStatus.DONE, chunks)
     assert invoicing.result == {"timesheets": CUT_WORKERS, "issued": CUT_WORKERS}
-    timesheets = Timesheet.objects.filter(period=PERIOD)
-    assert timesheets.filter(status=TimesheetStatus.INVOICED).count() == CUT_WORKERS
-    assert Invoice.objects.count() == CUT_WORKERS
-    assert not Invoice.objects.values("timesheet").annotate(n=Count("pk")).filter(n__gt=1).exists()
-    # numbered 1..N in each year, no gap, no duplicate
-    for year in Invoice.objects.values_list("year", flat=True).distinct():
-        sequences = sorted(Invoice.objects.filter(year=year).values_list("sequence", flat=True))
-        assert sequences == list(range(1, len(sequences) + 1)), f"gaps or duplicates in {year}"
-    # and the money is the timesheets' to the cent
-    invoiced = Invoice.objects.aggregate(total=Sum("total"), subtotal=Sum("subtotal"))
-    owed = timesheets.aggregate(total=Sum("total"))["total"]
-    assert invoiced["total"] == invoiced["subtotal"] == owed
-    assert owed > CUT_WORKERS * Decimal("12.00")
+    assert_invoiced_exactly_once(CUT_WORKERS)  # numbered without gaps, to the cent
     assert_same_process(worker, pid)

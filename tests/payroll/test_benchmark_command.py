@@ -22,6 +22,22 @@ from trainers.models import LabellingSession
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
 
 
+@pytest.fixture
+def scratch(monkeypatch) -> list[str]:
+    """The command's scratch database replaced by the test database (creating one costs seconds).
+
+    Records each use, so a test can check the command asked for one.
+    """
+    used: list[str] = []
+
+    def in_test_database(scenario):
+        used.append("used")
+        scenario()
+
+    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+    return used
+
+
 def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_with_the_floor():
     # given a tiny workforce in the test database
     out = StringIO()
@@ -70,15 +86,8 @@ def test_the_logging_scenario_serves_both_endpoints_with_gunicorn_and_prints_fig
     assert re.search(r"ratio logging/bare\s+\d+\.\d\dx", output)
 
 
-def test_the_command_runs_the_payroll_scenario_in_a_scratch_database(monkeypatch):
-    # given the scratch database replaced by the test database (creating one costs seconds)
-    scratch: list[str] = []
-
-    def in_test_database(scenario):
-        scratch.append("used")
-        scenario()
-
-    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+def test_the_command_runs_the_payroll_scenario_in_a_scratch_database(scratch):
+    # given the scratch database replaced by the test database (the fixture)
     # when
     out = StringIO()
     call_command("benchmark", "--scenario", "payroll", "--workers", "5", "--sessions", "40", stdout=out)
@@ -136,15 +145,8 @@ def test_the_report_check_fails_on_a_cent_of_difference(monkeypatch):
         report.run(StringIO(), workers=8, sessions=80, weeks=1, signed=1, seed=8)
 
 
-def test_the_command_runs_the_report_scenario_in_a_scratch_database(monkeypatch):
-    # given the scratch database replaced by the test database
-    scratch: list[str] = []
-
-    def in_test_database(scenario):
-        scratch.append("used")
-        scenario()
-
-    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+def test_the_command_runs_the_report_scenario_in_a_scratch_database(scratch):
+    # given the scratch database replaced by the test database (the fixture)
     # when
     out = StringIO()
     call_command(

@@ -41,7 +41,7 @@ def session_start(
     """Start the worker's timer now; 409 if one is already running."""
     started_at = truncate_to_second(now or timezone.now())
     with _overlap_named_after_rollback(), transaction.atomic():
-        worker, assigned = _lock_worker_for_session_on(actor, worker, project)
+        worker, assigned = _lock_worker(actor, worker, project=project)
         running = LabellingSession.objects.filter(worker=worker, ended_at__isnull=True).first()
         if running:
             since = f"{running.started_at:%Y-%m-%d %H:%M} UTC"
@@ -92,7 +92,7 @@ def session_create(
 ) -> LabellingSession:
     """Record a finished session entered by hand."""
     with _overlap_named_after_rollback(), transaction.atomic():
-        worker, assigned = _lock_worker_for_session_on(actor, worker, project)
+        worker, assigned = _lock_worker(actor, worker, project=project)
         session = LabellingSession(
             worker=worker,
             project=project,
@@ -194,14 +194,8 @@ def _lock_worker_for_write(actor: User, worker: Worker) -> Worker:
     return _lock_worker(actor, worker, project=None)[0]
 
 
-def _lock_worker_for_session_on(actor: User, worker: Worker, project: Project) -> tuple[Worker, bool]:
-    """Lock the worker row and read whether it is assigned to `project`, in one query."""
-    locked, assigned = _lock_worker(actor, worker, project=project)
-    return locked, bool(assigned)
-
-
 def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tuple[Worker, bool]:
-    """SELECT ... FOR UPDATE the worker (re-read whole) with its assignment to `project`."""
+    """SELECT ... FOR UPDATE the worker (re-read whole) and whether it is assigned to `project`."""
     ensure_actor_may_write_for(actor, worker)
     with connection.cursor() as cursor:
         params = [project.pk if project else None, worker.pk]
