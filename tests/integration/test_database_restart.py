@@ -147,6 +147,10 @@ def restart_mid_chunk(outage: DatabaseOutage, job_id: int, worker: CeleryWorker)
 
 def chunk_waiting_on_a_lock() -> bool:
     with connection.cursor() as cursor:
+        # Asked inside the transaction that holds the lock, and PostgreSQL keeps one snapshot
+        # of pg_stat_activity per transaction: without clearing it, a chunk that began to
+        # wait after the first look was never seen (a CI failure).
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock'"
