@@ -79,7 +79,8 @@ FROZEN_STATUSES = LOCKED_STATUSES
 class Timesheet(models.Model):
     """One worker's pay period. Open: lines computed live. Submitted: lines stored."""
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="timesheets")
+    # No index of its own: `timesheet_one_per_worker_period` (worker, period) leads with it.
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="timesheets", db_index=False)
     period = models.CharField(max_length=8, help_text="ISO week in the worker's zone, e.g. 2026-W45.")
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
@@ -137,7 +138,8 @@ LINE_ORDER = (
 class TimesheetLine(models.Model):
     """A (project, rate, kind) group of a timesheet, with the rate and amount copied in."""
 
-    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: `timesheet_line_unique_group` (timesheet, ...) leads with it.
+    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="lines", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=8, choices=LineKind.choices)
     hourly_rate = models.DecimalField(max_digits=10, decimal_places=4)
@@ -183,7 +185,8 @@ MAX_ADJUSTMENT = Decimal("1000000")
 class Adjustment(models.Model):
     """A signed correction after approval, paid in the worker's next open period (§6)."""
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="adjustments")
+    # No index of its own: `adjustment_worker_period` (worker, applies_to_period) leads with it.
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="adjustments", db_index=False)
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3, validators=[validate_currency])
     reason = models.TextField()
@@ -265,7 +268,8 @@ class Job(models.Model):
 class JobChunk(models.Model):
     """One chunk of a fanned-out job; marking it done twice counts it once."""
 
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    # No index of its own: `job_chunk_unique_index` (job, index) leads with it.
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks", db_index=False)
     index = models.PositiveIntegerField()
     items = models.JSONField(default=list, help_text="The ids this chunk works on (e.g. worker ids).")
     attempts = models.PositiveIntegerField(
@@ -283,7 +287,10 @@ class JobChunk(models.Model):
 class ReminderSent(models.Model):
     """A reminder that went out: at most one per timesheet, stage and recipient."""
 
-    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="reminders")
+    # No index of its own: `reminder_once_per_stage` (timesheet, ...) leads with it.
+    timesheet = models.ForeignKey(
+        Timesheet, on_delete=models.CASCADE, related_name="reminders", db_index=False
+    )
     stage = models.CharField(max_length=20)
     recipient = models.ForeignKey("trainers.User", on_delete=models.CASCADE, related_name="+")
     sent_at = models.DateTimeField()
@@ -322,7 +329,7 @@ class InvoiceStatus(models.TextChoices):
 class Invoice(models.Model):
     """A self-billing invoice from a contractor to the company for one approved timesheet."""
 
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=40)  # unique: `invoice_unique_number` (no LIKE index beside it)
     year = models.PositiveIntegerField()
     sequence = models.PositiveIntegerField()
     timesheet = models.OneToOneField(Timesheet, on_delete=models.PROTECT, related_name="invoice")
@@ -350,6 +357,7 @@ class Invoice(models.Model):
     class Meta:
         ordering = ["year", "sequence"]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="invoice_unique_number"),
             models.UniqueConstraint(fields=["year", "sequence"], name="invoice_unique_year_sequence"),
             models.CheckConstraint(condition=Q(sequence__gt=0), name="invoice_sequence_positive"),
             models.CheckConstraint(condition=Q(total=F("subtotal") + F("tax")), name="invoice_total_adds_up"),
@@ -364,7 +372,8 @@ class Invoice(models.Model):
 class InvoiceLine(models.Model):
     """A copied timesheet line or adjustment: reproducible from seconds and rate."""
 
-    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
+    # No index of its own: `invoice_line_unique_position` (invoice, position) leads with it.
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     description = models.CharField(max_length=300)
     kind = models.CharField(max_length=10)  # regular, overtime or adjustment

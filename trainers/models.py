@@ -153,7 +153,8 @@ class LabellingSession(models.Model):
     and a 24 h ceiling on length.
     """
 
-    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="sessions")
+    # No index of its own: `session_worker_start` (worker, started_at) leads with it.
+    worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="sessions", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sessions")
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
