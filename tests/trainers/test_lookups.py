@@ -1,7 +1,10 @@
 """The `any_of` lookup: a long id list as one parameter, the same rows as `__in`."""
 
+from decimal import Decimal
+
 from django.db import connection
 
+from trainers.lookups import decimal_array, int_array
 from trainers.models import LabellingSession, Worker
 
 
@@ -38,6 +41,28 @@ def test_any_of_sends_one_array_parameter_on_postgresql(world):
 
     # then one parameter on PostgreSQL (no placeholder per id); IN elsewhere
     if connection.vendor == "postgresql":
-        assert sql.endswith('"id" = ANY(%s)') and params == (ids,)
+        assert sql.endswith('"id" = ANY(%s::bigint[])') and params == (int_array(ids),)
     else:
         assert " IN (" in sql and len(params) == len(ids)
+
+
+def test_arrays_in_text_form():
+    assert int_array([]) == "{}"
+    assert int_array([3, 40_000, 2**40]) == "{3,40000,1099511627776}"
+    assert decimal_array([Decimal("15.00"), Decimal("-0.10"), Decimal("1E+2")]) == "{15.00,-0.10,1E+2}"
+
+
+def test_arrays_in_text_form_read_back_exactly(db, postgres_only):
+    # given ints past smallint and integer, and decimals with their scale
+    ints = [1, 40_000, 2**40]
+    decimals = [Decimal("15.00"), Decimal("-0.10"), Decimal("1E+2"), Decimal("123456789012.3456")]
+
+    # when PostgreSQL reads them back
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::bigint[], %s::numeric[]", [int_array(ints), decimal_array(decimals)])
+        read_ints, read_decimals = cursor.fetchone()
+
+    # then nothing is lost, not even a decimal's scale
+    assert read_ints == ints
+    assert read_decimals == decimals
+    assert [str(value) for value in read_decimals[:2]] == ["15.00", "-0.10"]
