@@ -32,6 +32,7 @@ from payroll.services.jobs import STALL_MARGIN, job_start, jobs_sweep_stalled
 from tests.integration.helpers import (
     CHUNK_SIZE,
     PERIOD,
+    VISIBILITY,
     CeleryWorker,
     approve_all,
     assert_invoiced_exactly_once,
@@ -60,32 +61,62 @@ def run_job(kind: str, worker: CeleryWorker, kill_when: Callable[[], bool] | Non
     if kill_when is not None:
         kill_while_held(job.pk, kill_when, worker, label)
         worker.start()
-    try:
-        wait_for(f"job {job.pk} ({kind}) to finish", job_finished(job.pk), worker, JOB_TIMEOUT // 2)
-    except pytest.fail.Exception:
-        sweep_lost_messages(job.pk)
-        try:
-            wait_for(f"job {job.pk} ({kind}) to finish", job_finished(job.pk), worker, JOB_TIMEOUT // 2)
-        except pytest.fail.Exception as failure:  # say where the job stood, for whoever reads CI
-            chunks = list(
-                JobChunk.objects.filter(job=job).order_by("index").values_list("index", "attempts", "done_at")
-            )
-            raise AssertionError(f"{failure}\nChunks (index, attempts, done_at): {chunks}") from failure
+    wait_until_done(job.pk, kind, worker)
     return Job.objects.get(pk=job.pk)
 
 
-def sweep_lost_messages(job_id: int) -> None:
-    """Run the stalled-job sweep, as beat would later, when the job waits only on lost messages.
+# Seconds between the kill point and the kill (see `kill_while_held`).
+SETTLE = 0.3
+
+# A job quiet this long, with only never-delivered chunks left, waits on lost messages:
+# a delivered chunk comes back VISIBILITY seconds after it was taken, a running one moves
+# `progressed_at` when it starts and when it is done.
+QUIET_BEFORE_SWEEP = timedelta(seconds=3 * VISIBILITY)
+
+
+def wait_until_done(job_id: int, kind: str, worker: CeleryWorker) -> None:
+    """Wait for the job; sweep it, as beat would, once it waits only on lost messages."""
+    swept = False
+
+    def done_or_swept() -> bool:
+        nonlocal swept
+        if job_finished(job_id)():
+            return True
+        if not swept and waits_only_on_lost_messages(job_id):
+            sweep_lost_messages(job_id)
+            swept = True
+        return False
+
+    try:
+        wait_for(f"job {job_id} ({kind}) to finish", done_or_swept, worker, JOB_TIMEOUT)
+    except pytest.fail.Exception as failure:  # say where the job stood, for whoever reads CI
+        chunks = JobChunk.objects.filter(job_id=job_id).order_by("index")
+        states = list(chunks.values_list("index", "attempts", "done_at"))
+        raise AssertionError(f"{failure}\nChunks (index, attempts, done_at): {states}") from failure
+
+
+def waits_only_on_lost_messages(job_id: int) -> bool:
+    """Quiet for QUIET_BEFORE_SWEEP, and every chunk left was never delivered (0 attempts).
 
     Kombu's Redis transport takes a message off the queue, then records it as unacknowledged:
-    a SIGKILL between the two loses it (seen twice in CI: one chunk never delivered, all
-    others done). Production gets it back from the stalled-job sweep. Only then is the
-    sweep run here: a chunk that was delivered (attempts > 0) must come back by Redis's
-    redelivery, which this test exists to prove, so a job waiting on one still fails.
+    a SIGKILL between the two loses it (seen in CI: one chunk never delivered, all others
+    done). Production gets it back from the stalled-job sweep. A chunk that was delivered
+    (attempts > 0) must come back by Redis's redelivery, which this test exists to prove:
+    a job waiting on one is never swept, and fails at the timeout.
     """
+    job = Job.objects.get(pk=job_id)
     undone = JobChunk.objects.filter(job_id=job_id, done_at__isnull=True)
-    if not undone.exists() or undone.filter(attempts__gt=0).exists():
-        return
+    quiet_since = job.progressed_at or job.started_at
+    return (
+        quiet_since is not None
+        and timezone.now() - quiet_since > QUIET_BEFORE_SWEEP
+        and undone.exists()
+        and not undone.filter(attempts__gt=0).exists()
+    )
+
+
+def sweep_lost_messages(job_id: int) -> None:
+    """Run the stalled-job sweep at the time beat would first find this job stalled."""
     stalled_since = timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
     jobs_sweep_stalled(now=timezone.now() + stalled_since + STALL_MARGIN + timedelta(minutes=1))
 
@@ -96,12 +127,20 @@ def kill_while_held(job_id: int, kill_when: Callable[[], bool], worker: CeleryWo
     A chunk counts itself done on that row in its own transaction, so while the row is held
     no chunk can commit: the job cannot finish between seeing the kill point and the kill,
     however fast the last chunks are (invoicing chunks no longer queue behind the counter).
+
+    The kill waits SETTLE seconds after the kill point, still holding the row. The kill
+    point is a chunk just done, the moment its worker takes the next message: killed
+    there, the message is often lost between Redis's pop and kombu's record of it (a
+    window of milliseconds that a random kill rarely hits; see `waits_only_on_lost_messages`).
+    Settled, the next chunk is recorded as delivered and waits on the row, so the kill
+    leaves two delivered chunks that Redis must redeliver.
     """
     deadline = time.monotonic() + JOB_TIMEOUT
     while True:
         with transaction.atomic():
             Job.objects.select_for_update().get(pk=job_id)
             if kill_when():
+                time.sleep(SETTLE)
                 worker.kill()
                 assert Job.objects.get(pk=job_id).status == JobStatus.RUNNING, (
                     "killed too late to prove anything"
