@@ -42,9 +42,14 @@ def approved(world) -> list[int]:
 
 @pytest.fixture
 def queued(monkeypatch) -> list[list[int]]:
-    """Record what is queued for rendering instead of rendering it."""
+    """Record what is queued for rendering instead of rendering it (always at the PDF priority)."""
     calls: list[list[int]] = []
-    monkeypatch.setattr(tasks.render_invoice_pdfs, "delay", calls.append)
+
+    def apply_async(args: tuple[list[int]], priority: int | None = None) -> None:
+        assert priority == tasks.PDF_PRIORITY
+        calls.append(args[0])
+
+    monkeypatch.setattr(tasks.render_invoice_pdfs, "apply_async", apply_async)
     return calls
 
 
