@@ -58,7 +58,7 @@ def test_a_logged_session_costs_a_fixed_number_of_queries(world, frozen_now, cli
     ]
     if connection.vendor == "postgresql":
         # prepared statements; the exclusion constraint refuses overlaps, so no overlap query
-        assert " ".join(statements) == "EXECUTE SAVEPOINT EXECUTE SELECT EXECUTE RELEASE"
+        assert " ".join(statements) == "EXECUTE SAVEPOINT EXECUTE EXECUTE EXECUTE RELEASE"
     else:
         # the overlap query, then the session and its history row
         assert " ".join(statements) == "SELECT SAVEPOINT SELECT SELECT SELECT INSERT INSERT RELEASE"
