@@ -31,7 +31,7 @@ def start_worker(broker_url, transactional_db, tmp_path, request) -> Callable[..
     def start(app: str, **extra_env: str) -> CeleryWorker:
         name = request.node.originalname.removeprefix("test_")[:20]
         # PDFs the worker renders land in the test's folder, not the project's
-        env = worker_env(broker_url, MEDIA_ROOT=str(tmp_path / "media"), **extra_env)
+        env = worker_env(broker_url, **{"MEDIA_ROOT": str(tmp_path / "media"), **extra_env})
         celery_worker = CeleryWorker(env, tmp_path / "worker.log", app, name)
         request.addfinalizer(celery_worker.kill)  # whatever happens, no worker outlives the test
         celery_worker.start()

@@ -231,11 +231,9 @@ def run_cut_job(kind: str, outage: DatabaseOutage, worker: CeleryWorker) -> tupl
     return Job.objects.get(pk=job.pk), ended
 
 
-def test_a_close_and_an_invoicing_cut_off_mid_chunk_finish_exactly(
-    outage, start_worker, send_to_broker, tmp_path
-):
+def test_a_close_and_an_invoicing_cut_off_mid_chunk_finish_exactly(outage, start_worker, send_to_broker):
     # given a worker with small chunks, and workers with time in W45
-    worker = start_worker("config", JOB_CHUNK_SIZE=str(CUT_CHUNK_SIZE), MEDIA_ROOT=str(tmp_path / "media"))
+    worker = start_worker("config", JOB_CHUNK_SIZE=str(CUT_CHUNK_SIZE))
     pid = worker.process.pid
     manager = make_workers(CUT_WORKERS)
     chunks = CUT_WORKERS // CUT_CHUNK_SIZE
