@@ -7,15 +7,18 @@
 # - Invoice.number's LIKE (varchar_pattern_ops) index, made by `unique=True`: nothing
 #   searches numbers by prefix. The number stays unique, now as `invoice_unique_number`.
 #
-# The foreign keys are written by hand: the AlterField that makemigrations writes
-# drops and re-adds each foreign key (checking every row again) and drops every index on
-# the column alone. Here the state changes as AlterField says, and the database loses only
-# the named indexes.
+# Written by hand. The AlterFields that makemigrations writes drop and re-add each foreign
+# key (checking every row again), drop every index on the column alone, and rebuild the
+# number's unique index, each holding its table locked. Here the state changes as those
+# operations say, and on PostgreSQL the database only renames the number's unique
+# constraint (no rebuild) and drops the covered indexes CONCURRENTLY (so the migration is
+# not atomic, and each step can be run again). The indexes are found by their table,
+# column and kind, not by name. Other databases get the schema editor's own operations.
 
 import django.db.models.deletion
 from django.db import migrations, models
 
-# (table, column, index) of the foreign keys that lose their own index.
+# (table, column, index Django gave it) of the foreign keys that lose their own index.
 FOREIGN_KEY_INDEXES = [
     ("payroll_timesheet", "worker_id", "payroll_timesheet_worker_id_06bd6d8a"),
     ("payroll_timesheetline", "timesheet_id", "payroll_timesheetline_timesheet_id_8bdd0b00"),
@@ -24,9 +27,90 @@ FOREIGN_KEY_INDEXES = [
     ("payroll_jobchunk", "job_id", "payroll_jobchunk_job_id_ea2ce0d5"),
     ("payroll_remindersent", "timesheet_id", "payroll_remindersent_timesheet_id_ffcf8570"),
 ]
+NUMBER_CONSTRAINT = "invoice_unique_number"
+NUMBER_LIKE_INDEX = "payroll_invoice_number_768b622e_like"
+
+
+def _constraints(schema_editor, table):
+    with schema_editor.connection.cursor() as cursor:
+        return schema_editor.connection.introspection.get_constraints(cursor, table)
+
+
+def _concurrently(schema_editor):
+    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+
+
+def plain_indexes_on(schema_editor, table, column):
+    """Names of the plain (not unique, btree) indexes on exactly this one column."""
+    return [
+        name
+        for name, info in _constraints(schema_editor, table).items()
+        if info["index"] and not info["unique"] and not info["primary_key"]
+        and info["columns"] == [column] and info.get("type") in ("btree", "idx")
+    ]
+
+
+def drop_covered_indexes(apps, schema_editor):
+    for table, column, _ in FOREIGN_KEY_INDEXES:
+        for name in plain_indexes_on(schema_editor, table, column):
+            schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{name}"')
+
+
+def create_covered_indexes(apps, schema_editor):
+    for table, column, name in FOREIGN_KEY_INDEXES:
+        schema_editor.execute(
+            f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{name}" ON "{table}" ("{column}")'
+        )
+
+
+def _number_fields(apps):
+    invoice = apps.get_model("payroll", "Invoice")
+    unique = models.CharField(max_length=40, unique=True)
+    plain = models.CharField(max_length=40)
+    for field in (unique, plain):
+        field.set_attributes_from_name("number")
+        field.model = invoice
+    return invoice, unique, plain
+
+
+def number_unique_by_constraint(apps, schema_editor):
+    invoice, unique, plain = _number_fields(apps)
+    constraint = models.UniqueConstraint(fields=["number"], name=NUMBER_CONSTRAINT)
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.alter_field(invoice, unique, plain)
+        schema_editor.add_constraint(invoice, constraint)
+        return
+    constraints = _constraints(schema_editor, "payroll_invoice")
+    if NUMBER_CONSTRAINT not in constraints:
+        (old,) = [
+            name for name, info in constraints.items()
+            if info["unique"] and not info["primary_key"] and info["columns"] == ["number"]
+        ]
+        schema_editor.execute(f'ALTER TABLE "payroll_invoice" RENAME CONSTRAINT "{old}" TO "{NUMBER_CONSTRAINT}"')
+    for name in plain_indexes_on(schema_editor, "payroll_invoice", "number"):
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+
+
+def number_unique_by_field(apps, schema_editor):
+    invoice, unique, plain = _number_fields(apps)
+    constraint = models.UniqueConstraint(fields=["number"], name=NUMBER_CONSTRAINT)
+    if schema_editor.connection.vendor != "postgresql":
+        schema_editor.remove_constraint(invoice, constraint)
+        schema_editor.alter_field(invoice, plain, unique)
+        return
+    schema_editor.execute(
+        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{NUMBER_LIKE_INDEX}" '
+        'ON "payroll_invoice" ("number" varchar_pattern_ops)'
+    )
+    if NUMBER_CONSTRAINT in _constraints(schema_editor, "payroll_invoice"):
+        schema_editor.execute(
+            f'ALTER TABLE "payroll_invoice" RENAME CONSTRAINT "{NUMBER_CONSTRAINT}" TO "payroll_invoice_number_key"'
+        )
 
 
 class Migration(migrations.Migration):
+
+    atomic = False  # DROP / CREATE INDEX CONCURRENTLY cannot run inside a transaction
 
     dependencies = [
         ('payroll', '0006_rate_days_invoice_not_negative'),
@@ -34,14 +118,21 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='invoice',
-            name='number',
-            field=models.CharField(max_length=40),
-        ),
-        migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('number',), name='invoice_unique_number'),
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name='invoice',
+                    name='number',
+                    field=models.CharField(max_length=40),
+                ),
+                migrations.AddConstraint(
+                    model_name='invoice',
+                    constraint=models.UniqueConstraint(fields=('number',), name='invoice_unique_number'),
+                ),
+            ],
+            database_operations=[
+                migrations.RunPython(number_unique_by_constraint, number_unique_by_field, atomic=False),
+            ],
         ),
         migrations.SeparateDatabaseAndState(
             state_operations=[
@@ -77,11 +168,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{index}"',
-                    reverse_sql=f'CREATE INDEX "{index}" ON "{table}" ("{column}")',
-                )
-                for table, column, index in FOREIGN_KEY_INDEXES
+                migrations.RunPython(drop_covered_indexes, create_covered_indexes, atomic=False),
             ],
         ),
     ]
