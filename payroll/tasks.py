@@ -135,7 +135,8 @@ def _invoice_timesheets(chunk: JobChunk) -> dict[str, int]:
 # Invoice PDFs are sent at the lowest priority. On Redis, kombu polls a queue's priority 0
 # list before its 3, 6 and 9 lists, so every close, invoicing chunk and scheduled task
 # queued after an invoicing runs before its PDFs: 100,000 invoices are hours of rendering
-# for two worker processes, and a close must not wait behind them.
+# for two worker processes, and a close must not wait behind them. (Redis's order: on
+# RabbitMQ with x-max-priority, 9 would come first. Fairhour's broker is Redis.)
 PDF_PRIORITY = 9
 
 

@@ -20,12 +20,12 @@ from trainers.models import Worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
 
-WORKERS = 40
-PDFS_PER_TASK = 10  # about a second of rendering per task
+WORKERS = 80
+PDFS_PER_TASK = 10  # about a second of rendering per task: 8 tasks
 
 
 def test_a_close_queued_behind_invoice_pdfs_runs_before_them(broker_url, start_worker, send_to_broker):
-    # given 40 invoices of W45 without their PDFs
+    # given 80 invoices of W45 without their PDFs
     manager = make_workers(WORKERS)
     timesheets_refresh(workers=Worker.objects.all(), period=PERIOD)
     approve_all(manager)
@@ -42,10 +42,11 @@ def test_a_close_queued_behind_invoice_pdfs_runs_before_them(broker_url, start_w
     worker = start_worker("config")
     wait_for(f"close job {close.pk} to finish", job_finished(close.pk), worker, 60)
 
-    # then the close finished while renders were still waiting: at most the one render the
-    # second process took while the first planned the close has run
+    # then the close finished while renders were still waiting: the second process took one
+    # while the first planned the close, and maybe a second while the first closed (in
+    # first-in-first-out order all eight would run before the close)
     rendered = Invoice.objects.exclude(pdf="").count()
-    assert rendered <= PDFS_PER_TASK, f"{rendered} PDFs were rendered before the close finished"
+    assert rendered <= 2 * PDFS_PER_TASK, f"{rendered} PDFs were rendered before the close finished"
     # and the renders all run afterwards
     wait_for("every PDF", lambda: not Invoice.objects.filter(pdf="").exists(), worker, 120)
     assert Job.objects.get(pk=close.pk).status == JobStatus.DONE

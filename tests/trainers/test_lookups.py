@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from django.db import connection
 
 from trainers.lookups import decimal_array, int_array
@@ -50,6 +51,15 @@ def test_arrays_in_text_form():
     assert int_array([]) == "{}"
     assert int_array([3, 40_000, 2**40]) == "{3,40000,1099511627776}"
     assert decimal_array([Decimal("15.00"), Decimal("-0.10"), Decimal("1E+2")]) == "{15.00,-0.10,1E+2}"
+
+
+def test_arrays_in_text_form_take_only_what_they_say():
+    for bad in ([1.5], ["1"], [None]):
+        with pytest.raises(TypeError):
+            int_array(bad)
+    for bad in ([1], [Decimal("NaN")], [None], ["1.00"]):
+        with pytest.raises(TypeError):
+            decimal_array(bad)
 
 
 def test_arrays_in_text_form_read_back_exactly(db, postgres_only):
