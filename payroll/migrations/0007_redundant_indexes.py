@@ -13,10 +13,13 @@
 # operations say, and on PostgreSQL the database only renames the number's unique
 # constraint (no rebuild) and drops the covered indexes CONCURRENTLY (so the migration is
 # not atomic, and each step can be run again). The indexes are found by their table,
-# column and kind, not by name. Other databases get the schema editor's own operations.
+# column and kind, not by name (trainers.schema_changes). Other databases get the schema
+# editor's own operations.
 
 import django.db.models.deletion
 from django.db import migrations, models
+
+from trainers.schema_changes import constraints_of, create_plain_index, drop_plain_indexes
 
 # (table, column, index Django gave it) of the foreign keys that lose their own index.
 FOREIGN_KEY_INDEXES = [
@@ -31,36 +34,14 @@ NUMBER_CONSTRAINT = "invoice_unique_number"
 NUMBER_LIKE_INDEX = "payroll_invoice_number_768b622e_like"
 
 
-def _constraints(schema_editor, table):
-    with schema_editor.connection.cursor() as cursor:
-        return schema_editor.connection.introspection.get_constraints(cursor, table)
-
-
-def _concurrently(schema_editor):
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-
-
-def plain_indexes_on(schema_editor, table, column):
-    """Names of the plain (not unique, btree) indexes on exactly this one column."""
-    return [
-        name
-        for name, info in _constraints(schema_editor, table).items()
-        if info["index"] and not info["unique"] and not info["primary_key"]
-        and info["columns"] == [column] and info.get("type") in ("btree", "idx")
-    ]
-
-
 def drop_covered_indexes(apps, schema_editor):
     for table, column, _ in FOREIGN_KEY_INDEXES:
-        for name in plain_indexes_on(schema_editor, table, column):
-            schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{name}"')
+        drop_plain_indexes(schema_editor, table, column)
 
 
 def create_covered_indexes(apps, schema_editor):
     for table, column, name in FOREIGN_KEY_INDEXES:
-        schema_editor.execute(
-            f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{name}" ON "{table}" ("{column}")'
-        )
+        create_plain_index(schema_editor, table, column, name)
 
 
 def _number_fields(apps):
@@ -80,15 +61,14 @@ def number_unique_by_constraint(apps, schema_editor):
         schema_editor.alter_field(invoice, unique, plain)
         schema_editor.add_constraint(invoice, constraint)
         return
-    constraints = _constraints(schema_editor, "payroll_invoice")
+    constraints = constraints_of(schema_editor, "payroll_invoice")
     if NUMBER_CONSTRAINT not in constraints:
         (old,) = [
             name for name, info in constraints.items()
             if info["unique"] and not info["primary_key"] and info["columns"] == ["number"]
         ]
         schema_editor.execute(f'ALTER TABLE "payroll_invoice" RENAME CONSTRAINT "{old}" TO "{NUMBER_CONSTRAINT}"')
-    for name in plain_indexes_on(schema_editor, "payroll_invoice", "number"):
-        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
+    drop_plain_indexes(schema_editor, "payroll_invoice", "number")
 
 
 def number_unique_by_field(apps, schema_editor):
@@ -98,11 +78,8 @@ def number_unique_by_field(apps, schema_editor):
         schema_editor.remove_constraint(invoice, constraint)
         schema_editor.alter_field(invoice, plain, unique)
         return
-    schema_editor.execute(
-        f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{NUMBER_LIKE_INDEX}" '
-        'ON "payroll_invoice" ("number" varchar_pattern_ops)'
-    )
-    if NUMBER_CONSTRAINT in _constraints(schema_editor, "payroll_invoice"):
+    create_plain_index(schema_editor, "payroll_invoice", "number", NUMBER_LIKE_INDEX, "varchar_pattern_ops")
+    if NUMBER_CONSTRAINT in constraints_of(schema_editor, "payroll_invoice"):
         schema_editor.execute(
             f'ALTER TABLE "payroll_invoice" RENAME CONSTRAINT "{NUMBER_CONSTRAINT}" TO "payroll_invoice_number_key"'
         )

@@ -47,10 +47,15 @@ def worker(start_worker) -> CeleryWorker:
 
 
 @pytest.fixture
-def send_to_broker(broker_url, monkeypatch) -> Iterator[None]:
+def producer(broker_url) -> Iterator[Celery]:
+    """A Celery app that sends tasks by name to the dedicated broker."""
+    app = Celery("fairhour-integration", broker=broker_url, set_as_current=False)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def send_to_broker(producer, monkeypatch) -> None:
     """Make job_start's dispatch go to the dedicated broker (the suite's Celery runs inline)."""
-    producer = Celery("fairhour-integration", broker=broker_url, set_as_current=False)
     for task in (tasks.close_period, tasks.issue_invoices):
         monkeypatch.setattr(task, "delay", lambda job_id, name=task.name: producer.send_task(name, [job_id]))
-    yield
-    producer.close()

@@ -7,7 +7,6 @@ still waiting; in plain first-in-first-out order every render would run first.
 """
 
 import pytest
-from celery import Celery
 
 from payroll import tasks
 from payroll.models import Invoice, Job, JobStatus
@@ -24,7 +23,7 @@ WORKERS = 80
 PDFS_PER_TASK = 10  # about a second of rendering per task: 8 tasks
 
 
-def test_a_close_queued_behind_invoice_pdfs_runs_before_them(broker_url, start_worker, send_to_broker):
+def test_a_close_queued_behind_invoice_pdfs_runs_before_them(producer, start_worker, send_to_broker):
     # given 80 invoices of W45 without their PDFs
     manager = make_workers(WORKERS)
     timesheets_refresh(workers=Worker.objects.all(), period=PERIOD)
@@ -32,10 +31,8 @@ def test_a_close_queued_behind_invoice_pdfs_runs_before_them(broker_url, start_w
     invoices_issue_batch(timesheet_ids=approved_timesheet_ids(PERIOD))
     invoice_ids = sorted(Invoice.objects.values_list("pk", flat=True))
     # and their renders queued in the broker at the PDF priority, then a close of the week
-    producer = Celery("fairhour-priority-test", broker=broker_url, set_as_current=False)
     for ids in chunked(invoice_ids, PDFS_PER_TASK):
         producer.send_task(tasks.render_invoice_pdfs.name, [ids], priority=tasks.PDF_PRIORITY)
-    producer.close()
     close, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
 
     # when a worker (two processes) starts on that queue

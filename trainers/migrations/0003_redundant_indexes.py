@@ -5,33 +5,24 @@
 # column alone, and so also drops the partial unique index `session_one_running_per_worker`
 # (one running timer per worker); it also drops and re-adds the foreign key, which checks
 # every row again. Here the state changes as AlterField says, and the database loses only
-# the plain index, found by table, column and kind; on PostgreSQL it is dropped
-# CONCURRENTLY (sessions are the biggest table and the API writes them all day), so the
-# migration is not atomic.
+# the plain index, found by table, column and kind (trainers.schema_changes); on
+# PostgreSQL it is dropped CONCURRENTLY (sessions are the biggest table and the API writes
+# them all day), so the migration is not atomic.
 
 import django.db.models.deletion
 from django.db import migrations, models
 
+from trainers.schema_changes import create_plain_index, drop_plain_indexes
+
 TABLE, COLUMN, INDEX = "trainers_labellingsession", "worker_id", "trainers_labellingsession_worker_id_7e68481c"
 
 
-def _concurrently(schema_editor):
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
-
-
 def drop_worker_index(apps, schema_editor):
-    with schema_editor.connection.cursor() as cursor:
-        constraints = schema_editor.connection.introspection.get_constraints(cursor, TABLE)
-    for name, info in constraints.items():
-        plain = info["index"] and not info["unique"] and not info["primary_key"]
-        if plain and info["columns"] == [COLUMN] and info.get("type") in ("btree", "idx"):
-            schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{name}"')
+    drop_plain_indexes(schema_editor, TABLE, COLUMN)
 
 
 def create_worker_index(apps, schema_editor):
-    schema_editor.execute(
-        f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{INDEX}" ON "{TABLE}" ("{COLUMN}")'
-    )
+    create_plain_index(schema_editor, TABLE, COLUMN, INDEX)
 
 
 class Migration(migrations.Migration):
