@@ -615,9 +615,18 @@ def test_page_size_within_the_cap_is_accepted(world, frozen_now, contractor, siz
     assert (response.json()["next"] is not None) == (expected < 2)
 
 
-@pytest.mark.parametrize("page", ["abc", "0", "-1", "99999999999999999999", "9" * 5000, "1e400"])
-def test_a_page_that_does_not_exist_is_a_404(world, contractor, page):
+@pytest.mark.parametrize("page", ["99999999999999999999", "9" * 5000])
+def test_a_page_past_the_last_is_a_404(world, contractor, page):
     assert_refused(contractor.get(f"{SESSIONS}?page={page}"), 404, "detail")
+
+
+@pytest.mark.parametrize("page", ["abc", "0", "-1", "1e400", "1.5"])
+def test_a_page_that_is_not_a_page_number_is_a_400(world, contractor, page):
+    assert_refused(contractor.get(f"{SESSIONS}?page={page}"), 400, "page")
+
+
+def test_an_empty_page_is_the_first(world, contractor):
+    assert contractor.get(f"{SESSIONS}?page=").status_code == 200
 
 
 # --- NUL bytes and other strings the database cannot store ---------------------------------
