@@ -199,7 +199,8 @@ class LabellingSession(models.Model):
         """Real elapsed seconds (UTC arithmetic, so DST nights count truly); None if running."""
         if self.ended_at is None:
             return None
-        return int((self.ended_at - self.started_at).total_seconds())
+        # timestamp(), not subtraction: two datetimes of one zone subtract on the wall clock.
+        return int(self.ended_at.timestamp() - self.started_at.timestamp())
 
     @property
     def period(self) -> str:

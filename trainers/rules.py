@@ -32,8 +32,27 @@ class Interval:
 
 
 def truncate_to_second(instant: datetime) -> datetime:
-    """Drop sub-second precision (PAY_RULES §1: sessions are kept to the whole second)."""
+    """Drop sub-second precision (PAY_RULES §1: sessions are kept to the whole second).
+
+    An aware instant comes back in UTC: Python compares and subtracts two datetimes of the
+    same zone on the wall clock, so across a DST change (times typed in a worker's zone)
+    17 real hours would pass for 16 and an end before its start for one after it.
+    """
+    if instant.utcoffset() is not None:
+        instant = in_utc(instant)
     return instant.replace(microsecond=0)
+
+
+def in_utc(instant: datetime) -> datetime:
+    """The aware instant in UTC; unchanged at the calendar's far end, where UTC would overflow.
+
+    Such an instant (year 9999) is refused as in the future, and comparing or subtracting
+    datetimes of different zones is already done in real time.
+    """
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:
+        return instant
 
 
 def add_error(errors: Errors, field: str, message: str) -> None:
@@ -56,6 +75,8 @@ def interval_errors(
             add_error(errors, field, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")
     if errors:
         return errors
+    # Real time, whatever zone the instants were written in (see truncate_to_second).
+    start, end = in_utc(start), in_utc(end) if end is not None else None
     latest_allowed = now + tolerance
     if start > latest_allowed:
         add_error(errors, "started_at", FUTURE_MESSAGE)

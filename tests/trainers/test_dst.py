@@ -1,5 +1,8 @@
 """Sessions across the 2026 DST nights in America/Chicago report the real elapsed seconds."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from tests.factories import ProjectFactory, WorkerFactory
@@ -58,3 +61,18 @@ def test_editing_a_session_across_the_fold_keeps_its_instants(client_for, frozen
     assert edited.status_code == 200
     assert edited.json()["started_at"] == created["started_at"] == "2026-11-01T07:30:00Z"
     assert edited.json()["duration_seconds"] == 45 * 60
+
+
+def test_duration_is_real_time_for_instants_written_in_one_zone():
+    # Sat 2026-10-31 11:00 CDT (16:00Z) to Sun 03:00 CST (09:00Z): the wall shows 16 h, 17 passed;
+    # and the second 01:10 (CST, 07:10Z) to the first 01:50 (CDT, 06:50Z) ends before it starts.
+    chicago = ZoneInfo("America/Chicago")
+    overnight = LabellingSession(
+        started_at=datetime(2026, 10, 31, 11, tzinfo=chicago),
+        ended_at=datetime(2026, 11, 1, 3, tzinfo=chicago),
+    )
+    folded = LabellingSession(
+        started_at=datetime(2026, 11, 1, 1, 10, tzinfo=chicago, fold=1),
+        ended_at=datetime(2026, 11, 1, 1, 50, tzinfo=chicago),
+    )
+    assert (overnight.duration_seconds, folded.duration_seconds) == (17 * 3600, -20 * 60)
