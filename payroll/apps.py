@@ -11,7 +11,9 @@ class PayrollConfig(AppConfig):
         """Tell trainers which periods timesheets lock and which contract changes are refused."""
         from payroll.services.rates import currency_change_refusal_for_rates
         from payroll.services.timesheets import (
+            currency_change_refusal_for_pay,
             timesheet_lock_reason,
+            timesheets_follow_currency_change,
             timesheets_follow_zone_change,
             zone_change_refusal_for_timesheets,
         )
@@ -22,6 +24,8 @@ class PayrollConfig(AppConfig):
         )
 
         register_contract_change_check("currency", currency_change_refusal_for_rates)
+        register_contract_change_check("currency", currency_change_refusal_for_pay)
         register_contract_change_check("time_zone", zone_change_refusal_for_timesheets)
         register_worker_changed(timesheets_follow_zone_change)
+        register_worker_changed(timesheets_follow_currency_change)
         register_period_lock(timesheet_lock_reason)

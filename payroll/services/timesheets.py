@@ -72,6 +72,52 @@ def zone_change_refusal_for_timesheets(worker: Worker, new_zone: object) -> str 
     )
 
 
+def currency_change_refusal_for_pay(worker: Worker, new_currency: object) -> str | None:
+    """Money on its way to an invoice keeps the contract currency it was agreed in.
+
+    An invoice is in its timesheet's currency and sums the timesheet's lines and the
+    period's adjustments (PAY_RULES §3, §7: currencies are never summed together), so
+    the currency may not move under a signed timesheet that is not invoiced yet, nor
+    under an adjustment in the old currency whose period is not invoiced yet. Open
+    timesheets follow the change (`timesheets_follow_currency_change`).
+    """
+    signed = (
+        Timesheet.objects.filter(worker=worker, status__in=LOCKED_STATUSES - {Status.INVOICED})
+        .order_by("period_start")
+        .values_list("period", "status")
+        .first()
+    )
+    if signed:
+        return (
+            f"The worker's timesheet {signed[0]} is {signed[1]} in {worker.currency}: the contract "
+            "currency can change once it is invoiced."
+        )
+    invoiced = Timesheet.objects.filter(worker=worker, status=Status.INVOICED).values("period")
+    pending = (
+        Adjustment.objects.filter(worker=worker)
+        .exclude(currency=new_currency)
+        .exclude(applies_to_period__in=invoiced)
+        .order_by("applies_to_period", "pk")
+        .first()
+    )
+    if pending:
+        return (
+            f"The worker has an adjustment of {pending.amount} {pending.currency} for "
+            f"{pending.applies_to_period}, not invoiced yet: the contract currency can change "
+            "once it is invoiced (or the adjustment is offset)."
+        )
+    return None
+
+
+def timesheets_follow_currency_change(worker: Worker, fields: set[str]) -> None:
+    """After a currency change, the worker's open timesheets are in the new currency."""
+    if "currency" not in fields:
+        return
+    Timesheet.objects.filter(worker=worker).exclude(status__in=LOCKED_STATUSES).update(
+        currency=worker.currency, updated_at=timezone.now()
+    )
+
+
 def timesheets_follow_zone_change(worker: Worker, fields: set[str]) -> None:
     """After a zone change, the worker's unsigned timesheets take the new zone's week bounds."""
     if "time_zone" not in fields:

@@ -884,3 +884,51 @@ def test_a_zone_change_before_anything_is_signed_moves_the_open_weeks_bounds(wor
     # then both weeks run Monday to Monday in Berlin (CET, UTC+1)
     assert Timesheet.objects.get(pk=open_week.pk).period_start == datetime(2026, 11, 8, 23, 0, tzinfo=UTC)
     assert Timesheet.objects.get(pk=rejected.pk).period_end == datetime(2026, 11, 8, 23, 0, tzinfo=UTC)
+
+
+# Currency changes: money on its way to an invoice keeps the currency it was agreed in -------
+
+
+@pytest.mark.parametrize("status", ["submitted", "approved"])
+def test_the_currency_cannot_move_under_a_signed_week_not_yet_invoiced(world, status):
+    # given contractor A, with no rates yet, and an empty W44 signed in their currency
+    signed = timesheet_in(world, status, period=W44)
+    before = world.worker_a.currency
+    # when finance changes the contract currency
+    with pytest.raises(Conflict, match=f"{W44} is {status} in {before}"):
+        worker_update(actor=world.finance, worker=world.worker_a, changes={"currency": "JPY"})
+    # then the worker and the week keep it
+    assert Worker.objects.get(pk=world.worker_a.pk).currency == before
+    assert Timesheet.objects.get(pk=signed.pk).currency == before
+
+
+def test_the_currency_cannot_move_under_an_adjustment_not_yet_invoiced(world):
+    # given a bonus in the contract currency for the next open week
+    before = world.worker_a.currency
+    bonus = adjustment_create(
+        actor=world.finance, worker=world.worker_a, amount=Decimal("10.00"), currency=before, reason="Sign-on"
+    )
+    # when the currency changes, then it is refused: an invoice would add 10.00 of the old
+    # currency to amounts in the new one
+    with pytest.raises(
+        Conflict, match=f"adjustment of 10.00 {before} for {bonus.applies_to_period}, not invoiced"
+    ):
+        worker_update(actor=world.finance, worker=world.worker_a, changes={"currency": "JPY"})
+    assert Worker.objects.get(pk=world.worker_a.pk).currency == before
+
+
+def test_the_currency_moves_once_its_money_is_invoiced_and_open_weeks_follow(world):
+    # given an adjustment whose week is invoiced, and an open week
+    before = world.worker_a.currency
+    invoiced = timesheet_in(world, "submitted", period=W44)
+    Adjustment.objects.create(
+        worker=world.worker_a, amount=Decimal("5.00"), currency=before, reason="Old", applies_to_period=W44,
+        created_by=world.finance,
+    )  # fmt: skip
+    Timesheet.objects.filter(pk=invoiced.pk).update(status=TimesheetStatus.INVOICED)
+    open_week = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    # when the currency changes
+    worker_update(actor=world.finance, worker=world.worker_a, changes={"currency": "JPY"})
+    # then the open week is in the new currency and the invoiced one keeps the old
+    assert Timesheet.objects.get(pk=open_week.pk).currency == "JPY"
+    assert Timesheet.objects.get(pk=invoiced.pk).currency == before
