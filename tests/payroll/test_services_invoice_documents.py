@@ -93,6 +93,14 @@ def test_rendering_is_deterministic(invoice):
     assert invoice_pdf_bytes(invoice) == invoice_pdf_bytes(Invoice.objects.get(pk=invoice.pk))
 
 
+def test_fonts_are_subset_by_harfbuzz():
+    """Without libharfbuzz-subset0 WeasyPrint subsets fonts with fontTools, and two renders of
+    one invoice differed in a byte about one run in two: a PDF would not be stable."""
+    from weasyprint.text import ffi
+
+    assert ffi.harfbuzz_subset is not None, "install libharfbuzz-subset0 (README, 'Two commands')"
+
+
 def test_the_documents_dates_are_the_issue_date_not_the_render_time(invoice):
     pdfinfo = shutil.which("pdfinfo")
     if pdfinfo is None:
