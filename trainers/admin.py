@@ -3,12 +3,18 @@
 Sessions are read-only here: the §1 rules (overlap, locks, length) live in the services.
 """
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from trainers.models import LabellingSession, Project, Team, User, Worker
+
+# A worker's fields whose change payroll may refuse or must follow (trainers/hooks.py): here
+# they are read-only once the worker exists, so the admin cannot go around those checks.
+CONTRACT_TERMS = ("currency", "time_zone")
 
 
 class ReadOnlyAdminMixin:
@@ -43,6 +49,11 @@ class WorkerAdmin(SimpleHistoryAdmin):
     list_display = ("full_name", "email", "time_zone", "team", "currency", "is_active")
     list_filter = ("is_active", "team", "currency")
     search_fields = ("full_name", "email", "user__username")
+
+    def get_readonly_fields(self, request: Any, obj: Worker | None = None) -> Any:
+        """Contract terms change through the API or worker_update only, which run payroll's checks."""
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, *CONTRACT_TERMS) if obj is not None else readonly
 
 
 @admin.register(Project)

@@ -113,9 +113,11 @@ def timesheets_follow_currency_change(worker: Worker, fields: set[str]) -> None:
     """After a currency change, the worker's open timesheets are in the new currency."""
     if "currency" not in fields:
         return
-    Timesheet.objects.filter(worker=worker).exclude(status__in=LOCKED_STATUSES).update(
-        currency=worker.currency, updated_at=timezone.now()
-    )
+    unsigned = Timesheet.objects.filter(worker=worker).exclude(status__in=LOCKED_STATUSES)
+    periods = sorted(unsigned.values_list("period", flat=True))
+    unsigned.update(currency=worker.currency, updated_at=timezone.now())
+    for period in periods:  # their stored lines and totals were priced in the old currency
+        timesheets_refresh(workers=[worker], period=period)
 
 
 def timesheets_follow_zone_change(worker: Worker, fields: set[str]) -> None:
@@ -263,6 +265,9 @@ def _freeze_lines(timesheet: Timesheet) -> None:
         raise Conflict("Cannot submit yet: " + " ".join(p.message for p in figures.blocking_problems))
     _store_lines(timesheet, figures.lines)
     timesheet.total = figures.total
+    # Priced with the worker's rates, which are in the contract currency: a close that ran
+    # while the currency changed may have labelled this open timesheet with the old one.
+    timesheet.currency = timesheet.worker.currency
 
 
 def _refuse_blocking_problems(timesheet: Timesheet, action: str) -> None:
@@ -316,6 +321,8 @@ def adjustment_create(
     now = now or timezone.now()
     with transaction.atomic():
         worker = Worker.objects.select_for_update().get(pk=worker.pk)  # serialises double submits
+        if currency != worker.currency:  # changed since the check above: never two currencies
+            raise InvalidInput({"currency": [f"Must be the worker's contract currency, {worker.currency}."]})
         _refuse_repeated_adjustment(worker, actor, amount, reason, now)
         period = next_open_period(worker, now)
         return Adjustment.objects.create(

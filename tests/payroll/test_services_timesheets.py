@@ -932,3 +932,40 @@ def test_the_currency_moves_once_its_money_is_invoiced_and_open_weeks_follow(wor
     # then the open week is in the new currency and the invoiced one keeps the old
     assert Timesheet.objects.get(pk=open_week.pk).currency == "JPY"
     assert Timesheet.objects.get(pk=invoiced.pk).currency == before
+
+
+def test_an_adjustment_in_a_currency_changed_meanwhile_is_refused(world):
+    # given the caller's copy of the worker still says the old currency
+    stale = Worker.objects.get(pk=world.worker_a.pk)
+    Worker.objects.filter(pk=stale.pk).update(currency="JPY")  # changed since it was read
+    # when an adjustment is made in the old one, then the check under the lock refuses it
+    with pytest.raises(InvalidInput, match="contract currency, JPY"):
+        adjustment_create(
+            actor=world.finance,
+            worker=stale,
+            amount=Decimal("10.00"),
+            currency=stale.currency,
+            reason="Bonus",
+        )
+    assert not Adjustment.objects.filter(worker=stale).exists()
+
+
+def test_open_weeks_are_priced_again_after_a_currency_change(world, rate_a):
+    # given an open week closed with the worker's rate, then the rate gone (a mistake)
+    timesheets_refresh(workers=[world.worker_a], period=W45)
+    assert Timesheet.objects.get(worker=world.worker_a, period=W45).total > 0
+    rate_a.delete()
+    # when the currency changes
+    worker_update(actor=world.finance, worker=world.worker_a, changes={"currency": "JPY"})
+    # then the open week holds nothing priced in the old currency
+    week = Timesheet.objects.get(worker=world.worker_a, period=W45)
+    assert (week.currency, week.total) == ("JPY", Decimal("0.00"))
+    assert not TimesheetLine.objects.filter(timesheet=week, amount__gt=0).exists()
+
+
+def test_the_admin_shows_contract_terms_read_only(admin_client, world):
+    response = admin_client.get(f"/admin/trainers/worker/{world.worker_a.pk}/change/")
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "currency" not in form.fields and "time_zone" not in form.fields
+    assert "full_name" in form.fields
