@@ -99,6 +99,7 @@ def test_fonts_are_subset_by_harfbuzz():
     from weasyprint.text import ffi
 
     assert ffi.harfbuzz_subset is not None, "install libharfbuzz-subset0 (README, 'Two commands')"
+    assert ffi.harfbuzz.hb_version_atleast(4, 1, 0), "WeasyPrint uses HarfBuzz's subsetter from 4.1.0"
 
 
 def test_the_documents_dates_are_the_issue_date_not_the_render_time(invoice):

@@ -626,7 +626,9 @@ def test_a_page_that_is_not_a_page_number_is_a_400(world, contractor, page):
 
 
 def test_an_empty_page_is_the_first(world, contractor):
-    assert contractor.get(f"{SESSIONS}?page=").status_code == 200
+    response = contractor.get(f"{SESSIONS}?page=")
+    assert response.status_code == 200
+    assert response.json()["previous"] is None
 
 
 # --- NUL bytes and other strings the database cannot store ---------------------------------
