@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from payroll.models import Job, JobChunk
 from payroll.services import invoice_schedule, reminders, schedule
-from payroll.services.close import chunked, workers_with_time
+from payroll.services.close import chunked, workers_to_close
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
@@ -88,7 +88,7 @@ def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
     job = Job.objects.get(pk=job_id)
     with job_fails_unless_retried(self, job_id, "Planning the close"):
-        pending = job_plan_chunks(job_id=job_id, chunks=chunked(workers_with_time(job.params["period"])))
+        pending = job_plan_chunks(job_id=job_id, chunks=chunked(workers_to_close(job.params["period"])))
     for index in pending:
         close_period_chunk.delay(job_id, index)
 

@@ -30,7 +30,7 @@ def worker_with_session(zone: str, start: datetime, end: datetime | None) -> Wor
     return worker
 
 
-def test_workers_with_time_reads_the_period_in_each_workers_zone(world):
+def test_workers_to_close_reads_the_period_in_each_workers_zone(world):
     # given: Sun 8 Nov 23:00 in Chicago is still W45; Mon 9 Nov 00:30 in Kolkata is W46
     late_sunday_chicago = worker_with_session(
         "America/Chicago", datetime(2026, 11, 9, 5, 0, tzinfo=UTC), datetime(2026, 11, 9, 5, 30, tzinfo=UTC)
@@ -39,11 +39,11 @@ def test_workers_with_time_reads_the_period_in_each_workers_zone(world):
         "Asia/Kolkata", datetime(2026, 11, 8, 19, 0, tzinfo=UTC), datetime(2026, 11, 8, 20, 0, tzinfo=UTC)
     )
     # when
-    ids = close.workers_with_time(PERIOD)
+    ids = close.workers_to_close(PERIOD)
     # then
     assert late_sunday_chicago.pk in ids
     assert monday_kolkata.pk not in ids
-    assert monday_kolkata.pk in close.workers_with_time("2026-W46")
+    assert monday_kolkata.pk in close.workers_to_close("2026-W46")
     assert {world.worker_a.pk, world.worker_a2.pk, world.worker_b.pk} <= set(ids)
     assert ids == sorted(ids)
 
@@ -55,10 +55,22 @@ def test_a_running_session_counts_and_a_session_ending_at_the_start_does_not(wor
         "UTC", datetime(2026, 11, 1, 22, 0, tzinfo=UTC), datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
     )
     # when
-    ids = close.workers_with_time(PERIOD)
+    ids = close.workers_to_close(PERIOD)
     # then
     assert running.pk in ids
     assert touching.pk not in ids
+
+
+def test_a_worker_with_only_an_adjustment_in_the_period_is_closed_too(world):
+    # given a worker without time whose back pay lands on the period
+    idle = WorkerFactory()
+    Adjustment.objects.create(
+        worker=idle, amount=Decimal("25.00"), currency=idle.currency, reason="Back pay",
+        applies_to_period=PERIOD, created_by=world.finance,
+    )  # fmt: skip
+    # when, then: the close builds the timesheet the adjustment shows on, and no other week's
+    assert idle.pk in close.workers_to_close(PERIOD)
+    assert idle.pk not in close.workers_to_close("2026-W46")
 
 
 def test_chunked_splits_in_order_with_a_short_last_chunk(settings):

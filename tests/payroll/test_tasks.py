@@ -95,7 +95,7 @@ def test_a_failing_plan_fails_the_job(close_job, monkeypatch):
     def broken(period):
         raise OperationalError("server closed the connection")
 
-    monkeypatch.setattr("payroll.tasks.workers_with_time", broken)
+    monkeypatch.setattr("payroll.tasks.workers_to_close", broken)
     # when: inline Celery raises the retry instead of retrying, so this is the last attempt
     with pytest.raises(Retry):
         tasks.close_period.delay(close_job.pk)
