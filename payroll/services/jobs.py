@@ -11,6 +11,7 @@ A sweep (`jobs_sweep_stalled`) restarts jobs whose messages the broker lost.
 """
 
 import json
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from django.utils.module_loading import import_string
 
 from payroll.models import UNFINISHED_JOB_STATUSES, Job, JobChunk, JobStatus
 from trainers.models import User
+
+logger = logging.getLogger(__name__)
 
 # Which task runs each kind of job (resolved lazily: tasks import the services).
 JOB_TASKS = {
@@ -117,7 +120,9 @@ def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
         for name, value in counts.items():
             job.result[name] = job.result.get(name, 0) + value
         job.progressed_at = now
-        if job.done_chunks == job.total_chunks:
+        # A job failed meanwhile (another delivery hit the attempts cap) stays failed, as in
+        # job_finish: its counts are kept, and it can be started again.
+        if job.done_chunks == job.total_chunks and job.status == JobStatus.RUNNING:
             job.status, job.finished_at = JobStatus.DONE, now
         job.save(update_fields=["result", "status", "finished_at", "progressed_at"])
 
@@ -230,10 +235,10 @@ def jobs_sweep_stalled(*, now: datetime | None = None) -> SweepResult:
     running = _stale_job_ids(JobStatus.RUNNING, last_sign, now - visibility - STALL_MARGIN)
     result = SweepResult(replanned=[], redispatched=[], failed=[])
     for job_id in queued:
-        if _nudge(job_id, JobStatus.QUEUED, now - QUEUED_GRACE, now):
+        if _nudge_safely(job_id, JobStatus.QUEUED, now - QUEUED_GRACE, now):
             result.replanned.append(job_id)
     for job_id in running:
-        outcome = _nudge(job_id, JobStatus.RUNNING, now - visibility - STALL_MARGIN, now)
+        outcome = _nudge_safely(job_id, JobStatus.RUNNING, now - visibility - STALL_MARGIN, now)
         if outcome == "failed":
             result.failed.append(job_id)
         elif outcome:
@@ -248,6 +253,15 @@ def _stale_job_ids(status: str, last_sign: Coalesce, before: datetime) -> list[i
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def _nudge_safely(job_id: int, status: str, before: datetime, now: datetime) -> str:
+    """_nudge one job; an error there is logged and the sweep goes on to the next job."""
+    try:
+        return _nudge(job_id, status, before, now)
+    except Exception:  # one job's bad state must not leave every later stalled job stalled
+        logger.exception("Could not restart stalled job %s", job_id)
+        return ""
 
 
 def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
@@ -270,6 +284,10 @@ def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
             return "failed"
         job.progressed_at = now
         job.save(update_fields=["progressed_at"])
+        if job.kind not in JOB_CHUNK_TASKS:  # one step (an export): its task runs it again, once
+            task = import_string(JOB_TASKS[job.kind])
+            transaction.on_commit(lambda: task.delay(job_id))
+            return "redispatched"
         chunk_task = import_string(JOB_CHUNK_TASKS[job.kind])
         indexes = [chunk.index for chunk in undone]
         transaction.on_commit(lambda: [chunk_task.delay(job_id, index) for index in indexes])
