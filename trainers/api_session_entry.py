@@ -19,7 +19,6 @@ malformed body or field, a project the caller may not see. Nothing is written be
 point, so the request is served once.
 """
 
-import json
 from typing import Any, cast
 
 from django.http import HttpRequest
@@ -29,6 +28,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from config.exceptions import api_exception_handler
+from config.parsers import loads_strict
 from trainers.authentication import caller_of_token
 from trainers.errors import DomainError
 from trainers.models import Role
@@ -86,7 +86,7 @@ def _entry(request: HttpRequest) -> tuple[int, dict[str, Any]] | None:
     if set(params) - {"charset"}:
         return None
     try:
-        body = json.loads(request.body.decode(), parse_constant=_refuse_constant)
+        body = loads_strict(request.body.decode())  # what DRF's parser would accept
     except (ValueError, RecursionError):
         return None
     if not isinstance(body, dict):
@@ -96,11 +96,6 @@ def _entry(request: HttpRequest) -> tuple[int, dict[str, Any]] | None:
         return None
     fields = valid_entry(body)
     return None if fields is None else (project_id, fields)
-
-
-def _refuse_constant(name: str) -> None:
-    """NaN and Infinity are not JSON: DRF's parser refuses them, so this path does too."""
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _json(data: Any, status: int, headers: dict[str, str]) -> Response:
