@@ -37,7 +37,15 @@ from trainers.models import (
     Worker,
 )
 from trainers.periods import period_bounds, periods_touched
-from trainers.rules import EARLIEST_INSTANT, Errors, Interval, add_error, interval_errors, overlap_message
+from trainers.rules import (
+    EARLIEST_INSTANT,
+    FUTURE_MESSAGE,
+    Errors,
+    Interval,
+    add_error,
+    interval_errors,
+    overlap_message,
+)
 from trainers.services.session_bulk_write import write_sessions
 from trainers.services.sessions import ensure_actor_may_write_for
 
@@ -311,7 +319,10 @@ def _parse_instant(raw: str, field: str, errors: Errors) -> datetime | None:
         return None
     try:
         instant = instant.astimezone(UTC).replace(microsecond=0)
-    except OverflowError:
+    except OverflowError:  # past the calendar's end in UTC: year 1 or year 9999
+        if instant.year > EARLIEST_INSTANT.year:
+            add_error(errors, field, FUTURE_MESSAGE)
+            return None
         instant = EARLIEST_INSTANT - timedelta(days=1)
     if instant < EARLIEST_INSTANT:
         add_error(errors, field, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")

@@ -74,7 +74,7 @@ def session_stop(
         session.ended_at, session.needs_review = _capped_end(session.started_at, now)
         if task_count is not None:
             session.task_count = task_count
-        _validate_and_save(actor, session, now=now)
+        _validate_and_save(actor, session, now=now, ending=True)
     return session
 
 
@@ -220,9 +220,14 @@ def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
 
 
 def _validate_and_save(
-    actor: User, session: LabellingSession, *, now: datetime, assigned: bool | None = None
+    actor: User,
+    session: LabellingSession,
+    *,
+    now: datetime,
+    assigned: bool | None = None,
+    ending: bool = False,
 ) -> None:
-    errors = session_rule_errors(session, now=now, assigned=assigned)
+    errors = session_rule_errors(session, now=now, assigned=assigned, ending=ending)
     if errors:
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
@@ -234,11 +239,16 @@ def _validate_and_save(
     _save_with_backstop(session, actor)
 
 
-def session_rule_errors(session: LabellingSession, *, now: datetime, assigned: bool | None = None) -> Errors:
+def session_rule_errors(
+    session: LabellingSession, *, now: datetime, assigned: bool | None = None, ending: bool = False
+) -> Errors:
     """Return every §1 rule the session breaks, except overlap and locks.
 
     `assigned`: whether the worker is on the session's project, if the caller has just
-    read it (with the worker's lock); None reads it here.
+    read it (with the worker's lock); None reads it here. `ending`: a running timer is
+    being stopped. Its project and worker were checked when it started; if the project
+    was closed or the worker taken off it or made inactive since, the timer must still
+    end at the real time, or the forgotten-timer job would stop it at MAX_SESSION_HOURS.
     """
     errors = interval_errors(
         session.started_at,
@@ -247,6 +257,8 @@ def session_rule_errors(session: LabellingSession, *, now: datetime, assigned: b
         max_hours=settings.MAX_SESSION_HOURS,
         tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
     )
+    if ending:
+        return errors
     errors.update(project_errors(session.worker, session.project, assigned=assigned))
     if not session.worker.is_active:
         add_error(errors, "worker", "This worker is inactive and cannot log time.")
