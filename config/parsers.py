@@ -2,10 +2,10 @@
 
 import codecs
 import math
-from typing import Any
+from typing import IO, Any, cast
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined] # not in the stubs yet
 from rest_framework.utils import json
 
 
@@ -34,7 +34,7 @@ class SafeJSONParser(JSONParser):
         """Parse JSON; answer out-of-range numbers and pathological nesting with a parse error (400)."""
         try:  # as DRF's JSONParser.parse, with finite_float
             decoded = codecs.getreader(get_encoding(parser_context or {}))(stream)
-            return json.load(decoded, parse_float=finite_float)
+            return json.load(cast(IO[str], decoded), parse_float=finite_float)
         except RecursionError as error:
             raise ParseError("JSON parse error - nested too deeply.") from error
         except ValueError as error:
