@@ -54,20 +54,24 @@ SAME_DAY_MESSAGE = "A rate for this worker and scope already starts on that day.
 
 
 def _save_rate(actor: User, rate: Rate) -> Rate:
-    _check_rate(rate.worker, rate.project, rate.currency, rate.effective_from)
-    same_day = Rate.objects.filter(
-        worker=rate.worker, project=rate.project, effective_from=rate.effective_from
-    ).exclude(pk=rate.pk)
-    if same_day.exists():
-        raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]})
-    rate._history_user = actor  # type: ignore[attr-defined]
-    try:
-        with transaction.atomic():
-            rate.save()
-    except IntegrityError as error:  # a concurrent insert won the race past the check above
-        if "unique" not in str(error).lower():
-            raise
-        raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]}) from error
+    with transaction.atomic():
+        # The worker as it is now, locked as worker_update locks it: a currency changed since
+        # the caller read the worker is the one the rate must be in (one currency per worker).
+        rate.worker = Worker.objects.select_for_update().get(pk=rate.worker_id)
+        _check_rate(rate.worker, rate.project, rate.currency, rate.effective_from)
+        same_day = Rate.objects.filter(
+            worker=rate.worker, project=rate.project, effective_from=rate.effective_from
+        ).exclude(pk=rate.pk)
+        if same_day.exists():
+            raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]})
+        rate._history_user = actor  # type: ignore[attr-defined]
+        try:
+            with transaction.atomic():
+                rate.save()
+        except IntegrityError as error:  # a concurrent insert won the race past the check above
+            if "unique" not in str(error).lower():
+                raise
+            raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]}) from error
     return rate
 
 

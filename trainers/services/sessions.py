@@ -74,7 +74,7 @@ def session_stop(
         session.ended_at, session.needs_review = _capped_end(session.started_at, now)
         if task_count is not None:
             session.task_count = task_count
-        _validate_and_save(actor, session, now=now, ending=True)
+        _validate_and_save(actor, session, now=now, adds_time=False)
     return session
 
 
@@ -121,12 +121,22 @@ def session_update(
         _lock_worker_for_write(actor, session.worker)
         session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
         _ensure_unlocked(session.worker, session.started_at, session.ended_at)
+        before = Interval(session.started_at, session.ended_at)
+        project_before = session.project_id
         for field, value in changes.items():
             if field in ("started_at", "ended_at"):
                 value = truncate_to_second(value)
             setattr(session, field, value)
-        _validate_and_save(actor, session, now=now or timezone.now())
+        adds_time = session.project_id != project_before or not _within(session, before)
+        _validate_and_save(actor, session, now=now or timezone.now(), adds_time=adds_time)
     return session
+
+
+def _within(session: LabellingSession, before: Interval) -> bool:
+    """Whether the edited session lies inside what it was (shortened, or notes and counts only)."""
+    if session.ended_at is None or before.end is None:
+        return False
+    return before.start <= session.started_at and session.ended_at <= before.end
 
 
 def session_delete(*, actor: User, session: LabellingSession) -> None:
@@ -225,9 +235,9 @@ def _validate_and_save(
     *,
     now: datetime,
     assigned: bool | None = None,
-    ending: bool = False,
+    adds_time: bool = True,
 ) -> None:
-    errors = session_rule_errors(session, now=now, assigned=assigned, ending=ending)
+    errors = session_rule_errors(session, now=now, assigned=assigned, adds_time=adds_time)
     if errors:
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
@@ -240,15 +250,17 @@ def _validate_and_save(
 
 
 def session_rule_errors(
-    session: LabellingSession, *, now: datetime, assigned: bool | None = None, ending: bool = False
+    session: LabellingSession, *, now: datetime, assigned: bool | None = None, adds_time: bool = True
 ) -> Errors:
     """Return every §1 rule the session breaks, except overlap and locks.
 
     `assigned`: whether the worker is on the session's project, if the caller has just
-    read it (with the worker's lock); None reads it here. `ending`: a running timer is
-    being stopped. Its project and worker were checked when it started; if the project
-    was closed or the worker taken off it or made inactive since, the timer must still
-    end at the real time, or the forgotten-timer job would stop it at MAX_SESSION_HOURS.
+    read it (with the worker's lock); None reads it here. `adds_time` False: a running
+    timer being stopped, or a session shortened on its own project (or only its notes or
+    count changed). Its project and worker were checked when the time was logged; if the
+    project was closed, or the worker taken off it or made inactive since, the time must
+    still end, or be corrected, at the real time (the forgotten-timer job cuts a timer at
+    MAX_SESSION_HOURS and asks the contractor to correct it).
     """
     errors = interval_errors(
         session.started_at,
@@ -257,7 +269,7 @@ def session_rule_errors(
         max_hours=settings.MAX_SESSION_HOURS,
         tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
     )
-    if ending:
+    if not adds_time:
         return errors
     errors.update(project_errors(session.worker, session.project, assigned=assigned))
     if not session.worker.is_active:
