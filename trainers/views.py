@@ -31,6 +31,7 @@ from trainers.web import (
     actor,
     back,
     field_errors,
+    form_errors_as_messages,
     form_errors_from,
     refusal_message,
     role_required,
@@ -289,6 +290,8 @@ def _timer_context(
 def _timer_reply(request: HttpRequest, worker: Worker, form: TimerStartForm | None) -> HttpResponse:
     """htmx: the new timer card, the messages, and an event that refreshes the lists."""
     if not request.htmx:  # type: ignore[attr-defined]
+        if form is not None:  # the home page shows a fresh form: say why this one was refused
+            form_errors_as_messages(request, form)
         return redirect("trainers:home")
     with timezone.override(worker.zone):
         html = render_to_string(

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from trainers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from trainers.models import User
@@ -40,7 +41,7 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         @wraps(view)
         def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return _to_sign_in(request)
             if cast(User, request.user).role not in roles:
                 raise PermissionDenied("Your role may not open this page.")
             return view(request, *args, **kwargs)
@@ -48,6 +49,22 @@ def role_required(*roles: str) -> Callable[[Callable[..., HttpResponse]], Callab
         return gated
 
     return decorate
+
+
+def _to_sign_in(request: HttpRequest) -> HttpResponse:
+    """The sign-in page, coming back here afterwards only if here answers a GET.
+
+    A POST (a form sent after the session expired) is not repeated: coming back to its
+    address would be a 405, so the person lands on their home page. An htmx request gets
+    HX-Redirect, so the whole page goes to sign in rather than one card of it.
+    """
+    if request.method in ("GET", "HEAD"):
+        target = redirect_to_login(request.get_full_path())
+    else:
+        target = redirect_to_login("/")
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponseClientRedirect(target["Location"])
+    return target
 
 
 def actor(request: HttpRequest) -> User:
@@ -63,6 +80,15 @@ def form_errors_from(form: forms.Form, error: InvalidInput, aliases: dict[str, s
         for reason in reasons:
             text = reason if isinstance(reason, str) else _row_text(reason)
             form.add_error(name if name in form.fields else None, text)
+
+
+def form_errors_as_messages(request: HttpRequest, form: forms.Form) -> None:
+    """A form's errors as messages, for a reply that redirects instead of showing the form."""
+    for name, reasons in form.errors.items():
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
+        for reason in reasons:
+            messages.error(request, f"{label}: {reason}" if label else reason)
 
 
 def _row_text(row: Any) -> str:

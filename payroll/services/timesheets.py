@@ -327,7 +327,7 @@ def adjustment_create(
         period = next_open_period(worker, now)
         return Adjustment.objects.create(
             worker=worker,
-            amount=amount,
+            amount=amount.quantize(CENT),  # whole cents (checked above), shown as such: 12.50
             currency=currency,
             reason=reason,
             applies_to_period=period,
