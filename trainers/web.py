@@ -88,7 +88,7 @@ def form_errors_as_messages(request: HttpRequest, form: forms.Form) -> None:
         field = form.fields.get(name)
         label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
         for reason in reasons:
-            messages.error(request, f"{label}: {reason}" if label else reason)
+            messages.error(request, f"{label}: {reason}" if label else str(reason))
 
 
 def _row_text(row: Any) -> str:
