@@ -345,7 +345,7 @@ SESSION = {"started_at": "2026-11-10T09:00", "ended_at": "2026-11-10T10:00", "ta
         ({"notes": "n" * 100_000}, "at most 2000 characters (it has 100000)"),
         ({"notes": "a\x00b"}, "Null characters are not allowed."),
         ({"started_at": "2026-13-45T99:00"}, "Enter a valid date/time."),
-        ({"started_at": "1999-12-31T23:00"}, "Must be on or after 2000-01-01."),
+        ({"started_at": "1999-12-31T23:00"}, "Must be on or after 2000-01-04."),
         ({"started_at": "2026-03-08T02:30", "ended_at": "2026-03-08T04:00"}, "02:30 does not exist"),
         ({"started_at": "2026-11-01T01:30", "ended_at": "2026-11-01T03:00"}, "01:30 happens twice"),
     ],

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, SessionSource
+from trainers.rules import EARLIEST_INSTANT
 from trainers.services.sessions import (
     OVERLAP_SQL,
     session_create,
@@ -371,3 +372,21 @@ def test_an_edit_into_another_session_is_refused_with_its_name(world, frozen_now
     }
     second.refresh_from_db()
     assert second.started_at == T0 + timedelta(hours=2)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "UTC", "Etc/GMT+12"])
+def test_the_first_instant_allowed_is_in_2000_w01_in_every_zone(world, zone):
+    # Sat 1 Jan 2000 is in ISO week 1999-W52, which Fairhour does not hold (periods 2000-2999)
+    worker = WorkerFactory(time_zone=zone)
+    project = ProjectFactory(workers=[worker])
+    contractor = worker.user
+    with pytest.raises(InvalidInput, match="on or after 2000-01-04"):
+        session_create(
+            actor=contractor, worker=worker, project=project,
+            started_at=datetime(2000, 1, 1, 12, tzinfo=UTC), ended_at=datetime(2000, 1, 1, 13, tzinfo=UTC),
+        )  # fmt: skip
+    session = session_create(
+        actor=contractor, worker=worker, project=project,
+        started_at=EARLIEST_INSTANT, ended_at=EARLIEST_INSTANT + timedelta(hours=1),
+    )  # fmt: skip
+    assert session.period == "2000-W01"
