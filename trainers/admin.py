@@ -5,12 +5,14 @@ Sessions are read-only here: the §1 rules (overlap, locks, length) live in the 
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from trainers.models import LabellingSession, Project, Team, User, Worker
+from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 
 # A worker's fields whose change payroll may refuse or must follow (trainers/hooks.py): here
 # they are read-only once the worker exists, so the admin cannot go around those checks.
@@ -30,12 +32,33 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class FairhourUserChangeForm(UserChangeForm):  # type: ignore[type-arg]
+    def clean_role(self) -> str:
+        """Keep one active admin: the last one cannot be demoted (nobody could undo it)."""
+        role = self.cleaned_data["role"]
+        was_admin = self.instance.pk is not None and self.instance.role == Role.ADMIN
+        if was_admin and role != Role.ADMIN:
+            others = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=self.instance.pk)
+            if not others.exists():
+                raise forms.ValidationError("This is the last active admin; make another admin first.")
+        return str(role)
+
+
 @admin.register(User)
 class FairhourUserAdmin(UserAdmin):
+    """Django's rights follow the role: an admin is staff and superuser, nobody else is."""
+
+    form = FairhourUserChangeForm
     list_display = ("username", "email", "role", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (*UserAdmin.fieldsets, ("Fairhour", {"fields": ("role",)}))  # type: ignore[misc]
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Fairhour", {"fields": ("role",)}))
+    readonly_fields = ("is_staff", "is_superuser")
+
+    def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
+        """Save, with is_staff and is_superuser set from the role (as user_create sets them)."""
+        obj.is_staff = obj.is_superuser = obj.role == Role.ADMIN
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Team)
@@ -51,9 +74,9 @@ class WorkerAdmin(SimpleHistoryAdmin):
     search_fields = ("full_name", "email", "user__username")
 
     def get_readonly_fields(self, request: Any, obj: Worker | None = None) -> Any:
-        """Contract terms change through the API or worker_update only, which run payroll's checks."""
+        """The user never changes, and contract terms only through worker_update (payroll's checks)."""
         readonly = tuple(super().get_readonly_fields(request, obj))
-        return (*readonly, *CONTRACT_TERMS) if obj is not None else readonly
+        return (*readonly, "user", *CONTRACT_TERMS) if obj is not None else readonly
 
 
 @admin.register(Project)

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractUser
@@ -39,6 +40,20 @@ class User(AbstractUser):
     @property
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN
+
+    def set_password(self, raw_password: str | None) -> None:
+        """Set the password; saving it then ends the user's API tokens, as it ends web sessions."""
+        super().set_password(raw_password)
+        self._ends_tokens = self.pk is not None  # a new user has none yet
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; after a password change, delete the tokens (a leaked token must not outlive it)."""
+        super().save(*args, **kwargs)
+        if getattr(self, "_ends_tokens", False):
+            self._ends_tokens = False
+            from rest_framework.authtoken.models import Token  # here: another app's model
+
+            Token.objects.filter(user=self).delete()
 
 
 class Team(models.Model):

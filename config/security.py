@@ -1,0 +1,20 @@
+"""Who is asking, behind the TLS proxy the README prescribes."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, for axes' lockouts (per username and address).
+
+    Behind TRUSTED_PROXY_COUNT proxies REMOTE_ADDR is the nearest proxy's, the same for
+    everyone, so the address is read from X-Forwarded-For, counting from the right: each
+    trusted proxy appends the address it saw, and whatever a client sends sits further left.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    return forwarded[-hops] if len(forwarded) >= hops else remote
