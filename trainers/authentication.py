@@ -42,6 +42,8 @@ class Caller:
 
 def caller_of_token(key: str, *, project_id: int | None = None) -> Caller | None:
     """Read a token, its user, their worker and project `project_id` if they are on it; None if unknown."""
+    if "\x00" in key:  # PostgreSQL cannot take it as text (a 500); no token has one
+        return None
     with connection.cursor() as cursor:
         plain_sql.execute(cursor, "fairhour_token_caller", _caller_sql(), [project_id, key])
         row = cursor.fetchone()

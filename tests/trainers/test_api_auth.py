@@ -6,6 +6,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, WorkerFactory
+from trainers.authentication import caller_of_token
 from trainers.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -121,3 +122,7 @@ def test_a_token_of_a_deactivated_user_or_an_unknown_token_is_refused(world, cli
     client.credentials(HTTP_AUTHORIZATION="Token 0123456789abcdef0123456789abcdef01234567")
     response = client.get("/api/v1/me/")
     assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
+
+
+def test_a_token_with_a_nul_byte_is_unknown_not_a_500(world):
+    assert caller_of_token("abc\x00def") is None
