@@ -55,4 +55,4 @@ beat: install .env
 	$(VENV)/bin/celery -A config beat --loglevel=info
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .env .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) db.sqlite3 .env .pytest_cache .mypy_cache .ruff_cache .hypothesis media staticfiles celerybeat-schedule*

@@ -12,6 +12,8 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from payroll.models import Timesheet
+from payroll.selectors.timesheets import timesheet_figures
 from trainers.models import LabellingSession, Role, User, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +105,9 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
     )
     assert LabellingSession.objects.filter(worker=carlos).count() == 10
     assert User.objects.get(username="carlos").check_password("fairhour-demo")
+    # logged as they were worked: no late entries, so the approval queue can bulk-approve
+    priya = Timesheet.objects.get(worker__user__username="priya", status="submitted")
+    assert "late_entry" not in {problem.code for problem in timesheet_figures(priya).problems}
 
 
 @pytest.mark.django_db

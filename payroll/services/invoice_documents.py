@@ -57,10 +57,27 @@ def invoice_render_pdf(*, invoice_id: int) -> Invoice:
 
 
 def invoice_pdf(*, invoice_id: int) -> tuple[Invoice, bytes]:
-    """The invoice and its stored PDF, rendered and stored first if there is none yet."""
+    """The invoice and its stored PDF, rendered and stored first if there is none yet.
+
+    The bytes are served only if they are the ones recorded (their SHA-256): a file under
+    the same name that is not this invoice's document (damaged, or written by another
+    database sharing MEDIA_ROOT, whose invoice has the same number) is rendered again.
+    """
     invoice = invoice_render_pdf(invoice_id=invoice_id)
+    content = _read(invoice)
+    if hashlib.sha256(content).hexdigest() == invoice.pdf_sha256:
+        return invoice, content
+    logger.error("Invoice %s: the stored PDF is not the one recorded; rendering it again.", invoice.number)
+    content = invoice_pdf_bytes(invoice)
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        _store(invoice, content)
+    return invoice, content
+
+
+def _read(invoice: Invoice) -> bytes:
     with invoice.pdf.open("rb") as stored:
-        return invoice, stored.read()
+        return stored.read()
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:

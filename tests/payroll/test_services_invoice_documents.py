@@ -151,6 +151,19 @@ def test_a_lost_file_is_rendered_again_to_the_same_bytes(invoice):
     assert again.pdf_sha256 == first.pdf_sha256 == hashlib.sha256(content).hexdigest()
 
 
+def test_a_file_that_is_not_the_recorded_document_is_never_served(invoice):
+    # given the stored file replaced by another document under the same name (another
+    # database sharing MEDIA_ROOT issued its own FH-2026-000001, or the file was damaged)
+    first = invoice_render_pdf(invoice_id=invoice.pk)
+    default_storage.delete(first.pdf.name)
+    default_storage.save(first.pdf.name, ContentFile(b"%PDF-1.7 someone else's invoice"))
+    # when
+    served, content = invoice_pdf(invoice_id=invoice.pk)
+    # then this invoice's own bytes are served, and stored again
+    assert hashlib.sha256(content).hexdigest() == first.pdf_sha256 == served.pdf_sha256
+    assert default_storage.open(served.pdf.name).read() == content
+
+
 def test_an_orphan_file_from_a_rolled_back_render_is_replaced_not_renamed(invoice):
     # given a file left under the invoice's name, but no PDF recorded on the invoice
     default_storage.save("invoices/FH-2026-000001.pdf", ContentFile(b"half a file"))

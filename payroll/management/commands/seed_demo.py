@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from payroll.models import Rate, Timesheet
@@ -20,6 +21,7 @@ from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.sessions import session_create
 
 DEMO_PASSWORD = "fairhour-demo"  # noqa: S105 - printed for the demo on purpose
+DEMO_NOTES = "Demo session"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,17 @@ class Command(BaseCommand):
                 self._rates(demo, worker, projects, admin)
                 self._sessions(worker, projects, admin)
             self._timesheets(projects, manager, admin)
+            self._logged_as_worked()
         self._print_logins()
+
+    def _logged_as_worked(self) -> None:
+        """Date the demo sessions as if each was logged when it ended, not by this command.
+
+        Created now, after their week, every one would be flagged a late entry, and the
+        approval queue's bulk approve (of weeks without problems) would have nothing to do.
+        """
+        demo = LabellingSession.objects.filter(notes=DEMO_NOTES, created_at__gt=F("ended_at"))
+        demo.update(created_at=F("ended_at"), updated_at=F("ended_at"))
 
     def _user(self, username: str, role: str, **flags: bool) -> User:
         user, created = User.objects.get_or_create(
@@ -125,7 +137,7 @@ class Command(BaseCommand):
                     started_at=datetime.combine(day, start, tzinfo=worker.zone),
                     ended_at=datetime.combine(day, end, tzinfo=worker.zone),
                     task_count=40 + 7 * offset + index,
-                    notes="Demo session",
+                    notes=DEMO_NOTES,
                 )
 
     def _timesheets(self, projects: list[Project], manager: User, admin: User) -> None:
@@ -149,7 +161,7 @@ class Command(BaseCommand):
                 started_at=datetime.combine(day, time(8, 30), tzinfo=lena.zone),
                 ended_at=datetime.combine(day, time(16, 0), tzinfo=lena.zone),
                 task_count=55 + offset,
-                notes="Demo session",
+                notes=DEMO_NOTES,
             )
         invoice_issue(timesheet=self._decide(lena, week_key(monday), manager), actor=finance)
         last_week = week_key(monday + timedelta(days=7))
