@@ -1,7 +1,7 @@
 """Shapes of the people and session API: input validation and output, no rules."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
@@ -133,9 +133,16 @@ class ProjectSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Project) -> dict[str, Any]:
         """List only the assigned workers the caller may see (contractors see themselves)."""
         data = super().to_representation(instance)
-        visible = set(workers_visible_to(caller(self)).values_list("pk", flat=True))
-        data["workers"] = [pk for pk in data["workers"] if pk in visible]
+        data["workers"] = [pk for pk in data["workers"] if pk in self._visible_worker_ids()]
         return data
+
+    def _visible_worker_ids(self) -> set[int]:
+        """Read once per request, not once per project of a list (the context lives as long)."""
+        if "visible_worker_ids" not in self.context:
+            self.context["visible_worker_ids"] = set(
+                workers_visible_to(caller(self)).values_list("pk", flat=True)
+            )
+        return cast(set[int], self.context["visible_worker_ids"])
 
 
 # The fields of a session a contractor writes, all but the project (which is checked against
