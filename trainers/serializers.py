@@ -138,11 +138,10 @@ class ProjectSerializer(serializers.ModelSerializer):
 
     def _visible_worker_ids(self) -> set[int]:
         """Read once per request, not once per project of a list (the context lives as long)."""
-        if "visible_worker_ids" not in self.context:
-            self.context["visible_worker_ids"] = set(
-                workers_visible_to(caller(self)).values_list("pk", flat=True)
-            )
-        return cast(set[int], self.context["visible_worker_ids"])
+        context = cast(dict[str, Any], self.context)  # the view's own dict, shared by every row
+        if "visible_worker_ids" not in context:
+            context["visible_worker_ids"] = set(workers_visible_to(caller(self)).values_list("pk", flat=True))
+        return cast(set[int], context["visible_worker_ids"])
 
 
 # The fields of a session a contractor writes, all but the project (which is checked against
