@@ -23,7 +23,6 @@ from payroll.services.jobs import (
     jobs_sweep_stalled,
 )
 from payroll.services.timesheets import timesheets_refresh
-from trainers.models import Worker
 
 # Idempotent tasks only: redelivered after a killed worker, capped, with backoff.
 # No jitter: the five retries wait 1, 2, 4, 8 and 16 s, so a task rides out a database
@@ -102,8 +101,7 @@ def close_period_chunk(self: Task, job_id: int, index: int) -> None:
 
 
 def _close_workers(chunk: JobChunk) -> dict[str, int]:
-    workers = Worker.objects.filter(pk__any_of=chunk.items)
-    changed = timesheets_refresh(workers=workers, period=chunk.job.params["period"])
+    changed = timesheets_refresh(workers=chunk.items, period=chunk.job.params["period"])
     return {"timesheets": len(chunk.items), "changed": changed}
 
 

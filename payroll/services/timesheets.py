@@ -378,8 +378,10 @@ def _guard_adjustment(actor: User, worker: Worker) -> None:
 # The close: build or refresh timesheets in bulk ---------------------------------------
 
 
-def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
+def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
     """Create the period's timesheets and store fresh figures for the unlocked ones.
+
+    `workers`: the workers or their ids; they are read again once locked (below).
 
     One transaction for all the workers given (a chunk of the close), a fixed number of
     queries whatever their count. Missing timesheets are inserted with their lines and
@@ -388,17 +390,37 @@ def timesheets_refresh(*, workers: Iterable[Worker], period: str) -> int:
     deadlock) and rewritten only where their lines or total changed. Idempotent: a second
     run writes nothing. Returns how many timesheets were created or changed.
     """
-    workers = sorted(workers, key=lambda worker: worker.pk)  # one insert order: chunks never deadlock
-    if not workers:
+    ids = sorted(worker if isinstance(worker, int) else worker.pk for worker in workers)
+    if not ids:
         return 0
-    fresh = _fresh_lines(workers, period)
     with transaction.atomic():
+        workers = _lock_workers_for_close(ids)
+        fresh = _fresh_lines(workers, period)
         totals = _fresh_totals(fresh, _adjustment_totals(list(fresh), period))
         created = _insert_missing_timesheets(workers, period, totals)
         insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(created, fresh))
         existing = [worker.pk for worker in workers if worker.pk not in created]
         changed = _store_changed(_lock_unlocked(existing, period), fresh, totals)
     return len(created) + changed
+
+
+# The close locks its workers first, in id order, as every service does (workers, then
+# timesheets), and reads them after the lock: a zone or currency change (worker_update,
+# which locks the worker) then lands wholly before or after the chunk, never between its
+# read and its insert; and a submit or invoicing holding a worker queues the chunk before it
+# holds any timesheet (no deadlock). KEY SHARE, the lock the timesheets' key to the worker
+# takes at commit anyway, conflicts with those services' FOR UPDATE and with no other reader.
+LOCK_WORKERS_FOR_CLOSE_SQL = (
+    "SELECT id FROM trainers_worker WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE"
+)
+
+
+def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
+    """Lock these workers (PostgreSQL) in id order, then read them as they now are."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(LOCK_WORKERS_FOR_CLOSE_SQL, [int_array(ids)])
+    return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
 
 
 def _fresh_lines(workers: list[Worker], period: str) -> dict[int, list[LineFigures]]:

@@ -52,7 +52,7 @@ def refresh_calls(monkeypatch) -> list[list[int]]:
     calls: list[list[int]] = []
     monkeypatch.setattr(
         "payroll.tasks.timesheets_refresh",
-        lambda *, workers, period: calls.append([worker.pk for worker in workers]) or 0,
+        lambda *, workers, period: calls.append(list(workers)) or 0,
     )
     return calls
 
