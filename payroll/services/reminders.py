@@ -14,7 +14,7 @@ from decimal import Decimal
 from smtplib import SMTPException
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import BadHeaderError, EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
@@ -72,7 +72,7 @@ def reminder_send(
             message.send()
     except IntegrityError:  # sent by an earlier or concurrent run
         return False
-    except (SMTPException, OSError):
+    except (SMTPException, OSError, BadHeaderError):  # one mail failing never stops the run
         logger.exception("Reminder %s for timesheet %s not sent", reminder.stage, reminder.timesheet.pk)
         return None
     return True
@@ -153,6 +153,9 @@ def reminder_message(reminder: Reminder, *, connection: BaseEmailBackend | None 
         subject, body = _submit_text(timesheet)
     else:
         subject, body = _approve_text(timesheet, reminder.recipient)
+    # A name may hold a line break (typed or pasted): a subject is one line, or Django refuses
+    # the header (BadHeaderError) and the run stopped at that mail.
+    subject = " ".join(subject.split())
     return EmailMessage(subject=subject, body=body, to=[reminder.address], connection=connection)
 
 

@@ -66,7 +66,7 @@ def forgotten_timer_stop(*, session_id: int, now: datetime) -> bool:
         session.save(update_fields=["ended_at", "needs_review", "updated_at"])
         # Sent inside the transaction: if the mail fails, the timer stays running and the
         # next run stops it and tries the mail again.
-        if session.worker.email:
+        if session.worker.email and session.worker.user.is_active:  # who cannot sign in cannot correct it
             _stopped_message(session).send()
     return True
 
