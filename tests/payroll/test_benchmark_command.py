@@ -61,12 +61,14 @@ def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_w
 
 
 def test_the_payroll_check_fails_on_a_cent_of_difference():
-    # given a finished run
+    # given a finished run, and the floor a cent away from one invoice (issued invoices are
+    # frozen by the database, so the floor's own result is what is changed)
     close_and_invoice.run(StringIO(), workers=8, sessions=80, seed=8, celery_workers=0)
-    invoice = Invoice.objects.first()
-    Invoice.objects.filter(pk=invoice.pk).update(
-        subtotal=invoice.subtotal + Decimal("0.01"), total=invoice.total + Decimal("0.01")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE floor_invoices SET subtotal = subtotal + 0.01, total = total + 0.01 "
+            "WHERE worker_id = (SELECT MIN(worker_id) FROM floor_invoices)"
+        )
     # when / then
     with pytest.raises(CommandError, match="disagree: 1 invoices"):
         close_and_invoice._compare(StringIO(), 8)
