@@ -1,5 +1,7 @@
 """Who is asking, behind the TLS proxy the README prescribes."""
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -17,4 +19,14 @@ def client_ip(request: HttpRequest) -> str | None:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
+    if len(forwarded) < hops:
+        return remote
+    return forwarded[-hops] if _is_address(forwarded[-hops]) else remote  # never a 500 on garbage
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

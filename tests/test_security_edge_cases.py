@@ -12,6 +12,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings as django_settings
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import make_password
 from django.test import Client, override_settings
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
@@ -442,3 +443,27 @@ def test_generated_files_are_never_served_by_address(world, settings, tmp_path):
             assert response.status_code in (302, 404), (path, response.status_code)
             body = b"".join(response.streaming_content) if response.streaming else response.content
             assert b"secret" not in body and b"100.00" not in body
+
+
+def test_a_password_hash_upgrade_keeps_the_tokens(world):
+    """Django rewrites an old hash on a successful check: that is no password change."""
+    user = world.finance
+    key = token_of(user)
+    User.objects.filter(pk=user.pk).update(password=make_password(PASSWORD, hasher="md5"))
+    user.refresh_from_db()
+    with override_settings(
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+        ]
+    ):
+        assert user.check_password(PASSWORD)
+    assert Token.objects.filter(key=key).exists()
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_a_forwarded_address_that_is_not_one_is_ignored(world):
+    """A garbage X-Forwarded-For (gunicorn reached directly) is the proxy's address, not a 500."""
+    client = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="not-an-ip")
+    response = client.post(TOKEN_URL, {"username": "finance", "password": "guess"}, format="json")
+    assert response.status_code == 401

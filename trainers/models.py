@@ -41,16 +41,16 @@ class User(AbstractUser):
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN
 
-    def set_password(self, raw_password: str | None) -> None:
-        """Set the password; saving it then ends the user's API tokens, as it ends web sessions."""
-        super().set_password(raw_password)
-        self._ends_tokens = self.pk is not None  # a new user has none yet
-
     def save(self, *args: Any, **kwargs: Any) -> None:
-        """Save; after a password change, delete the tokens (a leaked token must not outlive it)."""
+        """Save; a new password ends the user's API tokens, as it ends their web sessions.
+
+        Django keeps the raw password in `_password` from set_password() until the save, and
+        clears it first when it only upgrades the stored hash (check_password), which is no
+        change of password: the tokens stay then.
+        """
+        ends_tokens = self.pk is not None and self._password is not None
         super().save(*args, **kwargs)
-        if getattr(self, "_ends_tokens", False):
-            self._ends_tokens = False
+        if ends_tokens:
             from rest_framework.authtoken.models import Token  # here: another app's model
 
             Token.objects.filter(user=self).delete()

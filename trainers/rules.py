@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 Errors = dict[str, list[str]]
 
 # Nothing Fairhour pays happened before this; it also keeps every instant far from the
-# calendar's edges, where converting to a worker's zone would overflow. It is the first
-# instant of ISO week 2000-W01 in every zone (Monday 3 January at UTC-12 is 12:00 UTC):
-# Sat 1 January 2000 is in 1999-W52, a period Fairhour does not hold (2000-2999).
+# calendar's edges, where converting to a worker's zone would overflow. From it on, every
+# zone is in ISO week 2000-W01 or later (Monday 3 January starts at 12:00 UTC at UTC-12;
+# midnight after it is a round number): Sat 1 January 2000 is in 1999-W52, a period
+# Fairhour does not hold (2000-2999).
 EARLIEST_INSTANT = datetime(2000, 1, 4, tzinfo=UTC)
 FUTURE_MESSAGE = "May not be more than 5 minutes in the future."
 

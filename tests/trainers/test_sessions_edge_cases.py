@@ -578,8 +578,8 @@ def test_a_running_timer_can_be_stopped_after_its_project_or_worker_changed(worl
         world.worker_a.save()
     # when the contractor stops it
     stopped = session_stop(actor=world.contractor_a, session=timer, now=NOW)
-    # then it lasts the real hour
-    assert (stopped.duration_seconds, stopped.needs_review) == (3600, False)
+    # then it lasts the real hour, marked for review: time past the change is a manager's call
+    assert (stopped.duration_seconds, stopped.needs_review) == (3600, True)
 
 
 # --- the quick path answers exactly as DRF's view would (trainers/api_session_entry.py) ---------

@@ -72,6 +72,8 @@ def session_stop(
         if not session.is_running:
             raise Conflict(f"Session {session.pk} is already stopped.")
         session.ended_at, session.needs_review = _capped_end(session.started_at, now)
+        if project_errors(session.worker, session.project) or not session.worker.is_active:
+            session.needs_review = True  # stopped after its project closed or its worker left it
         if task_count is not None:
             session.task_count = task_count
         _validate_and_save(actor, session, now=now, adds_time=False)
