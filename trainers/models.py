@@ -48,7 +48,7 @@ class User(AbstractUser):
         clears it first when it only upgrades the stored hash (check_password), which is no
         change of password: the tokens stay then.
         """
-        ends_tokens = self.pk is not None and self._password is not None
+        ends_tokens = self.pk is not None and getattr(self, "_password", None) is not None
         super().save(*args, **kwargs)
         if ends_tokens:
             from rest_framework.authtoken.models import Token  # here: another app's model
