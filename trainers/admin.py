@@ -57,7 +57,7 @@ class FairhourUserAdmin(UserAdmin):
 
     def save_model(self, request: Any, obj: User, form: Any, change: bool) -> None:
         """Save, with is_staff and is_superuser set from the role (as user_create sets them)."""
-        obj.is_staff = obj.is_superuser = obj.role == Role.ADMIN
+        obj.take_rights_of_role()
         super().save_model(request, obj, form, change)
 
 

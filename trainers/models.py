@@ -41,6 +41,10 @@ class User(AbstractUser):
     def is_admin_role(self) -> bool:
         return self.role == Role.ADMIN
 
+    def take_rights_of_role(self) -> None:
+        """Django's rights follow the role: an admin is staff and superuser, nobody else is."""
+        self.is_staff = self.is_superuser = self.role == Role.ADMIN
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; a new password ends the user's API tokens, as it ends their web sessions.
 

@@ -12,7 +12,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -83,12 +83,12 @@ def form_errors_from(form: forms.Form, error: InvalidInput, aliases: dict[str, s
 
 
 def form_errors_as_messages(request: HttpRequest, form: forms.Form) -> None:
-    """A form's errors as messages, for a reply that redirects instead of showing the form."""
-    for name, reasons in form.errors.items():
-        field = form.fields.get(name)
-        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else ""
-        for reason in reasons:
-            messages.error(request, f"{label}: {reason}" if label else str(reason))
+    """A form's errors as messages (as refusal_message words them), for a reply that redirects."""
+    errors = {
+        ("detail" if name == NON_FIELD_ERRORS else name): list(reasons)
+        for name, reasons in form.errors.items()
+    }
+    refusal_message(request, InvalidInput(errors))
 
 
 def _row_text(row: Any) -> str:

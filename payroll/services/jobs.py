@@ -63,8 +63,7 @@ def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple
             job = Job.objects.create(kind=kind, params=params, params_key=key, created_by=actor)
     except IntegrityError:  # started concurrently: the partial unique index keeps one
         return Job.objects.get(kind=kind, params_key=key, status__in=UNFINISHED_JOB_STATUSES), False
-    task = import_string(JOB_TASKS[kind])
-    transaction.on_commit(lambda: task.delay(job.pk))
+    _send_job_task_after_commit(job)
     return job, True
 
 
@@ -264,6 +263,13 @@ def _nudge_safely(job_id: int, status: str, before: datetime, now: datetime) -> 
         return ""
 
 
+def _send_job_task_after_commit(job: Job) -> None:
+    """Queue the job's own task once the transaction commits (it plans the work, or does it)."""
+    task = import_string(JOB_TASKS[job.kind])
+    job_id = job.pk
+    transaction.on_commit(lambda: task.delay(job_id))
+
+
 def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
     """Re-check one job under its row lock and send its tasks again after commit ("" if not)."""
     with transaction.atomic():
@@ -273,8 +279,7 @@ def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
         if status == JobStatus.QUEUED:
             job.progressed_at = now
             job.save(update_fields=["progressed_at"])
-            task = import_string(JOB_TASKS[job.kind])
-            transaction.on_commit(lambda: task.delay(job_id))
+            _send_job_task_after_commit(job)
             return "replanned"
         undone = list(job.chunks.filter(done_at__isnull=True).order_by("index"))
         cap = settings.JOB_CHUNK_MAX_ATTEMPTS
@@ -285,8 +290,7 @@ def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
         job.progressed_at = now
         job.save(update_fields=["progressed_at"])
         if job.kind not in JOB_CHUNK_TASKS:  # one step (an export): its task runs it again, once
-            task = import_string(JOB_TASKS[job.kind])
-            transaction.on_commit(lambda: task.delay(job_id))
+            _send_job_task_after_commit(job)
             return "redispatched"
         chunk_task = import_string(JOB_CHUNK_TASKS[job.kind])
         indexes = [chunk.index for chunk in undone]

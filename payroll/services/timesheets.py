@@ -303,6 +303,27 @@ def adjustment_create(
 ) -> Adjustment:
     """Add a signed correction to the worker's next open period (PAY_RULES §6)."""
     _guard_adjustment(actor, worker)
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Locked first: it serialises double submits, and the currency is checked as it now
+        # is (a change committed since the caller read the worker would mix two currencies).
+        worker = Worker.objects.select_for_update().get(pk=worker.pk)
+        errors = _adjustment_errors(worker, amount, currency, reason)
+        if errors:
+            raise InvalidInput(errors)
+        _refuse_repeated_adjustment(worker, actor, amount, reason, now)
+        period = next_open_period(worker, now)
+        return Adjustment.objects.create(
+            worker=worker,
+            amount=amount.quantize(CENT),  # whole cents (checked above), shown as such: 12.50
+            currency=currency,
+            reason=reason,
+            applies_to_period=period,
+            created_by=actor,
+        )
+
+
+def _adjustment_errors(worker: Worker, amount: Decimal, currency: str, reason: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if currency != worker.currency:
         errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
@@ -316,23 +337,7 @@ def adjustment_create(
         errors["amount"] = [f"Whole cents, strictly between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}."]
     if not reason.strip():
         errors["reason"] = ["Say why the adjustment is made."]
-    if errors:
-        raise InvalidInput(errors)
-    now = now or timezone.now()
-    with transaction.atomic():
-        worker = Worker.objects.select_for_update().get(pk=worker.pk)  # serialises double submits
-        if currency != worker.currency:  # changed since the check above: never two currencies
-            raise InvalidInput({"currency": [f"Must be the worker's contract currency, {worker.currency}."]})
-        _refuse_repeated_adjustment(worker, actor, amount, reason, now)
-        period = next_open_period(worker, now)
-        return Adjustment.objects.create(
-            worker=worker,
-            amount=amount.quantize(CENT),  # whole cents (checked above), shown as such: 12.50
-            currency=currency,
-            reason=reason,
-            applies_to_period=period,
-            created_by=actor,
-        )
+    return errors
 
 
 REPEAT_WINDOW = timedelta(minutes=2)

@@ -33,8 +33,7 @@ def user_create(*, actor: User, username: str, password: str, role: str, email: 
     except ValidationError as error:
         raise InvalidInput({"password": error.messages}) from error
     user.set_password(password)
-    user.is_staff = role == Role.ADMIN
-    user.is_superuser = role == Role.ADMIN
+    user.take_rights_of_role()
     user.save()
     return user
 

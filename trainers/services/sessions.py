@@ -72,8 +72,8 @@ def session_stop(
         if not session.is_running:
             raise Conflict(f"Session {session.pk} is already stopped.")
         session.ended_at, session.needs_review = _capped_end(session.started_at, now)
-        if project_errors(session.worker, session.project) or not session.worker.is_active:
-            session.needs_review = True  # stopped after its project closed or its worker left it
+        if terms_errors(session):  # stopped after its project closed or its worker left it
+            session.needs_review = True
         if task_count is not None:
             session.task_count = task_count
         _validate_and_save(actor, session, now=now, adds_time=False)
@@ -271,9 +271,14 @@ def session_rule_errors(
         max_hours=settings.MAX_SESSION_HOURS,
         tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
     )
-    if not adds_time:
-        return errors
-    errors.update(project_errors(session.worker, session.project, assigned=assigned))
+    if adds_time:
+        errors.update(terms_errors(session, assigned=assigned))
+    return errors
+
+
+def terms_errors(session: LabellingSession, *, assigned: bool | None = None) -> Errors:
+    """What the session's project and worker refuse: an inactive or unassigned project, an inactive worker."""
+    errors = project_errors(session.worker, session.project, assigned=assigned)
     if not session.worker.is_active:
         add_error(errors, "worker", "This worker is inactive and cannot log time.")
     return errors
