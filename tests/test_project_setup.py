@@ -20,26 +20,41 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    clean_env = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "FAIRHOUR_ENV_FILE": "",  # not the developer's .env
+        **env,
+    }
     return subprocess.run(  # noqa: S603 - fixed interpreter and code
         [sys.executable, "-c", code], cwd=ROOT, env=clean_env, capture_output=True, text=True, check=False
     )
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():
-    # (an explicit empty SECRET_KEY also overrides a developer's local .env)
     result = run_python("import django; django.setup()", DEBUG="false", SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_zero_setup_default_is_sqlite_with_eager_celery():
+def test_zero_setup_default_is_the_embedded_postgres_and_redis():
     code = (
         "from django.conf import settings as s; import django; django.setup();"
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)"
+        "from django.db import connection; connection.ensure_connection();"
+        "print(s.DATABASES['default']['ENGINE'], s.DATABASES['default']['HOST'],"
+        " s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL)"
     )
     result = run_python(code, DEBUG="true")
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "True"], result.stderr
+    engine, host, eager, broker = result.stdout.split()
+    assert (engine, eager) == ("django.db.backends.postgresql", "False"), result.stderr
+    assert host.startswith("/")  # the checkout's own server, on its Unix socket
+    assert broker == f"redis+socket://{ROOT / '.local' / 'redis' / 'redis.sock'}"
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused():
+    result = run_python("import django; django.setup()", DEBUG="true", DATABASE_URL="sqlite:///db.sqlite3")
+    assert result.returncode != 0
+    assert "DATABASE_URL must name a PostgreSQL server" in result.stderr
 
 
 def test_environment_switches_on_postgres_and_redis():
@@ -200,3 +215,4 @@ def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collectors_scan
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+

@@ -36,6 +36,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.celery_app import app
+from core.database import database_url
 from payroll.benchmarks.common import (
     Timing,
     database_cpu_seconds,
@@ -309,6 +310,4 @@ class celery_tasks:
 
 def scratch_database_url() -> str:
     """DATABASE_URL of the database this process now uses (the scratch one)."""
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return database_url(connection.settings_dict)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import CommandError
 from django.db import connection
 
 
@@ -38,11 +37,11 @@ def peak_memory_mb() -> float:
 def in_scratch_database(scenario: Callable[[], None]) -> None:
     """Create `<name>_benchmark` beside the configured database, run the scenario, drop it.
 
-    The configured database is never touched (on SQLite a temporary database is used).
+    The configured database is never touched.
     """
     test_settings = connection.settings_dict.setdefault("TEST", {})
     old_name, old_test_name = connection.settings_dict["NAME"], test_settings.get("NAME")
-    test_settings["NAME"] = None if connection.vendor == "sqlite" else f"{old_name}_benchmark"
+    test_settings["NAME"] = f"{old_name}_benchmark"
     connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
         scenario()
@@ -50,12 +49,6 @@ def in_scratch_database(scenario: Callable[[], None]) -> None:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         test_settings["NAME"] = old_test_name
-
-
-def require_postgresql(scenario: str) -> None:
-    """The payroll and logging scenarios measure PostgreSQL (COPY, the SQL floor, a server)."""
-    if connection.vendor != "postgresql":
-        raise CommandError(f"The {scenario} scenario needs PostgreSQL: set DATABASE_URL.")
 
 
 def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

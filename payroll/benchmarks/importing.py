@@ -10,7 +10,7 @@ from io import TextIOBase
 from types import SimpleNamespace
 
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import transaction
 
 from payroll.benchmarks.common import peak_memory_mb, timed
 from trainers.models import LabellingSession, Project, Role, User, Worker
@@ -25,7 +25,7 @@ def run(out: TextIOBase, rows: int) -> None:
     """Import `rows` sessions the real way and the bare way; print both and the ratio."""
     actor, worker, project = _contractor_on_a_project("bench")
     content = _csv(rows, project.pk)
-    out.write(f"{connection.vendor}: importing {rows} rows ({len(content) / 1e6:.1f} MB)\n")
+    out.write(f"Importing {rows} rows ({len(content) / 1e6:.1f} MB)\n")
     real = timed("import (real path)", rows, lambda: sessions_import(actor=actor, content=content, now=NOW))
     landed = LabellingSession.objects.filter(worker=worker).count()
     if landed != rows:

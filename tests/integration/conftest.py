@@ -1,37 +1,41 @@
 """Fixtures of the integration tests: a broker, real Celery workers, a producer to the broker."""
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-import redis
 from celery import Celery
-from django.db import connection
+from django.conf import settings
 
 from payroll import tasks
-from tests.integration.helpers import CeleryWorker, dedicated_redis_url, worker_env
+from tests.integration.helpers import CeleryWorker, delete_keys_with_prefix, worker_env
 
 
 @pytest.fixture
 def broker_url() -> str:
-    """The dedicated Redis database, flushed; skip with the reason when there is none."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI does)")
-    url = dedicated_redis_url()
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).flushdb()
-    except redis.exceptions.ConnectionError as error:
-        pytest.skip(f"needs a reachable Redis at {url}: {error}")
-    return url
+    """The suite's Redis: REDIS_URL's server, else the checkout's embedded one."""
+    return settings.REDIS_URL
 
 
 @pytest.fixture
-def start_worker(broker_url, transactional_db, tmp_path, request) -> Callable[..., CeleryWorker]:
+def broker_key_prefix(broker_url) -> Iterator[str]:
+    """Keys of this test's own on the broker; deleted at the end (never a whole database)."""
+    prefix = f"fairhour-test-{uuid.uuid4().hex}:"
+    yield prefix
+    delete_keys_with_prefix(broker_url, prefix)
+
+
+@pytest.fixture
+def start_worker(
+    broker_url, broker_key_prefix, transactional_db, tmp_path, request
+) -> Callable[..., CeleryWorker]:
     """Start a worker of a Celery app on the test database and broker; killed at the end."""
 
     def start(app: str, **extra_env: str) -> CeleryWorker:
         name = request.node.originalname.removeprefix("test_")[:20]
         # PDFs the worker renders land in the test's folder, not the project's
-        env = worker_env(broker_url, **{"MEDIA_ROOT": str(tmp_path / "media"), **extra_env})
+        media = str(tmp_path / "media")
+        env = worker_env(broker_url, broker_key_prefix, **{"MEDIA_ROOT": media, **extra_env})
         celery_worker = CeleryWorker(env, tmp_path / "worker.log", app, name)
         request.addfinalizer(celery_worker.kill)  # whatever happens, no worker outlives the test
         celery_worker.start()
@@ -47,9 +51,10 @@ def worker(start_worker) -> CeleryWorker:
 
 
 @pytest.fixture
-def producer(broker_url) -> Iterator[Celery]:
-    """A Celery app that sends tasks by name to the dedicated broker."""
+def producer(broker_url, broker_key_prefix) -> Iterator[Celery]:
+    """A Celery app that sends tasks by name to the test's keys on the broker."""
     app = Celery("fairhour-integration", broker=broker_url, set_as_current=False)
+    app.conf.broker_transport_options = {"global_keyprefix": broker_key_prefix}
     yield app
     app.close()
 

@@ -14,13 +14,15 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from core.database import database_url
 from payroll.models import Invoice, Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
 from payroll.services.timesheets import timesheet_transition
 from trainers.models import Project, Role, Team, User, Worker
@@ -39,21 +41,19 @@ ZONES = ("America/Chicago", "Europe/Berlin", "Asia/Kolkata")
 # The broker and the worker ------------------------------------------------------------
 
 
-def dedicated_redis_url() -> str:
-    """A Redis database of its own (INTEGRATION_REDIS_URL, else db 5 of REDIS_URL's server)."""
-    if os.environ.get("INTEGRATION_REDIS_URL"):
-        return os.environ["INTEGRATION_REDIS_URL"]
-    server = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
-    taken = server.path.strip("/") or "0"
-    return f"{server.scheme}://{server.netloc}/{6 if taken == '5' else 5}"
+def redis_client(url: str) -> redis.Redis:
+    """A redis-py client for a broker URL (kombu's `redis+socket://` included)."""
+    if url.startswith("redis+socket://"):
+        return redis.Redis(unix_socket_path=urlsplit(url).path)
+    return redis.Redis.from_url(url)
 
 
-def database_url() -> str:
-    """The test database (pytest-django's test_<name>) as a URL for the worker process."""
-    db = connection.settings_dict
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
-    return f"postgres://{quote(db['USER'])}{password}@{host}/{db['NAME']}"
+def delete_keys_with_prefix(url: str, prefix: str) -> None:
+    """Delete the keys a test wrote under its prefix, and nothing else."""
+    client = redis_client(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1_000))
+    if keys:
+        client.delete(*keys)
 
 
 class CeleryWorker:
@@ -101,15 +101,17 @@ class CeleryWorker:
         self.process = None
 
 
-def worker_env(broker_url: str, **extra: str) -> dict[str, str]:
-    """The worker's environment: production settings on the test database and broker."""
+def worker_env(broker_url: str, key_prefix: str, **extra: str) -> dict[str, str]:
+    """The worker's environment: production settings on the test database and the test's broker keys."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "FAIRHOUR_ENV_FILE": "",
         "DEBUG": "false",
         "SECRET_KEY": "integration-test-only-secret-key",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database_url(connection.settings_dict),
         "REDIS_URL": broker_url,
+        "CELERY_BROKER_KEY_PREFIX": key_prefix,
         "JOB_CHUNK_SIZE": str(CHUNK_SIZE),
         "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
         "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),

