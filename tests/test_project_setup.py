@@ -216,3 +216,12 @@ def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collectors_scan
     finally:
         gc.unfreeze()
 
+
+
+@pytest.mark.django_db
+def test_createsuperuser_makes_an_administrator_of_fairhour():
+    # when an operator makes the first user, as Django's docs say
+    call_command("createsuperuser", interactive=False, username="ops", email="ops@example.com", verbosity=0)
+    # then that user administers Fairhour (role) and Django (admin rights) alike
+    ops = User.objects.get(username="ops")
+    assert (ops.role, ops.is_staff, ops.is_superuser) == (Role.ADMIN, True, True)

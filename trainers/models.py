@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -27,10 +27,22 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
+class FairhourUserManager(UserManager["User"]):
+    """Django's manager, but a superuser (`manage.py createsuperuser`) administers Fairhour."""
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> "User":
+        extra_fields.setdefault("role", Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
 class User(AbstractUser):
     """A person who signs in; the role decides what they may see and do."""
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONTRACTOR)
+
+    objects = FairhourUserManager()
 
     class Meta:
         constraints = [
