@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
-from trainers.rules import EARLIEST_INSTANT, FUTURE_MESSAGE
+from trainers.rules import EARLIEST_INSTANT, EARLIEST_MESSAGE, FUTURE_MESSAGE
 from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
 
 USERNAME_MAX_LENGTH = 150  # Django's user model
@@ -141,9 +141,7 @@ class SessionForm(ProjectChoiceForm):
     def _in_zone(self, name: str, wall: datetime, fold: str) -> datetime | None:
         if wall.year < EARLIEST_INSTANT.year or wall.year >= FAR_FUTURE_YEAR:  # the API's words
             too_early = wall.year < EARLIEST_INSTANT.year
-            self.add_error(
-                name, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}." if too_early else FUTURE_MESSAGE
-            )
+            self.add_error(name, EARLIEST_MESSAGE if too_early else FUTURE_MESSAGE)
             return None
         zone = timezone.get_current_timezone()
         first, second = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)

@@ -1,7 +1,8 @@
 """The rules of PAY_RULES §1 as pure functions, shared by the services and the CSV import.
 
-Each returns error messages keyed by field (empty when the input is valid), so a
-single entry and a 100,000-row file get the same words.
+Each takes plain values and returns error messages keyed by field (empty when the input
+is valid), so a single entry and a 100,000-row file get the same words, and the import
+checks its rows in memory. Every message a session rule gives is written here once.
 """
 
 from collections.abc import Iterable
@@ -16,7 +17,13 @@ Errors = dict[str, list[str]]
 # midnight after it is a round number): Sat 1 January 2000 is in 1999-W52, a period
 # Fairhour does not hold (2000-2999).
 EARLIEST_INSTANT = datetime(2000, 1, 4, tzinfo=UTC)
+
+OFFSET_MESSAGE = "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00."
+EARLIEST_MESSAGE = f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}."
 FUTURE_MESSAGE = "May not be more than 5 minutes in the future."
+ORDER_MESSAGE = "Must be after started_at (sessions last at least 1 s)."
+WORKER_INACTIVE_MESSAGE = "This worker is inactive and cannot log time."
+OVERLAP_BACKSTOP_MESSAGE = "Overlaps another session of this worker."
 
 
 @dataclass(frozen=True)
@@ -63,19 +70,34 @@ def add_error(errors: Errors, field: str, message: str) -> None:
     errors.setdefault(field, []).append(message)
 
 
+def too_long_message(max_hours: int) -> str:
+    """The length rule's words (MAX_SESSION_HOURS is a setting)."""
+    return f"A session may last at most {max_hours} hours."
+
+
+def locked_message(period: str, reason: str) -> str:
+    """Why a session may not be written in a locked period (PAY_RULES §6)."""
+    return f"Period {period} is locked: {reason}"
+
+
+def instant_error(instant: datetime) -> str | None:
+    """What is wrong with one instant on its own: no UTC offset, or before EARLIEST_INSTANT."""
+    if instant.utcoffset() is None:
+        return OFFSET_MESSAGE
+    if instant < EARLIEST_INSTANT:
+        return EARLIEST_MESSAGE
+    return None
+
+
 def interval_errors(
     start: datetime, end: datetime | None, *, now: datetime, max_hours: int, tolerance: timedelta
 ) -> Errors:
     """Check awareness, order, length and the future rule of one interval."""
     errors: Errors = {}
     for field, value in (("started_at", start), ("ended_at", end)):
-        if value is not None and value.utcoffset() is None:
-            add_error(errors, field, "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.")
-    if errors:
-        return errors
-    for field, value in (("started_at", start), ("ended_at", end)):
-        if value is not None and value < EARLIEST_INSTANT:
-            add_error(errors, field, f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")
+        message = instant_error(value) if value is not None else None
+        if message:
+            add_error(errors, field, message)
     if errors:
         return errors
     # Real time, whatever zone the instants were written in (see truncate_to_second).
@@ -88,10 +110,24 @@ def interval_errors(
     if end > latest_allowed:
         add_error(errors, "ended_at", FUTURE_MESSAGE)
     if end <= start:
-        add_error(errors, "ended_at", "Must be after started_at (sessions last at least 1 s).")
+        add_error(errors, "ended_at", ORDER_MESSAGE)
     elif end - start > timedelta(hours=max_hours):
-        add_error(errors, "ended_at", f"A session may last at most {max_hours} hours.")
+        add_error(errors, "ended_at", too_long_message(max_hours))
     return errors
+
+
+def project_errors(*, name: str, active: bool, assigned: bool) -> Errors:
+    """The project must be active and the worker assigned to it."""
+    if not active:
+        return {"project": [f"Project '{name}' is inactive."]}
+    if not assigned:
+        return {"project": [f"This worker is not assigned to project '{name}'."]}
+    return {}
+
+
+def worker_errors(*, active: bool) -> Errors:
+    """An inactive worker logs no new time (their history stays)."""
+    return {} if active else {"worker": [WORKER_INACTIVE_MESSAGE]}
 
 
 def first_overlap(candidate: Interval, others: Iterable[Interval]) -> Interval | None:

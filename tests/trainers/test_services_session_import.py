@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.factories import ProjectFactory, SessionFactory, UserFactory, WorkerFactory
-from trainers.errors import Forbidden
+from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, Role, SessionSource
 from trainers.services import session_import
 from trainers.services.session_bulk_write import HISTORY_COLUMNS, SESSION_COLUMNS
@@ -425,7 +425,7 @@ def test_an_admin_imports_for_several_workers_named_in_the_worker_column(world, 
         ("999999", "a", "worker", "No worker with id '999999'"),
         ("x", "a", "worker", "No worker with id 'x'"),
         ("inactive", "a", "worker", "inactive and cannot log time"),
-        ("b", "a", "project", "not assigned to project 'Project A'"),
+        ("b", "a", "project", "This worker is not assigned to project 'Project A'."),
     ],
     ids=["missing-worker", "unknown-worker", "worker-not-a-number", "inactive-worker", "not-assigned"],
 )
@@ -440,6 +440,63 @@ def test_an_admin_row_needs_a_known_active_assigned_worker(world, frozen_now, wo
     errors = row_errors(rejection(world.admin, content))
     # then
     assert words in errors[2][field][0]
+
+
+# One wording: every rule a single entry and a row both check refuses both in the same words --
+
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # the frozen_now fixture's
+
+
+@pytest.mark.parametrize(
+    ("case", "start", "end"),
+    [
+        ("not-assigned", T0, T0 + hours(1)),
+        ("inactive-project", T0, T0 + hours(1)),
+        ("inactive-worker", T0, T0 + hours(1)),
+        ("too-long", T0, T0 + hours(16) + timedelta(seconds=1)),
+        ("no-second", T0, T0),
+        ("end-before-start", T0, T0 - hours(1)),
+        ("in-the-future", NOW + timedelta(minutes=6), NOW + hours(1)),
+        ("end-in-the-future", NOW - hours(1), NOW + timedelta(minutes=6)),
+        ("before-2000-01-04", datetime(2000, 1, 3, 23, tzinfo=UTC), datetime(2000, 1, 4, 1, tzinfo=UTC)),
+        ("overlap", T0 + timedelta(minutes=30), T0 + hours(1.5)),
+        ("locked", T0, T0 + hours(1)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+def test_a_row_and_a_single_entry_are_refused_in_the_same_words(
+    world, frozen_now, lock_period, case, start, end
+):
+    # given the worker and project of the case (an admin writes both ways, for any worker)
+    worker, project = world.worker_a, world.project_a
+    if case == "not-assigned":
+        worker = world.worker_b
+    elif case == "inactive-project":
+        project = ProjectFactory(name="Closed", workers=[worker], is_active=False)
+    elif case == "inactive-worker":
+        worker = WorkerFactory(is_active=False)
+        project.workers.add(worker)
+    elif case == "overlap":
+        SessionFactory(worker=worker, project=project, started_at=T0, ended_at=T0 + hours(1))
+    elif case == "locked":
+        lock_period(worker, "2026-W47")
+    # when the same session is entered alone and as a row of a file
+    single = _single_entry_refusal(world.admin, worker, project, start, end)
+    content = csv_file(f"{worker.pk},{row(project, start, end)}", header=f"worker,{HEADER}")
+    as_row = row_errors(rejection(world.admin, content))[2]
+    # then the words are the same, word for word (a lock is a 409 alone, a row's reason in a file)
+    assert as_row == single
+
+
+def _single_entry_refusal(actor, worker, project, start, end) -> dict[str, list[str]]:
+    try:
+        session_create(actor=actor, worker=worker, project=project, started_at=start, ended_at=end)
+    except InvalidInput as refused:
+        return refused.errors
+    except Conflict as refused:
+        return {"started_at": [refused.message]}
+    raise AssertionError("the single entry was not refused")
 
 
 def test_an_admin_file_without_a_worker_column_is_refused(world, frozen_now):

@@ -3,7 +3,8 @@
 Each service locks the worker row first, so one worker's session writes run one at a
 time. On SQLite the overlap check below refuses an overlapping session; on PostgreSQL the
 exclusion constraint does (one query less on every write), and the refusal names the
-session it overlaps with the same words, read after the rollback.
+session it overlaps with the same words, read after the rollback. The rules and their
+words are trainers.rules, shared with the CSV import.
 """
 
 from collections.abc import Iterator, Mapping
@@ -16,20 +17,12 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from trainers import plain_sql
+from trainers import plain_sql, rules
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.periods import periods_touched
-from trainers.rules import (
-    Errors,
-    Interval,
-    add_error,
-    first_overlap,
-    interval_errors,
-    overlap_message,
-    truncate_to_second,
-)
+from trainers.rules import Errors, Interval, truncate_to_second
 from trainers.services.session_bulk_write import insert_session_with_history
 
 EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
@@ -175,7 +168,6 @@ OVERLAP_SQL = (
     " WHERE worker_id = %s AND id <> %s AND (ended_at IS NULL OR ended_at > %s)"
 )
 NEWEST_FIRST = " ORDER BY started_at DESC, id DESC LIMIT 1"  # the model's ordering
-OVERLAP_BACKSTOP_MESSAGE = "Overlaps another session of this worker."
 
 
 class _OverlapRefused(Exception):
@@ -198,7 +190,7 @@ def _overlap_named_after_rollback() -> Iterator[None]:
         yield
     except _OverlapRefused as refused:
         other = _overlapping_session(refused.session)
-        message = overlap_message(other) if other else OVERLAP_BACKSTOP_MESSAGE
+        message = rules.overlap_message(other) if other else rules.OVERLAP_BACKSTOP_MESSAGE
         raise InvalidInput({"started_at": [message]}) from refused.__cause__
 
 
@@ -246,7 +238,7 @@ def _validate_and_save(
     if not _overlap_is_constrained():
         overlap = _overlapping_session(session)
         if overlap:
-            raise InvalidInput({"started_at": [overlap_message(overlap)]})
+            raise InvalidInput({"started_at": [rules.overlap_message(overlap)]})
     session._history_user = actor  # type: ignore[attr-defined]
     _save_with_backstop(session, actor)
 
@@ -264,7 +256,7 @@ def session_rule_errors(
     still end, or be corrected, at the real time (the forgotten-timer job cuts a timer at
     MAX_SESSION_HOURS and asks the contractor to correct it).
     """
-    errors = interval_errors(
+    errors = rules.interval_errors(
         session.started_at,
         session.ended_at,
         now=now,
@@ -277,29 +269,23 @@ def session_rule_errors(
 
 
 def terms_errors(session: LabellingSession, *, assigned: bool | None = None) -> Errors:
-    """What the session's project and worker refuse: an inactive or unassigned project, an inactive worker."""
-    errors = project_errors(session.worker, session.project, assigned=assigned)
-    if not session.worker.is_active:
-        add_error(errors, "worker", "This worker is inactive and cannot log time.")
-    return errors
+    """What the session's project and worker refuse: an inactive or unassigned project, an inactive worker.
 
-
-def project_errors(worker: Worker, project: Project, *, assigned: bool | None = None) -> Errors:
-    """The project must be active and the worker assigned to it (read here unless `assigned` is given)."""
-    if not project.is_active:
-        return {"project": [f"Project '{project.name}' is inactive."]}
-    if assigned is None:
+    `assigned` is read here (one query) unless the caller passes it; an inactive project
+    needs no read.
+    """
+    project, worker = session.project, session.worker
+    if assigned is None and project.is_active:
         assigned = project.workers.filter(pk=worker.pk).exists()
-    if not assigned:
-        return {"project": [f"You are not assigned to project '{project.name}'."]}
-    return {}
+    errors = rules.project_errors(name=project.name, active=project.is_active, assigned=bool(assigned))
+    return errors | rules.worker_errors(active=worker.is_active)
 
 
 def _ensure_unlocked(worker: Worker, started_at: datetime, ended_at: datetime | None) -> None:
     for period in periods_touched(started_at, ended_at, worker.zone):
         reason = period_lock_reason(worker, period)
         if reason:
-            raise Conflict(f"Period {period} is locked: {reason}")
+            raise Conflict(rules.locked_message(period, reason))
 
 
 def _overlapping_session(session: LabellingSession) -> Interval | None:
@@ -313,7 +299,7 @@ def _overlapping_session(session: LabellingSession) -> Interval | None:
         Interval(s.started_at, s.ended_at, s.pk)
         for s in LabellingSession.objects.raw(sql + NEWEST_FIRST, params)
     )
-    return first_overlap(candidate, others)
+    return rules.first_overlap(candidate, others)
 
 
 def _overlap_is_constrained() -> bool:
