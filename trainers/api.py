@@ -22,6 +22,7 @@ from trainers.api_session_entry import quick_session_create
 from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
 from trainers.models import LabellingSession, Role, User
 from trainers.permissions import ALL_ROLES, RoleAccess
+from trainers.rules import DISCARDED_MESSAGE
 from trainers.serializers import (
     ImportResultSerializer,
     MeSerializer,
@@ -238,10 +239,13 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
     @extend_schema(request=SessionStopSerializer, responses=SessionSerializer)
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: str | None = None) -> Response:
-        """Stop the running session now."""
+        """Stop the running session now; in its first second it is discarded (`{id, discarded, detail}`)."""
         form = SessionStopSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        session = sessions.session_stop(actor=self.actor, session=self.get_object(), **form.validated_data)
+        timer = self.get_object()
+        session = sessions.session_stop(actor=self.actor, session=timer, **form.validated_data)
+        if session is None:
+            return Response({"id": timer.pk, "discarded": True, "detail": DISCARDED_MESSAGE})
         return Response(self.get_serializer(session).data)
 
     @extend_schema(

@@ -24,6 +24,7 @@ FUTURE_MESSAGE = "May not be more than 5 minutes in the future."
 ORDER_MESSAGE = "Must be after started_at (sessions last at least 1 s)."
 WORKER_INACTIVE_MESSAGE = "This worker is inactive and cannot log time."
 OVERLAP_BACKSTOP_MESSAGE = "Overlaps another session of this worker."
+DISCARDED_MESSAGE = "Stopped in its first second, so the timer was discarded: no time was recorded."
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from trainers.forms import ImportForm, SessionForm, SignInForm, TimerStartForm, 
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Role, Worker
 from trainers.periods import iso_week_key, parse_period_key, period_bounds, periods_touched
+from trainers.rules import DISCARDED_MESSAGE
 from trainers.services import sessions as session_services
 from trainers.services.session_import import sessions_import
 from trainers.templatetags.clock import clock
@@ -128,10 +129,10 @@ def timer_stop(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             task_count = form.cleaned_data["task_count"]
-            session = session_services.session_stop(
+            stopped = session_services.session_stop(
                 actor=actor(request), session=session, task_count=task_count
             )
-            _stopped_message(request, session)
+            _stopped_message(request, stopped)
         except DomainError as error:
             refusal_message(request, error)
     else:
@@ -349,8 +350,10 @@ def _length(session: LabellingSession) -> str:
     return clock(session.duration_seconds or 0)
 
 
-def _stopped_message(request: HttpRequest, session: LabellingSession) -> None:
-    if session.needs_review:
+def _stopped_message(request: HttpRequest, session: LabellingSession | None) -> None:
+    if session is None:  # stopped in its first second
+        messages.info(request, DISCARDED_MESSAGE)
+    elif session.needs_review:
         messages.warning(
             request, f"Timer stopped at the maximum length ({_length(session)}); it is flagged for review."
         )

@@ -7,7 +7,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import EARLIEST_INSTANT
 from trainers.services.sessions import (
@@ -148,12 +148,59 @@ def test_forgotten_timer_stops_at_the_maximum_and_is_flagged(world, frozen_now):
     assert stopped.needs_review is True
 
 
-def test_stopping_within_the_same_second_is_refused(world, frozen_now):
-    session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
-    with pytest.raises(InvalidInput):
-        session_stop(actor=world.contractor_a, session=session, now=T0 + timedelta(milliseconds=300))
-    session.refresh_from_db()
-    assert session.is_running
+def test_a_timer_stopped_in_its_first_second_is_discarded(world, frozen_now):
+    # given a timer started a moment ago
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
+    # when it is stopped before a whole second has passed
+    stopped = session_stop(
+        actor=world.contractor_a, session=timer, task_count=3, now=T0 + timedelta(milliseconds=999)
+    )
+    # then nothing is recorded: the session is gone (its history says who removed it)
+    assert stopped is None
+    assert not LabellingSession.objects.filter(pk=timer.pk).exists()
+    history = LabellingSession.history.filter(id=timer.pk).order_by("history_id")
+    assert [(h.history_type, h.history_user) for h in history] == [
+        ("+", world.contractor_a),
+        ("-", world.contractor_a),
+    ]
+    # and a new timer may start at once
+    assert session_start(
+        actor=world.contractor_a,
+        worker=world.worker_a,
+        project=world.project_a,
+        now=T0 + timedelta(seconds=1),
+    ).is_running
+
+
+def test_a_timer_stopped_after_its_first_second_keeps_the_whole_seconds(world, frozen_now):
+    # given
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
+    # when
+    stopped = session_stop(
+        actor=world.contractor_a, session=timer, now=T0 + timedelta(seconds=1, milliseconds=5)
+    )
+    # then
+    assert stopped is not None and stopped.duration_seconds == 1
+
+
+def test_a_timer_in_a_locked_period_is_not_discarded_either(world, frozen_now, lock_period):
+    # given a timer whose week was locked while it ran
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
+    lock_period(world.worker_a, "2026-W47")
+    # when / then
+    with pytest.raises(Conflict, match="2026-W47 is locked"):
+        session_stop(actor=world.contractor_a, session=timer, now=T0)
+    timer.refresh_from_db()
+    assert timer.is_running
+
+
+def test_stopping_a_session_deleted_meanwhile_is_not_found(world, frozen_now):
+    # given a timer discarded by a first stop, then a second stop holding the same object
+    timer = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=T0)
+    session_stop(actor=world.contractor_a, session=timer, now=T0)
+    # when / then: a 404, not a server error
+    with pytest.raises(NotFound, match=f"Session {timer.pk} no longer exists"):
+        session_stop(actor=world.contractor_a, session=timer, now=T0 + timedelta(seconds=5))
 
 
 def test_partial_update_validates_the_merged_session(world, frozen_now):

@@ -21,7 +21,7 @@ from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
 from trainers import api, api_session_entry
 from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, SessionSource
-from trainers.rules import FUTURE_MESSAGE
+from trainers.rules import DISCARDED_MESSAGE, FUTURE_MESSAGE
 from trainers.services.forgotten_timers import stop_forgotten_timers
 from trainers.services.session_import import ImportRejected, sessions_import
 from trainers.services.sessions import session_start, session_stop, session_update
@@ -392,6 +392,44 @@ def test_stopping_at_the_maximum_length(world, frozen_now, after, ended_after, n
     stopped = session_stop(actor=world.contractor_a, session=timer, now=T0 + after)
     # then
     assert (stopped.ended_at - stopped.started_at, stopped.needs_review) == (ended_after, needs_review)
+
+
+def test_a_timer_stopped_in_its_first_second_through_the_api_is_discarded(world, frozen_now, client_for):
+    """A stop with no whole second worked was a 400 about an `ended_at` the client never sent,
+    and the timer ran on; it is discarded instead, and said so (docs/pay-rules.md)."""
+    # given a timer started through the API at this very instant
+    client = client_for(world.contractor_a)
+    started = client.post(f"{SESSIONS}start/", {"project": world.project_a.pk}, format="json")
+    timer_id = started.json()["id"]
+    # when it is stopped in the same second
+    response = client.post(f"{SESSIONS}{timer_id}/stop/", {"task_count": 2}, format="json")
+    # then the answer says it was discarded, and no session is left
+    assert (response.status_code, response.json()) == (
+        200,
+        {"id": timer_id, "discarded": True, "detail": DISCARDED_MESSAGE},
+    )
+    assert not LabellingSession.objects.filter(pk=timer_id).exists()
+    assert client.get(f"{SESSIONS}{timer_id}/").status_code == 404
+    assert client.post(f"{SESSIONS}{timer_id}/stop/", {}, format="json").status_code == 404
+    # and the next timer starts at once
+    assert client.post(f"{SESSIONS}start/", {"project": world.project_a.pk}, format="json").status_code == 201
+
+
+def test_stopping_a_stopped_timer_through_the_api_is_a_409(world, frozen_now, client_for):
+    """A second stop clashes with the session's state, it is not bad input (docs/api.md)."""
+    # given a timer stopped after an hour
+    timer = session_start(
+        actor=world.contractor_a, worker=world.worker_a, project=world.project_a, now=NOW - hours(1)
+    )
+    client = client_for(world.contractor_a)
+    first = client.post(f"{SESSIONS}{timer.pk}/stop/", {}, format="json")
+    # when
+    second = client.post(f"{SESSIONS}{timer.pk}/stop/", {"task_count": 4}, format="json")
+    # then
+    assert (first.status_code, first.json()["duration_seconds"]) == (200, 3600)
+    assert (second.status_code, second.json()) == (409, {"detail": f"Session {timer.pk} is already stopped."})
+    timer.refresh_from_db()
+    assert (timer.ended_at, timer.task_count) == (NOW, 0)
 
 
 def test_a_timer_cannot_start_inside_a_manual_session_that_ends_in_the_next_minutes(

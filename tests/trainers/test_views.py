@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from tests.factories import SessionFactory, UserFactory
 from trainers.models import LabellingSession, Role
+from trainers.rules import DISCARDED_MESSAGE
 
 CONTRACTOR_PAGES = [
     "trainers:sessions",
@@ -103,6 +104,22 @@ def test_timer_starts_and_stops_through_htmx(world):
     assert b'id="timer-start"' in stopped.content and b"Timer stopped after 0:05:00" in stopped.content
     running.refresh_from_db()
     assert running.ended_at is not None and running.task_count == 3
+
+
+@pytest.mark.django_db
+def test_a_timer_stopped_in_its_first_second_is_discarded_with_the_api_message(world, frozen_now):
+    # given a timer started at this very instant
+    client = signed_in(world.contractor_a)
+    client.post(reverse("trainers:timer-start"), {"project": world.project_a.pk}, HTTP_HX_REQUEST="true")
+    running = LabellingSession.objects.get(worker=world.worker_a, ended_at__isnull=True)
+    # when it is stopped in the same second
+    stopped = client.post(
+        reverse("trainers:timer-stop", args=[running.pk]), {"task_count": ""}, HTTP_HX_REQUEST="true"
+    )
+    # then the start form is back, the page says why, and nothing was recorded
+    assert b'id="timer-start"' in stopped.content and DISCARDED_MESSAGE in stopped.content.decode()
+    assert stopped["HX-Trigger"] == '{"sessions-changed": {}}'
+    assert not LabellingSession.objects.filter(pk=running.pk).exists()
 
 
 @pytest.mark.django_db

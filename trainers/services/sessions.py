@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from trainers import plain_sql, rules
-from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.periods import periods_touched
@@ -56,14 +56,21 @@ def session_stop(
     session: LabellingSession,
     task_count: int | None = None,
     now: datetime | None = None,
-) -> LabellingSession:
-    """Stop a running timer now; past MAX_SESSION_HOURS it stops at exactly that length."""
+) -> LabellingSession | None:
+    """Stop a running timer now; past MAX_SESSION_HOURS it stops at exactly that length.
+
+    Stopped in its first second (no whole second worked), the timer is discarded and None
+    is returned: its start was a slip, and a second that was not worked is not paid.
+    """
     now = truncate_to_second(now or timezone.now())
     with _overlap_named_after_rollback(), transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
-        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
+        session = _locked_session(session.pk)
         if not session.is_running:
             raise Conflict(f"Session {session.pk} is already stopped.")
+        if now <= session.started_at:  # no whole second, or this server's clock runs behind
+            _delete(actor, session)
+            return None
         session.ended_at, session.needs_review = _capped_end(session.started_at, now)
         if terms_errors(session):  # stopped after its project closed or its worker left it
             session.needs_review = True
@@ -114,7 +121,7 @@ def session_update(
         raise InvalidInput({field: ["This field cannot be changed."] for field in sorted(unknown)})
     with _overlap_named_after_rollback(), transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
-        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
+        session = _locked_session(session.pk)
         _ensure_unlocked(session.worker, session.started_at, session.ended_at)
         before = Interval(session.started_at, session.ended_at)
         project_before = session.project_id
@@ -138,10 +145,21 @@ def session_delete(*, actor: User, session: LabellingSession) -> None:
     """Delete a session unless its period is locked."""
     with transaction.atomic():
         _lock_worker_for_write(actor, session.worker)
-        session = LabellingSession.objects.select_for_update().select_related("worker").get(pk=session.pk)
-        _ensure_unlocked(session.worker, session.started_at, session.ended_at)
-        session._history_user = actor  # type: ignore[attr-defined]
-        session.delete()
+        _delete(actor, _locked_session(session.pk))
+
+
+def _locked_session(pk: int) -> LabellingSession:
+    """SELECT ... FOR UPDATE the session (after its worker); 404 if a concurrent request deleted it."""
+    session = LabellingSession.objects.select_for_update().select_related("worker").filter(pk=pk).first()
+    if session is None:
+        raise NotFound(f"Session {pk} no longer exists.")
+    return session
+
+
+def _delete(actor: User, session: LabellingSession) -> None:
+    _ensure_unlocked(session.worker, session.started_at, session.ended_at)
+    session._history_user = actor  # type: ignore[attr-defined]
+    session.delete()
 
 
 def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
