@@ -1,10 +1,9 @@
-"""`field__any_of=ids`: membership in a long list of ids, sent as one array on PostgreSQL.
+"""`field__any_of=ids`: membership in a long list of ids, sent as one array.
 
 The bulk jobs filter by thousands of ids at a time. With `__in`, Django prepares each id
 and writes a placeholder for it, and psycopg parses them all again: at 2,000 ids that cost
 a close chunk more than its queries. `= ANY(%s::bigint[])` takes the list as one
-parameter, in its text form (`int_array`). Other databases get the usual `IN (...)`.
-Integer ids only (what the jobs pass).
+parameter, in its text form (`int_array`). Integer ids only (what the jobs pass).
 """
 
 import operator
@@ -12,12 +11,11 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, ForeignObject, Lookup
 
 
 class AnyOf(Lookup):
-    """`column = ANY(ids)` on PostgreSQL, `column IN (ids)` elsewhere."""
+    """`column = ANY(ids)`, the ids as one array parameter."""
 
     lookup_name = "any_of"
     prepare_rhs = False
@@ -27,13 +25,6 @@ class AnyOf(Lookup):
         return [int(value) for value in self.rhs]
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
-        lhs, lhs_params = self.process_lhs(compiler, connection)
-        if not self.rhs:
-            raise EmptyResultSet
-        placeholders = ", ".join(["%s"] * len(self.rhs))
-        return f"{lhs} IN ({placeholders})", (*lhs_params, *self.rhs)
-
-    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, int_array(self.rhs))
 

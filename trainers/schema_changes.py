@@ -2,8 +2,8 @@
 
 Django's AlterField drops every index on a column alone (partial unique ones included)
 and re-checks the foreign key with its table locked. Migrations that only drop or add a
-plain index use these instead; on PostgreSQL they work CONCURRENTLY, so those migrations
-are not atomic. Kept stable: applied migrations import them.
+plain index use these instead; they work CONCURRENTLY, so those migrations are not
+atomic. Kept stable: applied migrations import them.
 """
 
 from typing import Any
@@ -24,23 +24,17 @@ def plain_indexes_on(schema_editor: Any, table: str, column: str) -> list[str]:
         and not info["unique"]
         and not info["primary_key"]
         and info["columns"] == [column]
-        and info.get("type") in ("btree", "idx")  # PostgreSQL's name, SQLite's
+        and info.get("type") in ("btree", "idx")  # Django: "idx" a plain btree, "btree" one with options
     ]
 
 
 def drop_plain_indexes(schema_editor: Any, table: str, column: str) -> None:
-    """Drop the plain indexes on this one column (CONCURRENTLY on PostgreSQL)."""
+    """Drop the plain indexes on this one column, CONCURRENTLY."""
     for name in plain_indexes_on(schema_editor, table, column):
-        schema_editor.execute(f'DROP INDEX{_concurrently(schema_editor)} IF EXISTS "{name}"')
+        schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"')
 
 
 def create_plain_index(schema_editor: Any, table: str, column: str, name: str, opclass: str = "") -> None:
-    """Create a plain index on one column, unless it exists (CONCURRENTLY on PostgreSQL)."""
+    """Create a plain index on one column, CONCURRENTLY, unless it exists."""
     key = f'"{column}" {opclass}'.strip()
-    schema_editor.execute(
-        f'CREATE INDEX{_concurrently(schema_editor)} IF NOT EXISTS "{name}" ON "{table}" ({key})'
-    )
-
-
-def _concurrently(schema_editor: Any) -> str:
-    return " CONCURRENTLY" if schema_editor.connection.vendor == "postgresql" else ""
+    schema_editor.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" ({key})')

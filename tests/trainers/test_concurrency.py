@@ -39,7 +39,7 @@ def race(*actions: Callable[[], object]) -> list[object]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_overlapping_inserts_through_the_service_one_lands_each_round(postgres_only):
+def test_overlapping_inserts_through_the_service_one_lands_each_round():
     # given
     worker = WorkerFactory()
     project = ProjectFactory(workers=[worker])
@@ -66,7 +66,7 @@ def test_overlapping_inserts_through_the_service_one_lands_each_round(postgres_o
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_exclusion_constraint_alone_stops_a_raced_overlap(postgres_only):
+def test_the_exclusion_constraint_alone_stops_a_raced_overlap():
     """Bypass the service (no row lock, no check): the database is the backstop.
 
     Two uncommitted overlapping inserts each wait for the other's transaction, so
@@ -101,7 +101,7 @@ def test_the_exclusion_constraint_alone_stops_a_raced_overlap(postgres_only):
 
 
 @pytest.mark.django_db
-def test_exclusion_constraint_allows_touching_and_treats_running_as_open_ended(postgres_only):
+def test_exclusion_constraint_allows_touching_and_treats_running_as_open_ended():
     # given
     worker = WorkerFactory()
     project = ProjectFactory(workers=[worker])
@@ -135,7 +135,7 @@ def test_exclusion_constraint_allows_touching_and_treats_running_as_open_ended(p
         (T0, T0 + timedelta(hours=24, seconds=1), "session_length_ceiling"),
     ],
 )
-def test_postgres_checks_whole_seconds_and_length_ceiling(postgres_only, start, end, constraint):
+def test_postgres_checks_whole_seconds_and_length_ceiling(start, end, constraint):
     worker = WorkerFactory()
     project = ProjectFactory(workers=[worker])
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():

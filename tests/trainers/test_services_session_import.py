@@ -538,9 +538,7 @@ def test_stored_sessions_of_other_workers_do_not_clash(world, frozen_now):
 # Backstop and volume ------------------------------------------------------------------------
 
 
-def test_the_database_backstop_refuses_an_overlap_the_checks_missed(
-    world, frozen_now, postgres_only, monkeypatch
-):
+def test_the_database_backstop_refuses_an_overlap_the_checks_missed(world, frozen_now, monkeypatch):
     # given the application's overlap check switched off
     monkeypatch.setattr(session_import, "_check_overlaps_and_locks", lambda parsed, errors: None)
     stored = world.session_a

@@ -351,12 +351,10 @@ def test_an_overlap_names_the_newest_of_the_sessions_it_overlaps(world, frozen_n
     ]
 
 
-# --- overlaps: PostgreSQL's exclusion constraint refuses them, SQLite's explicit check -------
+# --- overlaps: PostgreSQL's exclusion constraint refuses them, named after the rollback ------
 
 
-def test_on_postgresql_the_constraint_refuses_an_overlap_named_after_the_rollback(
-    postgres_only, world, frozen_now
-):
+def test_the_constraint_refuses_an_overlap_named_after_the_rollback(world, frozen_now):
     # given
     first = create(world, T0, T0 + timedelta(hours=1))
     # when
@@ -376,7 +374,7 @@ def test_on_postgresql_the_constraint_refuses_an_overlap_named_after_the_rollbac
 
 
 def test_an_overlap_whose_session_is_gone_by_the_rollback_is_refused_without_a_name(
-    postgres_only, world, frozen_now, monkeypatch
+    world, frozen_now, monkeypatch
 ):
     # given a session, deleted (as if by a concurrent request) before the refusal looks for it
     create(world, T0, T0 + timedelta(hours=1))
@@ -385,21 +383,6 @@ def test_an_overlap_whose_session_is_gone_by_the_rollback_is_refused_without_a_n
     with pytest.raises(InvalidInput) as refused:
         create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
     assert refused.value.errors == {"started_at": ["Overlaps another session of this worker."]}
-
-
-def test_on_sqlite_the_overlap_is_checked_before_the_insert(world, frozen_now):
-    if connection.vendor == "postgresql":
-        pytest.skip("PostgreSQL refuses overlaps by its exclusion constraint (tested above)")
-    # given
-    first = create(world, T0, T0 + timedelta(hours=1))
-    # when
-    with CaptureQueriesContext(connection) as queries, pytest.raises(InvalidInput) as refused:
-        create(world, T0 + timedelta(minutes=30), T0 + timedelta(minutes=90))
-    # then: refused by the query, with nothing inserted
-    assert f"Overlaps session {first.pk}" in refused.value.errors["started_at"][0]
-    statements = [query["sql"] for query in queries.captured_queries]
-    assert any(sql.startswith(OVERLAP_READ) for sql in statements)
-    assert not any(sql.startswith("INSERT") for sql in statements), statements
 
 
 def test_an_edit_into_another_session_is_refused_with_its_name(world, frozen_now):

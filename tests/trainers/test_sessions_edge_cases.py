@@ -344,7 +344,7 @@ def test_api_import_accepts_a_charset_parameter_and_refuses_a_json_body(world, f
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_timers_started_at_the_same_instant_one_runs_and_the_other_is_a_409(postgres_only):
+def test_two_timers_started_at_the_same_instant_one_runs_and_the_other_is_a_409():
     """At most one running session per worker, also under a race (PAY_RULES §1)."""
     # given
     worker = WorkerFactory()

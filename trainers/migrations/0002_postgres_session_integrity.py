@@ -1,4 +1,4 @@
-"""PostgreSQL-only integrity of sessions, which SQLite cannot express.
+"""Integrity of sessions in PostgreSQL's own SQL, which Django's model constraints cannot say.
 
 - session_no_overlap: no two sessions of one worker overlap (half-open ranges, so
   touching is fine; a running session counts as open-ended). Two concurrent inserts
@@ -31,15 +31,11 @@ TABLE = "trainers_labellingsession"
 
 
 def add_constraints(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name, definition in CONSTRAINTS:
         schema_editor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {name} {definition}")
 
 
 def drop_constraints(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
     for name, _ in CONSTRAINTS:
         schema_editor.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS {name}")
 

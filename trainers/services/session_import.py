@@ -8,8 +8,8 @@ header is line 1), so a quoted notes field spanning lines shifts the rows after 
 Every rule a single entry meets is checked with the same function and words
 (trainers.rules). Speed (100,000 rows in seconds): validation runs in memory against data
 fetched once per file (workers, projects, assignments, stored sessions), and the rows are
-written without the ORM's per-value work: PostgreSQL COPY, or one executemany on SQLite,
-for the sessions and their history rows alike.
+written without the ORM's per-value work: PostgreSQL COPY, for the sessions and their
+history rows alike.
 """
 
 import csv
@@ -46,7 +46,7 @@ from trainers.services.sessions import ensure_actor_may_write_for
 REQUIRED_COLUMNS = ("project", "started_at", "ended_at")
 KNOWN_COLUMNS = ("worker", "project", "started_at", "ended_at", "task_count", "notes")
 MAX_IMPORT_ROWS = 200_000
-QUERY_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+QUERY_CHUNK = 500  # ids per IN (...) query, workers per query of their stored sessions
 EXTRA_FIELDS = "\x00extra"  # marks a row longer than the header (NUL never reaches a header)
 
 Record = tuple[int, dict[str, str]]

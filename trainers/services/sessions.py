@@ -1,10 +1,9 @@
 """Every write to labelling sessions: timer start/stop, manual entries, edits, deletes.
 
 Each service locks the worker row first, so one worker's session writes run one at a
-time. On SQLite the overlap check below refuses an overlapping session; on PostgreSQL the
-exclusion constraint does (one query less on every write), and the refusal names the
-session it overlaps with the same words, read after the rollback. The rules and their
-words are trainers.rules, shared with the CSV import.
+time. PostgreSQL's exclusion constraint refuses an overlapping session (no overlap query
+before every write), and the refusal names the session it overlaps, read after the
+rollback. The rules and their words are trainers.rules, shared with the CSV import.
 """
 
 from collections.abc import Iterator, Mapping
@@ -173,13 +172,12 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
 
 # The reads every session write makes (the API's busiest path) are written in SQL: built by
 # the ORM, each cost 0.2 to 0.8 ms of Python against about 0.05 ms in the database (README,
-# "Benchmarks"). Both databases Fairhour supports run them; plain_sql applies the fields'
-# converters, and parameters are adapted as the ORM adapts them. The worker lock is a
-# prepared statement on PostgreSQL (plain_sql.execute): planning it took longer than running it.
+# "Benchmarks"). plain_sql applies the fields' converters. The worker lock is a prepared
+# statement (plain_sql.execute): planning it took longer than running it.
 LOCK_WORKER_SQL = (
     "SELECT {worker}, EXISTS (SELECT 1 FROM trainers_project_workers a"
     " WHERE a.worker_id = w.id AND a.project_id = %s) AS assigned"
-    " FROM trainers_worker w WHERE w.id = %s"
+    " FROM trainers_worker w WHERE w.id = %s FOR UPDATE"
 )
 OVERLAP_SQL = (
     "SELECT id, started_at, ended_at FROM trainers_labellingsession"
@@ -230,8 +228,7 @@ def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tup
 
 @cache
 def _lock_worker_sql() -> str:
-    sql = LOCK_WORKER_SQL.format(worker=plain_sql.columns(Worker, "w"))
-    return sql + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    return LOCK_WORKER_SQL.format(worker=plain_sql.columns(Worker, "w"))
 
 
 def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
@@ -253,10 +250,6 @@ def _validate_and_save(
     if errors:
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
-    if not _overlap_is_constrained():
-        overlap = _overlapping_session(session)
-        if overlap:
-            raise InvalidInput({"started_at": [rules.overlap_message(overlap)]})
     session._history_user = actor  # type: ignore[attr-defined]
     _save_with_backstop(session, actor)
 
@@ -308,21 +301,15 @@ def _ensure_unlocked(worker: Worker, started_at: datetime, ended_at: datetime | 
 
 def _overlapping_session(session: LabellingSession) -> Interval | None:
     """The newest other session of the worker that overlaps this one (a running one never ends)."""
-    instant = connection.ops.adapt_datetimefield_value
-    sql, params = OVERLAP_SQL, [session.worker_id, session.pk or 0, instant(session.started_at)]
+    sql, params = OVERLAP_SQL, [session.worker_id, session.pk or 0, session.started_at]
     if session.ended_at is not None:
-        sql, params = f"{sql} AND started_at < %s", [*params, instant(session.ended_at)]
+        sql, params = f"{sql} AND started_at < %s", [*params, session.ended_at]
     candidate = Interval(session.started_at, session.ended_at, session.pk)
     others = (
         Interval(s.started_at, s.ended_at, s.pk)
         for s in LabellingSession.objects.raw(sql + NEWEST_FIRST, params)
     )
     return rules.first_overlap(candidate, others)
-
-
-def _overlap_is_constrained() -> bool:
-    """Whether the database refuses overlapping sessions itself (PostgreSQL: migration 0002)."""
-    return connection.vendor == "postgresql"
 
 
 def _save_with_backstop(session: LabellingSession, actor: User) -> None:
