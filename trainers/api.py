@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 
 from config.parsers import SafeJSONParser
 from trainers import selectors
-from trainers.api_session_entry import quick_session_create
 from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
 from trainers.models import LabellingSession, Role, User
 from trainers.permissions import ALL_ROLES, RoleAccess
@@ -202,14 +201,6 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
         "stop": CONTRACTOR,
         "import_csv": frozenset({Role.CONTRACTOR, Role.ADMIN}),
     }
-
-    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        """A manual entry takes the quick path when it can (trainers.api_session_entry); the rest is DRF's."""
-        if self.action_map.get(request.method.lower()) == "create" and not args and not kwargs:
-            response = quick_session_create(request, self.default_response_headers)
-            if response is not None:
-                return response
-        return super().dispatch(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet:
         return selectors.sessions_visible_to(self.actor).order_by("-started_at", "-id")

@@ -144,17 +144,12 @@ class ProjectSerializer(serializers.ModelSerializer):
         return cast(set[int], context["visible_worker_ids"])
 
 
-# The fields of a session a contractor writes, all but the project (which is checked against
-# the caller). A comment, not a docstring: SessionSerializer would pass it on to the API schema.
-class SessionEntrySerializer(serializers.Serializer):
+class SessionSerializer(serializers.ModelSerializer):
+    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     started_at = AwareDateTimeField()
     ended_at = AwareDateTimeField()
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
-
-
-class SessionSerializer(SessionEntrySerializer, serializers.ModelSerializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     period = serializers.CharField(read_only=True)
     duration_seconds = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -182,42 +177,6 @@ class SessionSerializer(SessionEntrySerializer, serializers.ModelSerializer):
         fields: dict[str, Any] = super().get_fields()
         fields["project"].queryset = projects_visible_to(caller(self))
         return fields
-
-
-# One entry serializer for every request: its fields are built once, and validating with
-# run_validation() stores nothing on it (is_valid() would), so threads may share it.
-_ENTRY = SessionEntrySerializer()
-_ENTRY.fields  # noqa: B018 - build the fields now, not in two threads at once
-
-
-def valid_entry(data: Any) -> dict[str, Any] | None:
-    """SessionEntrySerializer's validated data for `data`, or None if any field is refused."""
-    try:
-        return dict(_ENTRY.run_validation(data))
-    except serializers.ValidationError:
-        return None
-
-
-_INSTANT = serializers.DateTimeField()  # SessionSerializer's output of an instant (ISO 8601, UTC as Z)
-
-
-def session_data(session: LabellingSession) -> dict[str, Any]:
-    """What SessionSerializer outputs for `session`, without building its fields (the busiest answer)."""
-    return {
-        "id": session.pk,
-        "worker": session.worker_id,
-        "project": session.project_id,
-        "started_at": _INSTANT.to_representation(session.started_at),
-        "ended_at": _INSTANT.to_representation(session.ended_at) if session.ended_at else None,
-        "task_count": session.task_count,
-        "notes": session.notes,
-        "source": str(session.source),
-        "needs_review": session.needs_review,
-        "period": session.period,
-        "duration_seconds": session.duration_seconds,
-        "created_at": _INSTANT.to_representation(session.created_at),
-        "updated_at": _INSTANT.to_representation(session.updated_at),
-    }
 
 
 class SessionStartSerializer(serializers.Serializer):

@@ -2,11 +2,12 @@
 
 import pytest
 from axes.models import AccessAttempt
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, WorkerFactory
-from trainers.authentication import caller_of_token
 from trainers.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -124,5 +125,22 @@ def test_a_token_of_a_deactivated_user_or_an_unknown_token_is_refused(world, cli
     assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
 
 
-def test_a_token_with_a_nul_byte_is_unknown_not_a_500(world):
-    assert caller_of_token("abc\x00def") is None
+def test_a_token_with_a_nul_byte_is_unknown_not_a_500(world, client_for):
+    # given a header a server let through with a NUL byte in the key (PostgreSQL cannot read it as text)
+    client = client_for(None)
+    client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
+    # when
+    response = client.get("/api/v1/me/")
+    # then
+    assert (response.status_code, response.json()) == (401, {"detail": "Invalid token."})
+
+
+def test_the_token_check_reads_the_callers_worker_profile_with_the_token(world, client_for):
+    # given
+    client = client_for(world.contractor_a)
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        me = client.get("/api/v1/me/").json()
+    # then: one query for the token, its user and their worker profile, which /me/ reuses
+    assert me["worker"] == world.worker_a.pk
+    assert len(queries) == 1, [query["sql"] for query in queries.captured_queries]

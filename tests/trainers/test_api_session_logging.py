@@ -1,13 +1,13 @@
 """Logging a session through the API, the busiest write: what it answers and what it costs."""
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from trainers import api, api_session_entry
 from trainers.models import LabellingSession, Project, User
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +47,9 @@ def test_a_logged_session_costs_a_fixed_number_of_queries(world, frozen_now, cli
     # when
     with CaptureQueriesContext(connection) as queries:
         response = client.post(URL, {**BODY, "project": world.project_a.pk}, format="json")
-    # then: the token with its user, worker and the project if assigned to them; the transaction
-    # (a savepoint inside the test's own): the worker lock with the assignment, the period lock,
-    # the session and its history row
+    # then: the token with its user and worker; the project among those the caller may see; the
+    # transaction (a savepoint inside the test's own): the worker lock with the assignment, the
+    # period lock, the session and its history row
     assert response.status_code == 201, response.data
     statements = [
         query["sql"].split()[0].upper()
@@ -58,10 +58,10 @@ def test_a_logged_session_costs_a_fixed_number_of_queries(world, frozen_now, cli
     ]
     if connection.vendor == "postgresql":
         # prepared statements; the exclusion constraint refuses overlaps, so no overlap query
-        assert " ".join(statements) == "EXECUTE SAVEPOINT EXECUTE EXECUTE EXECUTE RELEASE"
+        assert " ".join(statements) == "SELECT SELECT SAVEPOINT EXECUTE EXECUTE EXECUTE RELEASE"
     else:
         # the overlap query, then the session and its history row
-        assert " ".join(statements) == "SELECT SAVEPOINT SELECT SELECT SELECT INSERT INSERT RELEASE"
+        assert " ".join(statements) == "SELECT SELECT SAVEPOINT SELECT SELECT SELECT INSERT INSERT RELEASE"
 
 
 def test_a_deleted_token_or_a_deactivated_user_stops_logging_at_once(world, frozen_now, client_for):
@@ -84,63 +84,124 @@ def test_a_deleted_token_or_a_deactivated_user_stops_logging_at_once(world, froz
     assert LabellingSession.objects.filter(worker=world.worker_a).count() == 2  # the world's and the first
 
 
-# --- the quick path (trainers.api_session_entry) answers as DRF's view does --------------------
+# --- what a manual entry answers, for each kind of request ----------------------------------
 
 SOON = {"started_at": "2026-11-16T09:00:00-06:00", "ended_at": "2026-11-16T10:30:00-06:00"}
-
-
-def case(name: str, body: dict[str, Any], *, quick: bool, who: str = "contractor_a", **setup: Any) -> Any:
-    """One request: whether the quick path should serve it, who sends it, and what to set up first."""
-    return pytest.param(body, who, setup, quick, id=name)
-
-
 LATER = {"started_at": "2026-11-21T09:00:00-06:00", "ended_at": "2026-11-21T10:00:00-06:00"}
 OVER_THE_WORLDS_SESSION = {"started_at": "2026-11-02T08:30:00-06:00", "ended_at": "2026-11-02T10:00:00-06:00"}
+FUTURE = "May not be more than 5 minutes in the future."
+Expected = Callable[[Any], Any]  # the world -> the body answered (a refusal's, or a logged session's fields)
+
+
+def case(name: str, body: dict[str, Any], status: int, expected: Expected, **setup: Any) -> Any:
+    """One request, who sends it and what to set up first (`who`, `project`, ...), and its answer."""
+    return pytest.param(body, setup, status, expected, id=name)
+
+
 CASES = [
-    case("logged", {**SOON, "task_count": 4, "notes": "línea \u2028 two"}, quick=True),
-    case("overlap", OVER_THE_WORLDS_SESSION, quick=True),
-    case("locked-period", SOON, lock="2026-W47", quick=True),
-    case("inactive-project", SOON, inactive_project=True, quick=True),
-    case("too-long", {**SOON, "ended_at": "2026-11-17T09:00:00-06:00"}, quick=True),
-    case("in-the-future", LATER, quick=True),
-    case("project-of-another-team", SOON, project="b", quick=False),
-    case("bad-field", {**SOON, "task_count": "1_0"}, quick=False),
-    case("naive-instant", {**SOON, "started_at": "2026-11-16T09:00:00"}, quick=False),
-    case("no-project", {**SOON, "project": None}, quick=False),
-    case("project-as-text", SOON, project="text", quick=False),
-    case("manager", SOON, who="manager_a", quick=False),
-    case("inactive-user", SOON, who="inactive", quick=False),
-    case("unknown-token", SOON, who="unknown", quick=False),
+    case(
+        "logged",
+        {**SOON, "task_count": 4, "notes": "línea \u2028 two"},
+        201,
+        lambda w: {"project": w.project_a.pk, "task_count": 4, "notes": "línea \u2028 two"},
+    ),
+    case(
+        "overlap",
+        OVER_THE_WORLDS_SESSION,
+        400,
+        lambda w: {
+            "started_at": [
+                f"Overlaps session {w.session_a.pk} (2026-11-02T15:00:00+00:00 to 2026-11-02T17:00:00+00:00)."
+            ]
+        },
+    ),
+    case(
+        "locked-period",
+        SOON,
+        409,
+        lambda w: {"detail": "Period 2026-W47 is locked: its timesheet is submitted"},
+        lock="2026-W47",
+    ),
+    case(
+        "inactive-project",
+        SOON,
+        400,
+        lambda w: {"project": ["Project 'Project A' is inactive."]},
+        inactive_project=True,
+    ),
+    case(
+        "too-long",
+        {**SOON, "ended_at": "2026-11-17T09:00:00-06:00"},
+        400,
+        lambda w: {"ended_at": ["A session may last at most 16 hours."]},
+    ),
+    case("in-the-future", LATER, 400, lambda w: {"started_at": [FUTURE], "ended_at": [FUTURE]}),
+    case(
+        "project-of-another-team",
+        SOON,
+        400,
+        lambda w: {"project": [f'Invalid pk "{w.project_b.pk}" - object does not exist.']},
+        project="b",
+    ),
+    case(
+        "bad-field",
+        {**SOON, "task_count": "1_0"},
+        400,
+        lambda w: {"task_count": ["Write the number with the digits 0-9 and a dot, e.g. 12.50."]},
+    ),
+    case(
+        "naive-instant",
+        {**SOON, "started_at": "2026-11-16T09:00:00"},
+        400,
+        lambda w: {"started_at": ["Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00."]},
+    ),
+    case(
+        "no-project", {**SOON, "project": None}, 400, lambda w: {"project": ["This field may not be null."]}
+    ),
+    case(
+        "project-as-text", SOON, 201, lambda w: {"project": w.project_a.pk, "task_count": 0}, project="text"
+    ),
+    case(
+        "manager",
+        SOON,
+        403,
+        lambda w: {"detail": "You do not have permission to perform this action."},
+        who="manager_a",
+    ),
+    case("inactive-user", SOON, 401, lambda w: {"detail": "User inactive or deleted."}, who="inactive"),
+    case("unknown-token", SOON, 401, lambda w: {"detail": "Invalid token."}, who="unknown"),
 ]
 
 
-@pytest.mark.parametrize(("body", "who", "setup", "quick"), CASES)
-def test_the_quick_path_answers_as_drf_does(
-    world, frozen_now, client_for, lock_period, monkeypatch, body, who, setup, quick
+@pytest.mark.parametrize(("body", "setup", "status", "expected"), CASES)
+def test_a_manual_entry_answers_with_the_apis_status_words_and_headers(
+    world, frozen_now, client_for, lock_period, body, setup, status, expected
 ):
     # given
-    client = _client(world, client_for, who)
+    client = _client(world, client_for, setup.get("who", "contractor_a"))
     body = {"project": _project(world, setup.get("project", "a")), **body}
     if "lock" in setup:
         lock_period(world.worker_a, setup["lock"])
     if setup.get("inactive_project"):
         Project.objects.filter(pk=world.project_a.pk).update(is_active=False)
-    served = []
-
-    def spy(request: Any, headers: dict[str, str]) -> Any:
-        served.append(api_session_entry.quick_session_create(request, headers))
-        return served[-1]
-
-    monkeypatch.setattr(api, "quick_session_create", spy)
-    # when the same request is answered on the quick path (then undone), and by DRF's view alone
-    with transaction.atomic():
-        quick_answer = _answer(client.post(URL, body, format="json"))
-        transaction.set_rollback(True)
-    monkeypatch.setattr(api, "quick_session_create", lambda request, headers: None)
-    drf_answer = _answer(client.post(URL, body, format="json"))
-    # then
-    assert (served[0] is not None) == quick
-    assert quick_answer == drf_answer
+    before = LabellingSession.objects.count()
+    # when
+    response = client.post(URL, body, format="json")
+    # then: a logged session is answered as stored; a refusal writes nothing
+    assert response.status_code == status, response.content
+    answer = response.json()
+    if status == 201:
+        assert answer == {**answer, **expected(world), "worker": world.worker_a.pk, "source": "manual"}
+        assert LabellingSession.objects.count() == before + 1
+    else:
+        assert answer == expected(world)
+        assert LabellingSession.objects.count() == before
+    assert _headers(response) == {
+        "Content-Type": "application/json",
+        "Allow": "GET, POST, HEAD, OPTIONS",
+        "Vary": "Accept",
+        "WWW-Authenticate": "Token" if status == 401 else None,
+    }
 
 
 def _client(world: Any, client_for: Any, who: str) -> Any:
@@ -159,12 +220,8 @@ def _project(world: Any, which: str) -> Any:
     return {"a": world.project_a.pk, "b": world.project_b.pk, "text": str(world.project_a.pk)}[which]
 
 
-def _answer(response: Any) -> tuple[int, Any, dict[str, str | None]]:
-    """Status, body (a new session's id aside: the sequence moves on) and DRF's headers."""
-    body = response.json()
-    if response.status_code == 201:
-        body = {**body, "id": "new"}
-    headers = {
+def _headers(response: Any) -> dict[str, str | None]:
+    """The headers DRF's view sets on every answer of this endpoint."""
+    return {
         name: response.headers.get(name) for name in ("Content-Type", "Allow", "Vary", "WWW-Authenticate")
     }
-    return response.status_code, body, headers

@@ -5,11 +5,9 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 
-from tests.factories import ProjectFactory, WorkerFactory
+from tests.factories import WorkerFactory
 from trainers import plain_sql
-from trainers.authentication import caller_of_token
 from trainers.models import User, Worker
 
 
@@ -36,36 +34,6 @@ def test_an_instance_from_a_row_equals_the_orms():
     read_user, orm_user = plain_sql.instance(User, row[width:]), User.objects.get(pk=worker.user_id)
     assert values(read_user) == values(orm_user)
     assert [type(value) for value in values(read_user)] == [type(value) for value in values(orm_user)]
-
-
-@pytest.mark.django_db
-def test_the_caller_of_a_token_is_its_user_with_their_worker():
-    # given
-    worker = WorkerFactory()
-    key = Token.objects.create(user=worker.user).key
-    # when
-    caller = caller_of_token(key)
-    # then
-    assert caller is not None
-    assert (caller.token.key, caller.user, caller.worker) == (key, worker.user, worker)
-    assert caller.user.worker == worker  # joined in: worker_of() reads no more
-    assert caller_of_token("not-a-token") is None
-
-
-@pytest.mark.django_db
-def test_the_caller_of_a_token_brings_the_project_only_if_their_worker_is_on_it():
-    # given
-    worker = WorkerFactory()
-    theirs, other = ProjectFactory(workers=[worker]), ProjectFactory()
-    key = Token.objects.create(user=worker.user).key
-    # when
-    on_theirs = caller_of_token(key, project_id=theirs.pk)
-    on_other = caller_of_token(key, project_id=other.pk)
-    # then
-    assert on_theirs is not None and on_other is not None
-    assert (on_theirs.user, on_theirs.worker, on_theirs.project) == (worker.user, worker, theirs)
-    assert on_other.project is None
-    assert caller_of_token(key).project is None  # type: ignore[union-attr]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,14 +11,13 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 
 from payroll.models import Timesheet
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
-from trainers import api, api_session_entry
 from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import DISCARDED_MESSAGE, FUTURE_MESSAGE
@@ -620,51 +619,102 @@ def test_a_running_timer_can_be_stopped_after_its_project_or_worker_changed(worl
     assert (stopped.duration_seconds, stopped.needs_review) == (3600, True)
 
 
-# --- the quick path answers exactly as DRF's view would (trainers/api_session_entry.py) ---------
+# --- unusual but valid requests to POST /api/v1/sessions/ (API.md) ---------------------------
 
 ENTRY = {"started_at": "2026-11-16T09:00:00-06:00", "ended_at": "2026-11-16T10:30:00-06:00"}
+LOGGED = {
+    "started_at": "2026-11-16T15:00:00Z",
+    "ended_at": "2026-11-16T16:30:00Z",
+    "task_count": 0,
+    "notes": "",
+}
 
 
-def quick_case(name: str, body: Any, *, quick: bool, **headers: str) -> Any:
-    """One request: whether the quick path should serve it, and its extra headers."""
-    return pytest.param(body, headers, quick, id=name)
+def entry_case(name: str, body: Any, status: int, answer: dict[str, Any], **headers: str) -> Any:
+    """One request (with its extra headers), its status and the fields of its answer."""
+    return pytest.param(body, headers, status, answer, id=name)
 
 
-QUICK_CASES = [
-    quick_case("project-as-text", {**ENTRY, "project": "A"}, quick=False),
-    quick_case(
+ENTRY_CASES = [
+    entry_case("project-as-text", {**ENTRY, "project": "A"}, 201, LOGGED),
+    entry_case(
         "unknown-and-read-only-fields",
         {**ENTRY, "project": 0, "colour": "red", "source": "import", "needs_review": True, "id": 1},
-        quick=True,
+        201,
+        {**LOGGED, "source": "manual", "needs_review": False},
     ),
-    quick_case("another-workers-id", {**ENTRY, "project": 0, "worker": "B"}, quick=True),
-    quick_case("task-count-float", {**ENTRY, "project": 0, "task_count": 3.0}, quick=True),
-    quick_case("task-count-text-float", {**ENTRY, "project": 0, "task_count": "3.0"}, quick=True),
-    quick_case("task-count-exponent", {**ENTRY, "project": 0, "task_count": 1e3}, quick=True),
-    quick_case(
-        "charset", {**ENTRY, "project": 0}, quick=True, CONTENT_TYPE="application/json; charset=utf-8"
+    entry_case("another-workers-id", {**ENTRY, "project": 0, "worker": "B"}, 201, LOGGED),
+    entry_case(
+        "task-count-float", {**ENTRY, "project": 0, "task_count": 3.0}, 201, {**LOGGED, "task_count": 3}
     ),
-    quick_case(
-        "charset-upper", {**ENTRY, "project": 0}, quick=False, CONTENT_TYPE="application/json; charset=UTF-8"
+    entry_case(
+        "task-count-text-float",
+        {**ENTRY, "project": 0, "task_count": "3.0"},
+        201,
+        {**LOGGED, "task_count": 3},
     ),
-    quick_case("accept-q", {**ENTRY, "project": 0}, quick=False, HTTP_ACCEPT="application/json; q=0.9"),
-    quick_case("accept-any", {**ENTRY, "project": 0}, quick=True, HTTP_ACCEPT="*/*"),
-    quick_case("padded-notes", {**ENTRY, "project": 0, "notes": "  padded\t"}, quick=True),
-    quick_case(
+    entry_case(
+        "task-count-exponent", {**ENTRY, "project": 0, "task_count": 1e3}, 201, {**LOGGED, "task_count": 1000}
+    ),
+    entry_case(
+        "charset", {**ENTRY, "project": 0}, 201, LOGGED, CONTENT_TYPE="application/json; charset=utf-8"
+    ),
+    entry_case(
+        "charset-upper", {**ENTRY, "project": 0}, 201, LOGGED, CONTENT_TYPE="application/json; charset=UTF-8"
+    ),
+    entry_case("accept-q", {**ENTRY, "project": 0}, 201, LOGGED, HTTP_ACCEPT="application/json; q=0.9"),
+    entry_case("accept-any", {**ENTRY, "project": 0}, 201, LOGGED, HTTP_ACCEPT="*/*"),
+    entry_case(
+        "padded-notes", {**ENTRY, "project": 0, "notes": "  padded\t"}, 201, {**LOGGED, "notes": "padded"}
+    ),
+    entry_case(
         "sub-second-and-half-hour-offset",
         {
             "project": 0,
             "started_at": "2026-11-16T20:30:00.999999+05:30",
             "ended_at": "2026-11-16T16:00:00.5Z",
         },
-        quick=True,
+        201,
+        {**LOGGED, "ended_at": "2026-11-16T16:00:00Z", "duration_seconds": 3600},
     ),
-    quick_case("project-float", {**ENTRY, "project": 1.0}, quick=False),
-    quick_case("project-true", {**ENTRY, "project": True}, quick=False),
-    quick_case("over-days", {**ENTRY, "project": 0, "ended_at": "2026-11-19T09:00:00-06:00"}, quick=True),
-    quick_case("null-notes", {**ENTRY, "project": 0, "notes": None}, quick=False),
-    quick_case("a-list", [{**ENTRY, "project": 0}], quick=False),
+    entry_case(
+        "project-float",
+        {**ENTRY, "project": 1.0},
+        400,
+        {"project": ['Invalid pk "1.0" - object does not exist.']},
+    ),
+    entry_case(
+        "project-true",
+        {**ENTRY, "project": True},
+        400,
+        {"project": ["Incorrect type. Expected pk value, received bool."]},
+    ),
+    entry_case(
+        "over-days",
+        {**ENTRY, "project": 0, "ended_at": "2026-11-19T09:00:00-06:00"},
+        400,
+        {"ended_at": ["A session may last at most 16 hours."]},
+    ),
+    entry_case(
+        "null-notes", {**ENTRY, "project": 0, "notes": None}, 400, {"notes": ["This field may not be null."]}
+    ),
+    entry_case(
+        "a-list",
+        [{**ENTRY, "project": 0}],
+        400,
+        {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]},
+    ),
 ]
+# Every header of these answers but Date and Content-Length (DRF's view and the middleware's).
+HEADERS = {
+    "Content-Type": "application/json",
+    "Vary": "Accept",
+    "Allow": "GET, POST, HEAD, OPTIONS",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
 
 
 def _prepare(world: Any, body: Any) -> Any:
@@ -678,58 +728,40 @@ def _prepare(world: Any, body: Any) -> Any:
     }
 
 
-@pytest.mark.parametrize(("body", "headers", "quick"), QUICK_CASES)
-def test_the_quick_path_answers_unusual_valid_requests_as_drf_does(
-    world, frozen_now, client_for, monkeypatch, body, headers, quick
+@pytest.mark.parametrize(("body", "headers", "status", "answer"), ENTRY_CASES)
+def test_a_manual_entry_answers_unusual_requests_with_the_apis_words_and_headers(
+    world, frozen_now, client_for, body, headers, status, answer
 ):
-    """Same status, body and every header (Date aside) on both paths (api_session_entry's promise);
-    the quick path takes only what it says it takes."""
+    """Numbers, instants, extra fields and media types as API.md describes them; every header kept."""
     # given
     client = client_for(world.contractor_a)
     payload = json.dumps(_prepare(world, body))
     headers = dict(headers)
     content_type = headers.pop("CONTENT_TYPE", "application/json")
-    served = []
-
-    def spy(request: Any, response_headers: dict[str, str]) -> Any:
-        served.append(api_session_entry.quick_session_create(request, response_headers))
-        return served[-1]
-
-    monkeypatch.setattr(api, "quick_session_create", spy)
-    # when answered by whichever path takes it (then undone), and by DRF's view alone
-    with transaction.atomic():
-        first = client.generic("POST", SESSIONS, payload, content_type=content_type, **headers)
-        transaction.set_rollback(True)
-    monkeypatch.setattr(api, "quick_session_create", lambda request, response_headers: None)
-    drf = client.generic("POST", SESSIONS, payload, content_type=content_type, **headers)
-    # then
-    assert (served[0] is not None) == quick
-    assert _answer(first) == _answer(drf)
+    # when
+    response = client.generic("POST", SESSIONS, payload, content_type=content_type, **headers)
+    # then: a logged session is the caller's own, on project A; a refusal names the field
+    assert response.status_code == status, response.content
+    if status == 201:
+        mine = {"worker": world.worker_a.pk, "project": world.project_a.pk}
+        assert response.json() == {**response.json(), **answer, **mine}
+    else:
+        assert response.json() == answer
+    sent = {name: value for name, value in response.headers.items() if name not in ("Date", "Content-Length")}
+    assert sent == HEADERS
+    assert response.headers["Content-Length"] == str(len(response.content))
 
 
-def test_the_quick_path_answers_an_inactive_worker_as_drf_does(world, frozen_now, client_for, monkeypatch):
+def test_an_inactive_worker_cannot_log_time_through_the_api(world, frozen_now, client_for):
     """An active contractor user whose worker profile is inactive (PAY_RULES §1, docs: inactive
-    workers cannot log new time): both paths give the same 400."""
+    workers cannot log new time) gets a 400 naming the worker."""
     # given
     world.worker_a.is_active = False
     world.worker_a.save()
     client = client_for(world.contractor_a)
     payload = json.dumps({**ENTRY, "project": world.project_a.pk})
     # when
-    first = client.generic("POST", SESSIONS, payload, content_type="application/json")
-    monkeypatch.setattr(api, "quick_session_create", lambda request, response_headers: None)
-    drf = client.generic("POST", SESSIONS, payload, content_type="application/json")
+    response = client.generic("POST", SESSIONS, payload, content_type="application/json")
     # then
-    assert _answer(first) == _answer(drf)
-    assert first.json() == {"worker": ["This worker is inactive and cannot log time."]}
-
-
-def _answer(response: Any) -> tuple[int, Any, dict[str, str]]:
-    if response.headers.get("Content-Type", "").startswith("application/json"):
-        body = response.json()
-    else:
-        body = response.content
-    if response.status_code == 201:
-        body = {**body, "id": "new"}
-    headers = {name: value for name, value in response.headers.items() if name not in ("Date",)}
-    return response.status_code, body, headers
+    assert response.status_code == 400
+    assert response.json() == {"worker": ["This worker is inactive and cannot log time."]}
