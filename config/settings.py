@@ -96,6 +96,14 @@ if "host" in DATABASES["default"].get("OPTIONS", {}) and not DATABASES["default"
 DATABASES["default"]["ATOMIC_REQUESTS"] = False  # each service opens its own transaction
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# psycopg binds parameters on the server and prepares a statement once it has run 5 times on a
+# connection (planned once, not per request); behind a pooler, use session mode, not transaction.
+# Options from the URL's query string (e.g. sslmode) are kept.
+DATABASES["default"]["OPTIONS"] = {
+    **DATABASES["default"].get("OPTIONS", {}),
+    "server_side_binding": True,
+    "prepare_threshold": 5,
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "trainers.User"

@@ -31,7 +31,6 @@ from payroll.periods import iso_week_key, next_period, period_bounds
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names, timesheet_figures
 from payroll.services.bulk import insert_rows
-from trainers import plain_sql
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.lookups import decimal_array, int_array
 from trainers.models import Role, User, Worker
@@ -43,11 +42,10 @@ TIMESHEET_STATUS_SQL = "SELECT status FROM payroll_timesheet WHERE worker_id = %
 
 def timesheet_lock_reason(worker: Worker, period: str) -> str | None:
     """The period lock hook for trainers: a submitted, approved or invoiced timesheet locks."""
-    # Plain SQL, prepared once per connection on PostgreSQL: every session write asks, and
-    # the ORM took six times the database's time to build this query (and PostgreSQL longer
-    # to plan it than to run it). (worker, period) is unique, so there is one row at most.
+    # Plain SQL: every session write asks, and the ORM took six times the database's time to
+    # build this query. (worker, period) is unique, so there is one row at most.
     with connection.cursor() as cursor:
-        plain_sql.execute(cursor, "fairhour_timesheet_status", TIMESHEET_STATUS_SQL, [worker.pk, period])
+        cursor.execute(TIMESHEET_STATUS_SQL, [worker.pk, period])
         row = cursor.fetchone()
     status = row[0] if row else None
     if status in LOCKED_STATUSES:

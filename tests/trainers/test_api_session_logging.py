@@ -13,6 +13,7 @@ from trainers.models import LabellingSession, Project, User
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/sessions/"
+PREPARE_AFTER = 5  # psycopg's prepare_threshold in settings.DATABASES
 BODY = {"started_at": "2026-11-16T09:00:00-06:00", "ended_at": "2026-11-16T10:30:00-06:00", "task_count": 4}
 
 
@@ -51,17 +52,33 @@ def test_a_logged_session_costs_a_fixed_number_of_queries(world, frozen_now, cli
     # transaction (a savepoint inside the test's own): the worker lock with the assignment, the
     # period lock, the session and its history row
     assert response.status_code == 201, response.data
-    statements = [
-        query["sql"].split()[0].upper()
-        for query in queries.captured_queries
-        if not query["sql"].startswith("PREPARE")  # once per connection and statement
-    ]
-    if connection.vendor == "postgresql":
-        # prepared statements; the exclusion constraint refuses overlaps, so no overlap query
-        assert " ".join(statements) == "SELECT SELECT SAVEPOINT EXECUTE EXECUTE EXECUTE RELEASE"
-    else:
-        # the overlap query, then the session and its history row
-        assert " ".join(statements) == "SELECT SELECT SAVEPOINT SELECT SELECT SELECT INSERT INSERT RELEASE"
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    # the exclusion constraint refuses overlaps, so no overlap query
+    assert " ".join(statements) == "SELECT SELECT SAVEPOINT SELECT SELECT INSERT INSERT RELEASE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_busiest_statements_are_prepared_on_each_connection(world, frozen_now, client_for):
+    """psycopg prepares a statement after PREPARE_AFTER runs on a connection (settings.DATABASES)."""
+    # given a new connection
+    client = client_for(world.contractor_a)
+    connection.close()
+    # when a contractor logs one more session than that, one hour apart
+    for hour in range(PREPARE_AFTER + 1):
+        start = f"2026-11-17T{hour:02d}:00:00Z"
+        body = {
+            "project": world.project_a.pk,
+            "started_at": start,
+            "ended_at": start.replace(":00:00", ":30:00"),
+        }
+        assert client.post(URL, body, format="json").status_code == 201
+    # then the token check, the worker lock and the session insert are prepared statements
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = " ".join(statement for (statement,) in cursor.fetchall())
+    assert '"authtoken_token"' in prepared
+    assert "FOR UPDATE" in prepared
+    assert 'INSERT INTO "trainers_labellingsession"' in prepared
 
 
 def test_a_deleted_token_or_a_deactivated_user_stops_logging_at_once(world, frozen_now, client_for):

@@ -3,21 +3,18 @@
 For the CSV import: the ORM's per-object work dominated a 100,000-row import, so rows go
 in bulk: PostgreSQL COPY, or one executemany on SQLite (the two databases Fairhour
 supports). Ids are reserved up front so history rows can name their sessions without a
-read-back. For one new session (the API's hot path): the session and its history row in
-one statement. Every rule was checked before these run; the database constraints remain
-the backstop.
+read-back. Every rule was checked before this runs; the database constraints remain the
+backstop.
 """
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from trainers import plain_sql
 from trainers.models import LabellingSession, SessionSource, User
 
 # The columns written per session (also the attributes' names), and per history row on top of
@@ -69,50 +66,6 @@ def write_sessions(actor: User, parsed: Sequence[Any]) -> None:
     _write(LabellingSession, SESSION_COLUMNS, sessions)
     if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         _write(_history_model(), HISTORY_COLUMNS, [values + history for values in sessions])
-
-
-def insert_session_with_history(session: LabellingSession, *, actor: User) -> None:
-    """Insert a new, validated session and its "created" history row naming `actor`.
-
-    On PostgreSQL one statement writes both (the history row copied from the inserted one):
-    one round trip and no ORM object for the history row, which is what simple-history's
-    post_save handler would write (no post_save signal is sent: nothing else listens for
-    sessions). Elsewhere, or with history off, the ORM saves as usual.
-    """
-    if connection.vendor != "postgresql" or not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
-        session.save()
-        return
-    session.created_at = session.updated_at = now = timezone.now()
-    # The values as they are: on PostgreSQL get_db_prep_save returns aware datetimes, ints,
-    # text and booleans unchanged (psycopg adapts them), and cost more than the insert's Python.
-    values = [getattr(session, column) for column in SESSION_COLUMNS[1:]]  # the id comes from the sequence
-    with connection.cursor() as cursor:
-        plain_sql.execute(
-            cursor, "fairhour_insert_session", _insert_with_history_sql(), [*values, now, actor.pk]
-        )
-        session.pk = cursor.fetchone()[0]
-    session._state.adding = False
-    session._state.db = connection.alias
-
-
-@cache
-def _insert_with_history_sql() -> str:
-    """INSERT the session, then its history row from the RETURNING of the first (PostgreSQL)."""
-    quote = connection.ops.quote_name
-    history = _history_model()
-    returned = ", ".join(_columns(LabellingSession, SESSION_COLUMNS))
-    inserted = ", ".join(_columns(LabellingSession, SESSION_COLUMNS[1:]))
-    marks = ", ".join(["%s"] * (len(SESSION_COLUMNS) - 1))
-    return (
-        f"WITH new AS (INSERT INTO {quote(LabellingSession._meta.db_table)} "  # noqa: S608 - model names only
-        f"({inserted}) VALUES ({marks}) RETURNING {returned}) "
-        f"INSERT INTO {quote(history._meta.db_table)} ({', '.join(_columns(history, HISTORY_COLUMNS))}) "
-        f"SELECT {returned}, %s, NULL, '+', %s FROM new RETURNING {quote('id')}"
-    )
-
-
-def _columns(model: Any, names: Sequence[str]) -> list[str]:
-    return [connection.ops.quote_name(model._meta.get_field(name).column) for name in names]
 
 
 def _db_instant() -> Callable[[datetime], Any]:

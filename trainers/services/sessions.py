@@ -9,20 +9,18 @@ rollback. The rules and their words are trainers.rules, shared with the CSV impo
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from trainers import plain_sql, rules
+from trainers import rules
 from trainers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.periods import periods_touched
 from trainers.rules import Errors, Interval, truncate_to_second
-from trainers.services.session_bulk_write import insert_session_with_history
 
 EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
 
@@ -172,10 +170,9 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
 
 # The reads every session write makes (the API's busiest path) are written in SQL: built by
 # the ORM, each cost 0.2 to 0.8 ms of Python against about 0.05 ms in the database (README,
-# "Benchmarks"). plain_sql applies the fields' converters. The worker lock is a prepared
-# statement (plain_sql.execute): planning it took longer than running it.
+# "Benchmarks"). RawQuerySet applies the fields' converters; psycopg prepares them (settings).
 LOCK_WORKER_SQL = (
-    "SELECT {worker}, EXISTS (SELECT 1 FROM trainers_project_workers a"
+    "SELECT w.*, EXISTS (SELECT 1 FROM trainers_project_workers a"
     " WHERE a.worker_id = w.id AND a.project_id = %s) AS assigned"
     " FROM trainers_worker w WHERE w.id = %s FOR UPDATE"
 )
@@ -217,18 +214,9 @@ def _lock_worker_for_write(actor: User, worker: Worker) -> Worker:
 def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tuple[Worker, bool]:
     """SELECT ... FOR UPDATE the worker (re-read whole) and whether it is assigned to `project`."""
     ensure_actor_may_write_for(actor, worker)
-    with connection.cursor() as cursor:
-        params = [project.pk if project else None, worker.pk]
-        plain_sql.execute(cursor, "fairhour_lock_worker", _lock_worker_sql(), params)
-        row = cursor.fetchone()
-    if row is None:
-        raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
-    return plain_sql.instance(Worker, row[:-1]), bool(row[-1])
-
-
-@cache
-def _lock_worker_sql() -> str:
-    return LOCK_WORKER_SQL.format(worker=plain_sql.columns(Worker, "w"))
+    for locked in Worker.objects.raw(LOCK_WORKER_SQL, [project.pk if project else None, worker.pk]):
+        return locked, bool(locked.assigned)  # type: ignore[attr-defined]
+    raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
 
 
 def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:
@@ -251,7 +239,7 @@ def _validate_and_save(
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
     session._history_user = actor  # type: ignore[attr-defined]
-    _save_with_backstop(session, actor)
+    _save_with_backstop(session)
 
 
 def session_rule_errors(
@@ -312,16 +300,13 @@ def _overlapping_session(session: LabellingSession) -> Interval | None:
     return rules.first_overlap(candidate, others)
 
 
-def _save_with_backstop(session: LabellingSession, actor: User) -> None:
+def _save_with_backstop(session: LabellingSession) -> None:
     """Save; translate a constraint violation (an overlap, or one that raced past the checks above)."""
     try:
         # No savepoint (two round trips per write): every caller is inside its own atomic
         # block, which an IntegrityError here rolls back whole.
         with transaction.atomic(savepoint=False):
-            if session.pk is None:
-                insert_session_with_history(session, actor=actor)
-            else:
-                session.save()
+            session.save()  # simple-history writes its row, naming session._history_user
     except IntegrityError as error:
         text = str(error)
         if "session_no_overlap" in text:
