@@ -1,14 +1,12 @@
 """Writing validated sessions with their history rows straight to the database.
 
 For the CSV import: the ORM's per-object work dominated a 100,000-row import, so rows go
-in bulk: PostgreSQL COPY, or one executemany on SQLite (the two databases Fairhour
-supports). Ids are reserved up front so history rows can name their sessions without a
-read-back. Every rule was checked before this runs; the database constraints remain the
-backstop.
+in bulk with PostgreSQL COPY. Ids are reserved up front so history rows can name their
+sessions without a read-back. Every rule was checked before this runs; the database
+constraints remain the backstop.
 """
 
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
@@ -43,16 +41,15 @@ HISTORY_COLUMNS = (
 
 def write_sessions(actor: User, parsed: Sequence[Any]) -> None:
     """Write the sessions and their history rows (created by `actor`) in bulk."""
-    db = _db_instant()
-    stamp = db(timezone.now())
+    stamp = timezone.now()
     source = SessionSource.IMPORT.value
     sessions = [
         (
             pk,
             row.worker.pk,
             row.project.pk,
-            db(row.started_at),
-            db(row.ended_at),
+            row.started_at,
+            row.ended_at,
             row.task_count,
             row.notes,
             source,
@@ -68,46 +65,29 @@ def write_sessions(actor: User, parsed: Sequence[Any]) -> None:
         _write(_history_model(), HISTORY_COLUMNS, [values + history for values in sessions])
 
 
-def _db_instant() -> Callable[[datetime], Any]:
-    """How an aware UTC instant is sent: as is to PostgreSQL, as Django's naive UTC text to SQLite."""
-    if connection.vendor == "postgresql":
-        return lambda instant: instant
-    return lambda instant: str(instant.astimezone(UTC).replace(tzinfo=None))
-
-
 def _history_model() -> Any:
     return LabellingSession.history.model  # type: ignore[attr-defined]
 
 
 def _allocate_session_ids(count: int) -> list[int]:
     """Reserve `count` new session ids, so history rows can name them without a read-back."""
-    table = LabellingSession._meta.db_table
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
-            )
-            return sorted(pk for (pk,) in cursor.fetchall())
-        # AUTOINCREMENT never reuses an id, even a deleted one (whose history rows remain).
         cursor.execute(
-            f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0), "  # noqa: S608
-            f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0))",
-            [table],
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+            [LabellingSession._meta.db_table, count],
         )
-        last = cursor.fetchone()[0]
-    return list(range(last + 1, last + 1 + count))
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def _write(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
-    """Insert database-ready tuples: COPY on PostgreSQL, one executemany on SQLite."""
+    """Insert database-ready tuples with COPY."""
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     names = ", ".join(quote(model._meta.get_field(column).column) for column in columns)
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        if connection.vendor == "postgresql":
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
