@@ -10,11 +10,10 @@
 # Written by hand. The AlterFields that makemigrations writes drop and re-add each foreign
 # key (checking every row again), drop every index on the column alone, and rebuild the
 # number's unique index, each holding its table locked. Here the state changes as those
-# operations say, and on PostgreSQL the database only renames the number's unique
-# constraint (no rebuild) and drops the covered indexes CONCURRENTLY (so the migration is
-# not atomic, and each step can be run again). The indexes are found by their table,
-# column and kind, not by name (trainers.schema_changes). Other databases get the schema
-# editor's own operations.
+# operations say, and the database only renames the number's unique constraint (no
+# rebuild) and drops the covered indexes CONCURRENTLY (so the migration is not atomic, and
+# each step can be run again). The indexes are found by their table, column and kind, not
+# by name (trainers.schema_changes).
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -44,23 +43,7 @@ def create_covered_indexes(apps, schema_editor):
         create_plain_index(schema_editor, table, column, name)
 
 
-def _number_fields(apps):
-    invoice = apps.get_model("payroll", "Invoice")
-    unique = models.CharField(max_length=40, unique=True)
-    plain = models.CharField(max_length=40)
-    for field in (unique, plain):
-        field.set_attributes_from_name("number")
-        field.model = invoice
-    return invoice, unique, plain
-
-
 def number_unique_by_constraint(apps, schema_editor):
-    invoice, unique, plain = _number_fields(apps)
-    constraint = models.UniqueConstraint(fields=["number"], name=NUMBER_CONSTRAINT)
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.alter_field(invoice, unique, plain)
-        schema_editor.add_constraint(invoice, constraint)
-        return
     constraints = constraints_of(schema_editor, "payroll_invoice")
     if NUMBER_CONSTRAINT not in constraints:
         (old,) = [
@@ -72,12 +55,6 @@ def number_unique_by_constraint(apps, schema_editor):
 
 
 def number_unique_by_field(apps, schema_editor):
-    invoice, unique, plain = _number_fields(apps)
-    constraint = models.UniqueConstraint(fields=["number"], name=NUMBER_CONSTRAINT)
-    if schema_editor.connection.vendor != "postgresql":
-        schema_editor.remove_constraint(invoice, constraint)
-        schema_editor.alter_field(invoice, plain, unique)
-        return
     create_plain_index(schema_editor, "payroll_invoice", "number", NUMBER_LIKE_INDEX, "varchar_pattern_ops")
     if NUMBER_CONSTRAINT in constraints_of(schema_editor, "payroll_invoice"):
         schema_editor.execute(

@@ -4,8 +4,7 @@ Triggers refuse (as an integrity violation) any DELETE of an invoice or an invoi
 any UPDATE of a line, and any UPDATE of an invoice's figures, parties, number or dates.
 What may change is what happens to an invoice after issue: its status with the paid date,
 payment reference or void reason, and its stored PDF and that PDF's hash. A TRUNCATE
-(tests, a scratch database) is not a row deletion and still works. SQLite has no
-PL/pgSQL: there the services are the only guard.
+(tests, a scratch database) is not a row deletion and still works.
 """
 
 from django.db import migrations
@@ -51,13 +50,11 @@ DROP FUNCTION IF EXISTS payroll_issued_invoice_frozen();
 
 
 def create_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE, params=None)  # no placeholders: RAISE uses %
+    schema_editor.execute(CREATE, params=None)  # no placeholders: RAISE uses %
 
 
 def drop_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP, params=None)
+    schema_editor.execute(DROP, params=None)
 
 
 class Migration(migrations.Migration):

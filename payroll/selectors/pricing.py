@@ -15,9 +15,9 @@ from django.db import connection
 
 from payroll.models import Rate
 from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
-from payroll.periods import epoch_seconds, period_bounds, period_window
+from payroll.periods import period_bounds, period_window
 from trainers.lookups import int_array
-from trainers.models import LabellingSession, Worker
+from trainers.models import Worker
 
 # Zones run from UTC-12 to UTC+14: a window this wide around UTC covers every zone's week.
 ZONE_SLACK = timedelta(hours=15)
@@ -85,19 +85,10 @@ WHERE worker_id = ANY(%s::bigint[]) AND ended_at IS NOT NULL AND started_at < %s
 
 def _epoch_rows(ids: list[int], low: datetime, high: datetime) -> Iterator[tuple[int, int, int, int]]:
     """(worker, start, end, project) of the finished sessions overlapping [low, high), in epoch seconds."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(EPOCH_SPANS_SQL, [int_array(ids), high, low])
-            while rows := cursor.fetchmany(20_000):
-                yield from rows
-        return
-    sessions = LabellingSession.objects.filter(
-        worker_id__in=ids, ended_at__isnull=False, started_at__lt=high, ended_at__gt=low
-    )
-    values = sessions.values_list("worker_id", "started_at", "ended_at", "project_id")
-    for worker_id, started_at, ended_at, project_id in values.iterator(chunk_size=20_000):
-        assert ended_at is not None  # noqa: S101 - filtered above; tells the type checker
-        yield worker_id, epoch_seconds(started_at), epoch_seconds(ended_at), project_id
+    with connection.cursor() as cursor:
+        cursor.execute(EPOCH_SPANS_SQL, [int_array(ids), high, low])
+        while rows := cursor.fetchmany(20_000):
+            yield from rows
 
 
 RateRow = tuple[int | None, Decimal, date]

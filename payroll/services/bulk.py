@@ -3,7 +3,7 @@
 Django's bulk_create costs more per row than the database does (a model instance and a
 prepared value per field). For rows of plain values (ints, Decimals, strings, dates,
 aware datetimes; JSON and file fields are prepared as the ORM prepares them) PostgreSQL's
-COPY takes them as they are; other databases get bulk_create.
+COPY takes them as they are.
 Every rule was checked before this runs; the database constraints remain the backstop.
 """
 
@@ -20,13 +20,8 @@ def insert_rows(
 ) -> None:
     """Insert rows of plain values for `columns` (attribute names, e.g. `timesheet_id`).
 
-    `stored=True`: the rows come from `stored_rows` (PostgreSQL only), prepared ahead.
+    `stored=True`: the rows come from `stored_rows`, prepared ahead.
     """
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(
-            (model(**dict(zip(columns, row, strict=True))) for row in rows), batch_size=2_000
-        )
-        return
     quote = connection.ops.quote_name
     fields = _fields(model, columns)
     names = ", ".join(quote(str(field.column)) for field in fields)
@@ -68,7 +63,7 @@ def _as_stored(fields: list[Field], rows: Iterable[Sequence[Any]]) -> Iterable[S
 
 
 def allocate_ids(model: type[Model], count: int) -> list[int]:
-    """Take `count` ids from the model's id sequence (PostgreSQL), so rows can be COPYed with them.
+    """Take `count` ids from the model's id sequence, so rows can be COPYed with them.
 
     Ids taken by a transaction that rolls back are skipped, as the ORM's inserts skip them.
     The sequence is looked up once (OFFSET 0 keeps the planner from inlining the lookup into

@@ -180,8 +180,7 @@ def invoices_issue_batch(
         due = _move_to_invoiced(timesheet_ids, actor, now)
         drafts = _drafts(due, contractors, now)
         if drafts:
-            write = _write_with_copy if connection.vendor == "postgresql" else _write_with_orm
-            write(drafts, actor, now)
+            _write(drafts, actor, now)
     return len(drafts)
 
 
@@ -219,25 +218,17 @@ RETURNING t.id, t.worker_id, t.period, t.currency
 def _move_to_invoiced(timesheet_ids: Sequence[int], actor: User | None, now: datetime) -> list[_Due]:
     """Apply the `invoice` transition to the due timesheets (guarded); return them in id order."""
     transition = TRANSITIONS["invoice"]
-    moved = _move_on_postgresql if connection.vendor == "postgresql" else _move_elsewhere
-    due = sorted(moved(list(timesheet_ids), transition.sources, transition.target, now))
+    due = sorted(_move(list(timesheet_ids), transition.sources, transition.target, now))
     if due:  # the invoice guard weighs the actor alone: once per batch; a refusal rolls it back
         transition.guard(actor, Timesheet(pk=due[0].pk, worker_id=due[0].worker_id))
     return due
 
 
-def _move_on_postgresql(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
+def _move(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
     params: dict[str, Any] = {"target": target, "now": now, "ids": int_array(ids), "sources": sorted(sources)}
     with connection.cursor() as cursor:
         cursor.execute(MOVE_TO_INVOICED_SQL, params)
         return [_Due(*row) for row in cursor.fetchall()]
-
-
-def _move_elsewhere(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
-    due = Timesheet.objects.filter(pk__any_of=ids, status__in=sources, invoice__isnull=True)
-    rows = [_Due(*row) for row in due.values_list("pk", "worker_id", "period", "currency")]
-    Timesheet.objects.filter(pk__any_of=[row.pk for row in rows]).update(status=target, updated_at=now)
-    return rows
 
 
 class _Draft(NamedTuple):
@@ -264,8 +255,8 @@ def _drafts(due: list[_Due], contractors: dict[int, _Contractor], now: datetime)
     return drafts
 
 
-def _write_with_copy(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
-    """PostgreSQL: write all that needs no number before taking the numbers, then the rest.
+def _write(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
+    """Write all that needs no number before taking the numbers, then the rest.
 
     With ids from the sequence the lines go first (their key to the invoice is checked at
     commit), and the invoices' fields are built: under the counter lock are left only
@@ -278,18 +269,6 @@ def _write_with_copy(drafts: list[_Draft], actor: User | None, now: datetime) ->
     numbers = _number(drafts)
     rows = ((pk, *numbered, *values) for pk, numbered, values in zip(ids, numbers, fields, strict=True))
     insert_rows(Invoice, ("id", *NUMBER_COLUMNS, *INVOICE_FIELDS), rows, stored=True)
-    _insert_invoice_events(drafts, numbers, actor, now)
-
-
-def _write_with_orm(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
-    """Other databases: number, insert the invoices for their ids, then lines and events."""
-    fields = _invoice_fields(drafts)
-    numbers = _number(drafts)
-    invoices = Invoice.objects.bulk_create(
-        Invoice(**dict(zip((*NUMBER_COLUMNS, *INVOICE_FIELDS), (*numbered, *values), strict=True)))
-        for numbered, values in zip(numbers, fields, strict=True)
-    )
-    insert_rows(InvoiceLine, INVOICE_LINE_COLUMNS, _line_rows(drafts, [invoice.pk for invoice in invoices]))
     _insert_invoice_events(drafts, numbers, actor, now)
 
 

@@ -148,8 +148,7 @@ def _check_deferred_keys() -> None:
     Otherwise PostgreSQL checks thousands of them at commit, with the job row (which
     every chunk updates last) held all that time: parallel chunks would queue on it.
     """
-    if connection.vendor == "postgresql":
-        connection.check_constraints()
+    connection.check_constraints()
 
 
 def job_chunk_begin(*, job_id: int, index: int) -> bool:

@@ -419,10 +419,9 @@ LOCK_WORKERS_FOR_CLOSE_SQL = (
 
 
 def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
-    """Lock these workers (PostgreSQL) in id order, then read them as they now are."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(LOCK_WORKERS_FOR_CLOSE_SQL, [int_array(ids)])
+    """Lock these workers in id order, then read them as they now are."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_WORKERS_FOR_CLOSE_SQL, [int_array(ids)])
     return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
 
 
@@ -457,25 +456,7 @@ def _insert_missing_timesheets(
 ) -> dict[int, int]:
     """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
     bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
-    if connection.vendor == "postgresql":
-        return _insert_open_timesheets(workers, period, bounds, totals)
-    ids = [worker.pk for worker in workers]
-    existing = set(
-        Timesheet.objects.filter(worker_id__any_of=ids, period=period).values_list("worker_id", flat=True)
-    )
-    created = Timesheet.objects.bulk_create(
-        Timesheet(
-            worker=worker,
-            period=period,
-            period_start=bounds[worker.time_zone][0],
-            period_end=bounds[worker.time_zone][1],
-            currency=worker.currency,
-            total=totals[worker.pk],
-        )
-        for worker in workers
-        if worker.pk not in existing
-    )
-    return {timesheet.worker_id: timesheet.pk for timesheet in created}
+    return _insert_open_timesheets(workers, period, bounds, totals)
 
 
 # What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
@@ -578,10 +559,6 @@ LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier
 def _update_totals(totals: dict[int, Decimal]) -> None:
     """Store each timesheet's new total (and updated_at) in one statement."""
     now = timezone.now()
-    if connection.vendor != "postgresql":
-        rows = [Timesheet(pk=pk, total=total, updated_at=now) for pk, total in totals.items()]
-        Timesheet.objects.bulk_update(rows, ["total", "updated_at"], batch_size=500)
-        return
     table = connection.ops.quote_name(Timesheet._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
