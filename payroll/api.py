@@ -41,15 +41,12 @@ from payroll.serializers import (
     TimesheetSerializer,
 )
 from payroll.services import rates as services
+from payroll.services.adjustments import adjustment_create
 from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
-from payroll.services.timesheets import (
-    adjustment_create,
-    timesheet_ensure,
-    timesheet_get_or_create,
-    timesheet_transition,
-)
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_ensure, timesheet_get_or_create
 from trainers.api import ADMIN_FINANCE, CONTRACTOR, ScopedViewSet
 from trainers.models import Role, User, Worker
 from trainers.permissions import RoleAccess

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from payroll.models import Job, JobChunk
 from payroll.services import invoice_schedule, reminders, schedule
-from payroll.services.close import chunked, workers_to_close
+from payroll.services.close import chunked, timesheets_refresh, workers_to_close
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
@@ -22,7 +22,6 @@ from payroll.services.jobs import (
     job_plan_chunks,
     jobs_sweep_stalled,
 )
-from payroll.services.timesheets import timesheets_refresh
 
 # Idempotent tasks only: redelivered after a killed worker, capped, with backoff.
 # No jitter: the five retries wait 1, 2, 4, 8 and 16 s, so a task rides out a database

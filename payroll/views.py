@@ -46,10 +46,12 @@ from payroll.selectors.timesheets import (
     timesheets_visible_to,
 )
 from payroll.services import rates as rate_services
+from payroll.services.adjustments import adjustment_create
 from payroll.services.exports import export_start
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
-from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from trainers.errors import DomainError, InvalidInput
 from trainers.models import Role
 from trainers.selectors import projects_visible_to, sessions_visible_to, worker_of, workers_visible_to

@@ -21,9 +21,11 @@ from django.urls import reverse
 
 from payroll import tasks
 from payroll.models import Job, Timesheet
+from payroll.services.adjustments import adjustment_create
 from payroll.services.exports import export_start
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, TeamFactory, WorkerFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from payroll.models import Adjustment, Invoice, InvoiceStatus, Job, Rate, Timesheet, TimesheetStatus
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, TeamFactory, WorkerFactory
 from trainers.models import LabellingSession, Project, Team, Worker
 

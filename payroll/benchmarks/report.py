@@ -41,7 +41,7 @@ from payroll.benchmarks.workforce import PERIOD, load_workforce
 from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet
 from payroll.periods import next_period, parse_period_key
 from payroll.selectors.reports import GROUP_BY, MAX_REPORT_WEEKS, PayReportRow, pay_report
-from payroll.services.timesheets import adjustment_create
+from payroll.services.adjustments import adjustment_create
 from trainers.models import User, Worker
 
 ADJUSTED_EVERY = 100  # one worker in a hundred gets an adjustment in each adjusted week

@@ -1,12 +1,29 @@
-"""The period close: which workers have time or money in a period, in chunks for the fan-out."""
+"""The period close: which workers a period's timesheets cover, and building them in bulk.
+
+A close fans out in chunks of workers (`chunked`); each chunk is one `timesheets_refresh`.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
 
-from payroll.models import Adjustment
-from trainers.models import LabellingSession
+from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine, TimesheetStatus
+from payroll.selectors.pricing import price_workers_period
+from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names
+from payroll.services.bulk import insert_rows
+from trainers.lookups import decimal_array, int_array
+from trainers.models import LabellingSession, Worker
 from trainers.periods import period_bounds_by_zone
 from trainers.selectors import zones_in_use
+
+Status = TimesheetStatus
 
 
 def workers_to_close(period: str) -> list[int]:
@@ -39,3 +56,197 @@ def chunked(ids: list[int], size: int | None = None) -> list[list[int]]:
     """
     size = size or settings.JOB_CHUNK_SIZE
     return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
+# Building or refreshing a chunk's timesheets ------------------------------------------
+
+
+def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
+    """Create the period's timesheets and store fresh figures for the unlocked ones.
+
+    `workers`: the workers or their ids; they are read again once locked (below).
+
+    One transaction for all the workers given (a chunk of the close), a fixed number of
+    queries whatever their count. Missing timesheets are inserted with their lines and
+    total at once (a first close: nothing to lock, compare or rewrite). Existing unlocked
+    ones are locked in id order (so two refreshes of overlapping chunks queue rather than
+    deadlock) and rewritten only where their lines or total changed. Idempotent: a second
+    run writes nothing. Returns how many timesheets were created or changed.
+    """
+    ids = sorted(worker if isinstance(worker, int) else worker.pk for worker in workers)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        workers = _lock_workers_for_close(ids)
+        fresh = _fresh_lines(workers, period)
+        totals = _fresh_totals(fresh, _adjustment_totals(list(fresh), period))
+        created = _insert_missing_timesheets(workers, period, totals)
+        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(created, fresh))
+        existing = [worker.pk for worker in workers if worker.pk not in created]
+        changed = _store_changed(_lock_unlocked(existing, period), fresh, totals)
+    return len(created) + changed
+
+
+# The close locks its workers first, in id order, as every service does (workers, then
+# timesheets), and reads them after the lock: a zone or currency change (worker_update,
+# which locks the worker) then lands wholly before or after the chunk, never between its
+# read and its insert; and a submit or invoicing holding a worker queues the chunk before it
+# holds any timesheet (no deadlock). KEY SHARE, the lock the timesheets' key to the worker
+# takes at commit anyway, conflicts with those services' FOR UPDATE and with no other reader.
+LOCK_WORKERS_FOR_CLOSE_SQL = (
+    "SELECT id FROM trainers_worker WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE"
+)
+
+
+def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
+    """Lock these workers in id order, then read them as they now are."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_WORKERS_FOR_CLOSE_SQL, [int_array(ids)])
+    return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
+
+
+def _fresh_lines(workers: list[Worker], period: str) -> dict[int, list[LineFigures]]:
+    """Each worker's freshly priced lines, with project names from one query."""
+    priced = price_workers_period(workers, period)
+    names = pay_project_names(worker_pay.pay for worker_pay in priced.values())
+    return {worker_id: live_lines(worker_pay.pay, names) for worker_id, worker_pay in priced.items()}
+
+
+def _fresh_totals(fresh: dict[int, list[LineFigures]], adjustments: dict[int, Decimal]) -> dict[int, Decimal]:
+    """Each worker's total: the fresh lines plus the adjustments landing in the period."""
+    return {
+        worker_id: sum((line.amount for line in lines), Decimal("0.00"))
+        + adjustments.get(worker_id, Decimal("0.00"))
+        for worker_id, lines in fresh.items()
+    }
+
+
+def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
+    rows = (
+        Adjustment.objects.filter(worker_id__any_of=worker_ids, applies_to_period=period)
+        .values("worker_id")
+        .annotate(amount=Sum("amount"))
+        .values_list("worker_id", "amount")
+    )
+    return dict(rows)
+
+
+def _insert_missing_timesheets(
+    workers: list[Worker], period: str, totals: dict[int, Decimal]
+) -> dict[int, int]:
+    """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
+    bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
+    return _insert_open_timesheets(workers, period, bounds, totals)
+
+
+# What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
+# inserted: thousands of model instances and prepared values cost more than the insert.
+# Per worker: id, total and the number of its (zone, currency) among the few a chunk has,
+# each long array one string (`int_array`, `decimal_array`); the bounds follow from the zone.
+# A timesheet created concurrently is kept (the unique constraint) and not returned.
+NEW_OPEN_TIMESHEETS_SQL = """
+INSERT INTO payroll_timesheet (worker_id, period, period_start, period_end, currency,
+    status, total, decision_note, created_at, updated_at)
+SELECT new.worker_id, %(period)s, kind.period_start, kind.period_end, kind.currency,
+    %(status)s, new.total, '', %(now)s, %(now)s
+FROM unnest(%(workers)s::bigint[], %(kinds)s::bigint[], %(totals)s::numeric[]) AS new (worker_id, kind, total)
+JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[], %(currencies)s::varchar[])
+    WITH ORDINALITY AS kind (period_start, period_end, currency, number) ON kind.number = new.kind
+ORDER BY new.worker_id
+ON CONFLICT DO NOTHING
+RETURNING worker_id, id
+"""
+
+
+def _insert_open_timesheets(
+    workers: list[Worker],
+    period: str,
+    bounds: dict[str, tuple[datetime, datetime]],
+    totals: dict[int, Decimal],
+) -> dict[int, int]:
+    kinds: dict[tuple[str, str], int] = {}  # (zone, currency): its number, from 1
+    for worker in workers:
+        kinds.setdefault((worker.time_zone, worker.currency), len(kinds) + 1)
+    params: dict[str, Any] = {
+        "period": period,
+        "status": Status.OPEN.value,
+        "now": timezone.now(),
+        "workers": int_array(worker.pk for worker in workers),
+        "kinds": int_array(kinds[worker.time_zone, worker.currency] for worker in workers),
+        "totals": decimal_array(totals[worker.pk] for worker in workers),
+        "starts": [bounds[zone][0] for zone, _ in kinds],
+        "ends": [bounds[zone][1] for zone, _ in kinds],
+        "currencies": [currency for _, currency in kinds],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(NEW_OPEN_TIMESHEETS_SQL, params)
+        return dict(cursor.fetchall())
+
+
+def _line_rows(
+    timesheet_ids: dict[int, int], fresh: dict[int, list[LineFigures]]
+) -> Iterable[tuple[object, ...]]:
+    """Rows of TimesheetLine (LINE_COLUMNS) for these {worker id: timesheet id}."""
+    for worker_id, timesheet_id in timesheet_ids.items():
+        for line in fresh[worker_id]:
+            yield (timesheet_id, *_line_key(line))
+
+
+# (id, worker id, total) of a timesheet the close may rewrite.
+OpenTimesheet = tuple[int, int, Decimal]
+
+
+def _lock_unlocked(worker_ids: list[int], period: str) -> list[OpenTimesheet]:
+    """Lock these workers' timesheets of the period that are not signed, in id order."""
+    if not worker_ids:
+        return []
+    return list(
+        Timesheet.objects.select_for_update()
+        .filter(worker_id__any_of=worker_ids, period=period)
+        .exclude(status__in=LOCKED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", "worker_id", "total")
+    )
+
+
+def _store_changed(
+    timesheets: list[OpenTimesheet], fresh: dict[int, list[LineFigures]], totals: dict[int, Decimal]
+) -> int:
+    """Rewrite the lines and total of the timesheets whose figures differ; return how many."""
+    if not timesheets:
+        return 0
+    stored: dict[int, list[tuple[object, ...]]] = defaultdict(list)
+    rows = TimesheetLine.objects.filter(timesheet_id__any_of=[pk for pk, _, _ in timesheets]).values_list(
+        "timesheet_id", *LINE_COLUMNS[1:]
+    )
+    for timesheet_id, *key in rows:
+        stored[timesheet_id].append(tuple(key))
+    changed = {
+        worker_id: pk
+        for pk, worker_id, total in timesheets
+        if total != totals[worker_id] or sorted(stored[pk]) != sorted(map(_line_key, fresh[worker_id]))
+    }
+    if changed:
+        TimesheetLine.objects.filter(timesheet_id__any_of=list(changed.values())).delete()
+        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(changed, fresh))
+        _update_totals({pk: totals[worker_id] for worker_id, pk in changed.items()})
+    return len(changed)
+
+
+LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+
+
+def _update_totals(totals: dict[int, Decimal]) -> None:
+    """Store each timesheet's new total (and updated_at) in one statement."""
+    now = timezone.now()
+    table = connection.ops.quote_name(Timesheet._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
+            [now, int_array(totals), decimal_array(totals.values())],
+        )
+
+
+def _line_key(line: LineFigures) -> tuple[object, ...]:
+    return (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)

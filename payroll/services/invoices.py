@@ -31,7 +31,7 @@ from payroll.models import (
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import LineFigures
 from payroll.services.bulk import allocate_ids, insert_rows, stored_rows
-from payroll.services.timesheets import TRANSITIONS
+from payroll.services.timesheet_transitions import TRANSITIONS
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.lookups import int_array
 from trainers.models import Role, User, Worker

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from payroll.models import Invoice, Job, JobStatus, Timesheet, TimesheetStatus
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory
 from trainers.models import LabellingSession
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from core.database import database_url
 from payroll.models import Invoice, Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
-from payroll.services.timesheets import timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
 from trainers.models import Project, Role, Team, User, Worker
 from trainers.services.session_bulk_write import write_sessions
 

@@ -10,10 +10,9 @@ import pytest
 
 from payroll import tasks
 from payroll.models import Invoice, Job, JobStatus
-from payroll.services.close import chunked
+from payroll.services.close import chunked, timesheets_refresh
 from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
 from payroll.services.jobs import job_start
-from payroll.services.timesheets import timesheets_refresh
 from tests.integration.helpers import PERIOD, approve_all, job_finished, make_workers, wait_for
 from trainers.models import Worker
 

@@ -12,7 +12,8 @@ import pytest
 
 from payroll.models import Invoice, InvoiceCounter, Job
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory
 
 pytestmark = pytest.mark.django_db

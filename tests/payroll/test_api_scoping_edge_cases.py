@@ -14,7 +14,8 @@ import pytest
 
 from payroll.models import Adjustment, Invoice, InvoiceStatus, Job, Timesheet
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.api_helpers import assert_refused
 from tests.factories import (
     ProjectFactory,

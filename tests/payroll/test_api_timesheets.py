@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetEvent, TimesheetLine
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, WorkerFactory
 from trainers.models import User
 

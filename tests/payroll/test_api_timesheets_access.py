@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from payroll.models import Adjustment, Job, Timesheet
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, UserFactory
 from trainers.models import Role
 

@@ -16,7 +16,8 @@ import pytest
 
 from payroll.models import Adjustment, Timesheet, TimesheetEvent
 from payroll.selectors.pricing import price_worker_period
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory
 from tests.trainers.test_concurrency import race
 from trainers.models import LabellingSession

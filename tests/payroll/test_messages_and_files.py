@@ -22,11 +22,12 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from payroll.models import Adjustment, Invoice, Timesheet, TimesheetStatus
+from payroll.services.close import timesheets_refresh
 from payroll.services.exports import export_start, report_export
 from payroll.services.invoice_documents import invoice_pdf_bytes
 from payroll.services.invoices import invoice_issue, invoice_pay, invoice_void
 from payroll.services.reminders import STAGE_APPROVE, reminders_send
-from payroll.services.timesheets import timesheet_get_or_create, timesheets_refresh
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory
 from tests.payroll.test_services_invoices import approved_timesheet
 from trainers.models import SessionSource, User

@@ -18,6 +18,7 @@ from django.utils import timezone
 from payroll import tasks
 from payroll.models import Invoice, InvoiceCounter, Job, JobChunk, JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.reports import pay_report
+from payroll.services.adjustments import adjustment_create
 from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoices import invoice_issue, invoice_pay, invoice_void, invoices_issue_batch
 from payroll.services.jobs import (
@@ -27,7 +28,8 @@ from payroll.services.jobs import (
     job_start,
     jobs_sweep_stalled,
 )
-from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from tests.payroll.test_services_invoices import W45, approved_timesheet
 

@@ -21,8 +21,10 @@ from payroll.models import Adjustment, Invoice, Timesheet
 from payroll.pay import OVERTIME, REGULAR, OvertimePolicy, WorkSpan, price_period, rate_steps_in_zone
 from payroll.periods import epoch_seconds, period_window
 from payroll.selectors.pricing import price_worker_period
+from payroll.services.adjustments import adjustment_create
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW
 from tests.factories import (
     ProjectFactory,

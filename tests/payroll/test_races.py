@@ -21,15 +21,13 @@ from django.db import DatabaseError, connection, transaction
 from payroll.models import Adjustment, Invoice, InvoiceCounter, Rate, Timesheet, TimesheetEvent
 from payroll.periods import iso_week_key, period_bounds
 from payroll.selectors.pricing import price_worker_period
-from payroll.services import timesheets as timesheet_services
+from payroll.services import close as close_services
+from payroll.services.adjustments import adjustment_create
+from payroll.services.close import timesheets_refresh
 from payroll.services.invoices import invoice_pay, invoice_void, invoices_issue_batch
 from payroll.services.rates import rate_create, rate_delete
-from payroll.services.timesheets import (
-    adjustment_create,
-    timesheet_get_or_create,
-    timesheet_transition,
-    timesheets_refresh,
-)
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import (
     ProjectFactory,
     RateFactory,
@@ -537,14 +535,14 @@ def test_invoicing_batches_over_overlapping_timesheets_issue_one_invoice_each(pe
 def slow_close(monkeypatch) -> Iterator[threading.Event]:
     """Hold a close chunk between locking its open timesheets and writing them (a big chunk's COPY)."""
     locked = threading.Event()
-    store = timesheet_services._store_changed
+    store = close_services._store_changed
 
     def held(*args: Any, **kwargs: Any) -> int:
         locked.set()
         time.sleep(0.3)
         return store(*args, **kwargs)
 
-    monkeypatch.setattr(timesheet_services, "_store_changed", held)
+    monkeypatch.setattr(close_services, "_store_changed", held)
     yield locked
 
 

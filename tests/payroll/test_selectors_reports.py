@@ -20,12 +20,10 @@ from django.test.utils import CaptureQueriesContext
 
 from payroll.models import Timesheet, TimesheetLine
 from payroll.selectors.reports import MAX_REPORT_WEEKS, pay_report, report_params_errors
-from payroll.services.timesheets import (
-    adjustment_create,
-    timesheet_get_or_create,
-    timesheet_transition,
-    timesheets_refresh,
-)
+from payroll.services.adjustments import adjustment_create
+from payroll.services.close import timesheets_refresh
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory, WorkerFactory
 from trainers.errors import Forbidden, InvalidInput
 

@@ -23,7 +23,8 @@ from payroll.selectors.timesheets import (
     timesheets_figures,
     timesheets_visible_to,
 )
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import LabellingSession, Worker

@@ -8,8 +8,9 @@ import pytest
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.periods import period_bounds
 from payroll.services import close
+from payroll.services.close import timesheets_refresh
 from payroll.services.jobs import job_start, period_job_params
-from payroll.services.timesheets import timesheet_get_or_create, timesheets_refresh
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import Worker
 

@@ -17,7 +17,8 @@ from payroll.models import Invoice
 from payroll.services import invoice_documents
 from payroll.services.invoice_documents import invoice_pdf, invoice_pdf_bytes, invoice_render_pdf
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
 from payroll.selectors.timesheets import timesheet_figures
 from payroll.services.invoices import invoice_issue, invoices_issue_batch
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.errors import Conflict
 from trainers.models import Role, Worker

@@ -10,7 +10,8 @@ from django.utils import timezone
 from payroll import tasks
 from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet
 from payroll.services.jobs import job_chunk_begin, job_fail, job_plan_chunks, job_start, jobs_sweep_stalled
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import (
     ProjectFactory,
     RateFactory,

@@ -10,8 +10,8 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection
 
 from payroll.models import ReminderSent, Timesheet, TimesheetStatus
+from payroll.services.close import timesheets_refresh
 from payroll.services.reminders import STAGE_APPROVE, STAGE_SUBMIT, reminders_send
-from payroll.services.timesheets import timesheets_refresh
 from tests.factories import RateFactory, UserFactory
 from trainers.models import Role
 

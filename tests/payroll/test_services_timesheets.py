@@ -16,15 +16,10 @@ from django.utils import timezone
 
 from payroll.models import Adjustment, Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
 from payroll.selectors.timesheets import timesheet_figures
-from payroll.services.timesheets import (
-    TRANSITIONS,
-    adjustment_create,
-    next_open_period,
-    timesheet_get_or_create,
-    timesheet_lock_reason,
-    timesheet_transition,
-    timesheets_refresh,
-)
+from payroll.services.adjustments import adjustment_create, next_open_period
+from payroll.services.close import timesheets_refresh
+from payroll.services.timesheet_transitions import TRANSITIONS, timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create, timesheet_lock_reason
 from tests.conftest import NOW, World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput

@@ -5,7 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from payroll.services.timesheets import adjustment_create, timesheet_get_or_create, timesheet_transition
+from payroll.services.adjustments import adjustment_create
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role

@@ -11,8 +11,8 @@ from django.db import OperationalError
 from config.celery_app import app
 from payroll import tasks
 from payroll.models import Job, JobChunk, JobStatus, Timesheet
+from payroll.services.close import timesheets_refresh
 from payroll.services.jobs import job_chunk_done, job_start
-from payroll.services.timesheets import timesheets_refresh
 from tests.factories import RateFactory
 
 pytestmark = pytest.mark.django_db

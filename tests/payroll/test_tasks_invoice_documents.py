@@ -13,7 +13,8 @@ from payroll import tasks
 from payroll.models import Invoice, Job
 from payroll.services import close
 from payroll.services.jobs import job_plan_chunks, job_start
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory
 
 pytestmark = pytest.mark.django_db

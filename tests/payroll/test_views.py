@@ -19,7 +19,8 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.services.invoices import invoice_issue
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from payroll.views import _chart
 from tests.factories import RateFactory, SessionFactory
 from trainers.models import LabellingSession, Worker

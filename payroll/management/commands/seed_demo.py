@@ -16,7 +16,8 @@ from django.utils import timezone
 from payroll.models import Rate, Timesheet
 from payroll.services.invoices import invoice_issue
 from payroll.services.rates import rate_create
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheets import timesheet_get_or_create
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.sessions import session_create
 
