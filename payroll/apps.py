@@ -9,13 +9,15 @@ class PayrollConfig(AppConfig):
 
     def ready(self) -> None:
         """Tell trainers which periods timesheets lock and which contract changes are refused."""
-        from payroll.services.rates import currency_change_refusal_for_rates
-        from payroll.services.timesheets import (
+        from payroll.selectors.rates import currency_change_refusal_for_rates
+        from payroll.selectors.timesheet_locks import (
             currency_change_refusal_for_pay,
             timesheet_lock_reason,
+            zone_change_refusal_for_timesheets,
+        )
+        from payroll.services.timesheets import (
             timesheets_follow_currency_change,
             timesheets_follow_zone_change,
-            zone_change_refusal_for_timesheets,
         )
         from trainers.hooks import (
             register_contract_change_check,

@@ -10,12 +10,15 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from payroll.models import Job, JobChunk
+from payroll.selectors.close import workers_to_close
+from payroll.selectors.invoices import approved_timesheet_ids, invoices_without_pdf
 from payroll.services import invoice_schedule, reminders, schedule
-from payroll.services.close import chunked, timesheets_refresh, workers_to_close
+from payroll.services.close import timesheets_refresh
 from payroll.services.exports import report_export
-from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf, invoices_without_pdf
-from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
+from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf
+from payroll.services.invoices import invoices_issue_batch
 from payroll.services.jobs import (
+    chunked,
     job_chunk_begin,
     job_chunk_run,
     job_fail,

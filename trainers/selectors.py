@@ -67,6 +67,12 @@ def sessions_visible_to(user: User) -> QuerySet[LabellingSession]:
     return sessions.filter(worker__user=user) if role_of(user) else sessions.none()
 
 
+def manages_worker(user: User, worker: Worker) -> bool:
+    """Whether the user is a manager of the worker's team."""
+    team = worker.team
+    return team is not None and team.managers.filter(pk=user.pk).exists()
+
+
 def sessions_starting_in_period(
     sessions: QuerySet[LabellingSession], period: str
 ) -> QuerySet[LabellingSession]:

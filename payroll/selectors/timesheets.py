@@ -1,4 +1,4 @@
-"""Reads of timesheets: who sees which, their figures (live or stored) and their problems."""
+"""Reads of timesheets: who sees which, their figures (live or stored), problems, open periods."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -8,11 +8,12 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
-from payroll.models import FROZEN_STATUSES, LINE_ORDER, Adjustment, Timesheet, TimesheetLine
+from payroll.models import FROZEN_STATUSES, LINE_ORDER, LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine
 from payroll.money import ShownTime, clock_hours
 from payroll.pay import PeriodPay
+from payroll.periods import iso_week_key, next_period
 from payroll.selectors.pricing import price_workers_period
-from trainers.models import LabellingSession, Project, Role, User
+from trainers.models import LabellingSession, Project, Role, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
 
 LONG_SESSION = timedelta(hours=12)
@@ -93,6 +94,19 @@ def adjustments_visible_to(user: User) -> QuerySet[Adjustment]:
     if role == Role.CONTRACTOR:
         return adjustments.filter(worker__user=user)
     return adjustments.none()
+
+
+def next_open_period(worker: Worker, now: datetime) -> str:
+    """The current period in the worker's zone, or the first later one not yet locked."""
+    period = iso_week_key(now, worker.zone)
+    locked = set(
+        Timesheet.objects.filter(worker=worker, status__in=LOCKED_STATUSES, period__gte=period).values_list(
+            "period", flat=True
+        )
+    )
+    while period in locked:
+        period = next_period(period)
+    return period
 
 
 def timesheet_figures(timesheet: Timesheet) -> TimesheetFigures:

@@ -6,12 +6,12 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from payroll.models import LOCKED_STATUSES, MAX_ADJUSTMENT, Adjustment, Timesheet
+from payroll.models import MAX_ADJUSTMENT, Adjustment
 from payroll.money import CENT
-from payroll.periods import iso_week_key, next_period
-from payroll.services.timesheets import manages_worker
+from payroll.selectors.timesheets import next_open_period
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
+from trainers.selectors import manages_worker
 
 
 def adjustment_create(
@@ -71,19 +71,6 @@ def _refuse_repeated_adjustment(
             f"The same adjustment ({twin.amount} {twin.currency}, '{reason}') was just added "
             f"(#{twin.pk}). If it is meant twice, say so in the reason."
         )
-
-
-def next_open_period(worker: Worker, now: datetime) -> str:
-    """The current period in the worker's zone, or the first later one not yet locked."""
-    period = iso_week_key(now, worker.zone)
-    locked = set(
-        Timesheet.objects.filter(worker=worker, status__in=LOCKED_STATUSES, period__gte=period).values_list(
-            "period", flat=True
-        )
-    )
-    while period in locked:
-        period = next_period(period)
-    return period
 
 
 def _guard_adjustment(actor: User, worker: Worker) -> None:

@@ -10,7 +10,6 @@ document frozen at issue.
 
 import hashlib
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -84,15 +83,6 @@ def invoice_pdf_bytes(invoice: Invoice) -> bytes:
     """Render the invoice as an A4 PDF (pure: nothing is stored)."""
     html = render_to_string(TEMPLATE, _context(invoice))
     return HTML(string=html).write_pdf()
-
-
-def invoices_without_pdf(*, timesheet_ids: Iterable[int]) -> list[int]:
-    """Ids of the invoices of these timesheets whose PDF is not rendered yet."""
-    return list(
-        Invoice.objects.filter(timesheet_id__any_of=list(timesheet_ids), pdf="")
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
 
 
 def _stored(invoice: Invoice) -> bool:

@@ -412,15 +412,6 @@ def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:
     return invoice
 
 
-def approved_timesheet_ids(period: str) -> list[int]:
-    """Ids of the period's approved timesheets without an invoice, in a stable order."""
-    return list(
-        Timesheet.objects.filter(period=period, status=TimesheetStatus.APPROVED, invoice__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
 def _ensure_finance(actor: User) -> None:
     if actor.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("Only finance or an admin may do this to an invoice.")

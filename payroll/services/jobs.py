@@ -52,6 +52,15 @@ def period_job_params(period: str) -> dict[str, str]:
     return {"period": period}
 
 
+def chunked(ids: list[int], size: int | None = None) -> list[list[int]]:
+    """Split ids into consecutive chunks of at most `size` (JOB_CHUNK_SIZE by default).
+
+    Chunks, not one task per worker: ten times faster on a big close (LESSONS).
+    """
+    size = size or settings.JOB_CHUNK_SIZE
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
+
+
 def job_start(*, kind: str, params: dict[str, Any], actor: User | None) -> tuple[Job, bool]:
     """Queue a job after commit, or return the unfinished one with the same arguments."""
     key = json.dumps(params, sort_keys=True, separators=(",", ":"))

@@ -37,16 +37,6 @@ def rate_delete(*, actor: User, rate: Rate) -> None:
     rate.delete()
 
 
-def currency_change_refusal_for_rates(worker: Worker, new_currency: str) -> str | None:
-    """A worker's currency is fixed once rates exist (PAY_RULES §3: one currency per worker)."""
-    if Rate.objects.filter(worker=worker).exclude(currency=new_currency).exists():
-        return (
-            f"The worker has rates in {worker.currency}; all of a worker's rates share one "
-            "currency, so the contract currency cannot change."
-        )
-    return None
-
-
 # The calendar Fairhour holds (periods of 2000-2999); a rate outside it could not be read in
 # every zone (local midnight of 0001-01-01 east of UTC is before the first datetime).
 EARLIEST_RATE_DAY, LATEST_RATE_DAY = RATE_DAYS

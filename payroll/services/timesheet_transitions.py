@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from payroll.models import Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
 from payroll.selectors.timesheets import LineFigures, timesheet_figures
-from payroll.services.timesheets import manages_worker
 from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
+from trainers.selectors import manages_worker
 
 Status = TimesheetStatus
 

@@ -10,9 +10,10 @@ import pytest
 
 from payroll import tasks
 from payroll.models import Invoice, Job, JobStatus
-from payroll.services.close import chunked, timesheets_refresh
-from payroll.services.invoices import approved_timesheet_ids, invoices_issue_batch
-from payroll.services.jobs import job_start
+from payroll.selectors.invoices import approved_timesheet_ids
+from payroll.services.close import timesheets_refresh
+from payroll.services.invoices import invoices_issue_batch
+from payroll.services.jobs import chunked, job_start
 from tests.integration.helpers import PERIOD, approve_all, job_finished, make_workers, wait_for
 from trainers.models import Worker
 

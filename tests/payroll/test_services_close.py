@@ -7,9 +7,9 @@ import pytest
 
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.periods import period_bounds
-from payroll.services import close
+from payroll.selectors.close import workers_to_close
 from payroll.services.close import timesheets_refresh
-from payroll.services.jobs import job_start, period_job_params
+from payroll.services.jobs import chunked, job_start, period_job_params
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import Worker
@@ -40,11 +40,11 @@ def test_workers_to_close_reads_the_period_in_each_workers_zone(world):
         "Asia/Kolkata", datetime(2026, 11, 8, 19, 0, tzinfo=UTC), datetime(2026, 11, 8, 20, 0, tzinfo=UTC)
     )
     # when
-    ids = close.workers_to_close(PERIOD)
+    ids = workers_to_close(PERIOD)
     # then
     assert late_sunday_chicago.pk in ids
     assert monday_kolkata.pk not in ids
-    assert monday_kolkata.pk in close.workers_to_close("2026-W46")
+    assert monday_kolkata.pk in workers_to_close("2026-W46")
     assert {world.worker_a.pk, world.worker_a2.pk, world.worker_b.pk} <= set(ids)
     assert ids == sorted(ids)
 
@@ -56,7 +56,7 @@ def test_a_running_session_counts_and_a_session_ending_at_the_start_does_not(wor
         "UTC", datetime(2026, 11, 1, 22, 0, tzinfo=UTC), datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
     )
     # when
-    ids = close.workers_to_close(PERIOD)
+    ids = workers_to_close(PERIOD)
     # then
     assert running.pk in ids
     assert touching.pk not in ids
@@ -70,15 +70,15 @@ def test_a_worker_with_only_an_adjustment_in_the_period_is_closed_too(world):
         applies_to_period=PERIOD, created_by=world.finance,
     )  # fmt: skip
     # when, then: the close builds the timesheet the adjustment shows on, and no other week's
-    assert idle.pk in close.workers_to_close(PERIOD)
-    assert idle.pk not in close.workers_to_close("2026-W46")
+    assert idle.pk in workers_to_close(PERIOD)
+    assert idle.pk not in workers_to_close("2026-W46")
 
 
 def test_chunked_splits_in_order_with_a_short_last_chunk(settings):
-    assert close.chunked([1, 2, 3, 4, 5], size=2) == [[1, 2], [3, 4], [5]]
+    assert chunked([1, 2, 3, 4, 5], size=2) == [[1, 2], [3, 4], [5]]
     settings.JOB_CHUNK_SIZE = 3  # the default size comes from the setting
-    assert close.chunked([1, 2, 3, 4, 5]) == [[1, 2, 3], [4, 5]]
-    assert close.chunked([]) == []
+    assert chunked([1, 2, 3, 4, 5]) == [[1, 2, 3], [4, 5]]
+    assert chunked([]) == []
     assert period_job_params(PERIOD) == {"period": PERIOD}
 
 

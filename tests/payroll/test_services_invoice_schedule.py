@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from payroll.models import Invoice, Job, JobStatus, Timesheet
-from payroll.services.invoice_schedule import invoice_ended_periods, period_ended_everywhere
+from payroll.selectors.invoices import period_ended_everywhere
+from payroll.services.invoice_schedule import invoice_ended_periods
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory

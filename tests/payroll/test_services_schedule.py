@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from payroll.models import Job, JobStatus
-from payroll.services.schedule import close_ended_periods, last_ended_period, periods_to_close
+from payroll.selectors.close import last_ended_period, periods_to_close
+from payroll.services.schedule import close_ended_periods
 from tests.factories import WorkerFactory
 
 pytestmark = pytest.mark.django_db

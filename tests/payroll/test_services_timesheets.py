@@ -15,11 +15,12 @@ import pytest
 from django.utils import timezone
 
 from payroll.models import Adjustment, Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
-from payroll.selectors.timesheets import timesheet_figures
-from payroll.services.adjustments import adjustment_create, next_open_period
+from payroll.selectors.timesheet_locks import timesheet_lock_reason
+from payroll.selectors.timesheets import next_open_period, timesheet_figures
+from payroll.services.adjustments import adjustment_create
 from payroll.services.close import timesheets_refresh
 from payroll.services.timesheet_transitions import TRANSITIONS, timesheet_transition
-from payroll.services.timesheets import timesheet_get_or_create, timesheet_lock_reason
+from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW, World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, Forbidden, InvalidInput

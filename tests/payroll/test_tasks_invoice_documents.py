@@ -11,8 +11,7 @@ import pytest
 
 from payroll import tasks
 from payroll.models import Invoice, Job
-from payroll.services import close
-from payroll.services.jobs import job_plan_chunks, job_start
+from payroll.services.jobs import chunked, job_plan_chunks, job_start
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory
@@ -58,7 +57,7 @@ def queued(monkeypatch) -> list[list[int]]:
 def job(approved) -> Job:
     """The invoicing of W45 planned as one chunk (its own task never runs: nothing commits)."""
     job, _ = job_start(kind="issue_invoices", params={"period": W45}, actor=None)
-    job_plan_chunks(job_id=job.pk, chunks=close.chunked(approved))
+    job_plan_chunks(job_id=job.pk, chunks=chunked(approved))
     return job
 
 

@@ -16,14 +16,16 @@ import pytest
 from django.core import mail
 
 from payroll.models import Adjustment, Invoice, Job, JobStatus, Rate, Timesheet, TimesheetStatus
-from payroll.selectors.timesheets import timesheet_figures
-from payroll.services.adjustments import adjustment_create, next_open_period
-from payroll.services.close import timesheets_refresh, workers_to_close
-from payroll.services.invoice_schedule import invoice_ended_periods, periods_to_invoice
+from payroll.selectors.close import last_ended_period, periods_to_close, workers_to_close
+from payroll.selectors.invoices import periods_to_invoice
+from payroll.selectors.timesheets import next_open_period, timesheet_figures
+from payroll.services.adjustments import adjustment_create
+from payroll.services.close import timesheets_refresh
+from payroll.services.invoice_schedule import invoice_ended_periods
 from payroll.services.invoices import invoice_issue
 from payroll.services.rates import rate_create
 from payroll.services.reminders import STAGE_SUBMIT, reminders_send
-from payroll.services.schedule import close_ended_periods, last_ended_period, periods_to_close
+from payroll.services.schedule import close_ended_periods
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
