@@ -4,6 +4,7 @@ A caller never gets a row they may not see: the API turns "not in this queryset"
 404, and list endpoints return only these rows.
 """
 
+from collections.abc import Iterable
 from typing import cast
 
 from django.db.models import Q, QuerySet
@@ -69,8 +70,14 @@ def sessions_visible_to(user: User) -> QuerySet[LabellingSession]:
 
 def manages_worker(user: User, worker: Worker) -> bool:
     """Whether the user is a manager of the worker's team."""
-    team = worker.team
-    return team is not None and team.managers.filter(pk=user.pk).exists()
+    return manages_teams(user, [worker.team_id])
+
+
+def manages_teams(user: User, team_ids: Iterable[int | None]) -> bool:
+    """Whether the user is a manager of each of these teams (one query; no team has none)."""
+    teams = set(team_ids)
+    known = {team for team in teams if team is not None}
+    return len(known) == len(teams) and Team.objects.filter(pk__in=known, managers=user).count() == len(known)
 
 
 def sessions_starting_in_period(

@@ -6,7 +6,6 @@ is one `timesheets_refresh`.
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,8 +15,14 @@ from django.utils import timezone
 
 from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine, TimesheetStatus
 from payroll.selectors.pricing import price_workers_period
-from payroll.selectors.timesheets import LineFigures, live_lines, pay_project_names
-from payroll.services.bulk import insert_rows
+from payroll.selectors.timesheets import live_lines, pay_project_names
+from payroll.services.timesheet_lines import (
+    LINE_COLUMNS,
+    FreshFigures,
+    line_key,
+    timesheet_lines_insert,
+    timesheets_store_figures,
+)
 from trainers.lookups import decimal_array, int_array
 from trainers.models import Worker
 from trainers.periods import period_bounds_by_zone
@@ -42,12 +47,11 @@ def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
         return 0
     with transaction.atomic():
         workers = _lock_workers_for_close(ids)
-        fresh = _fresh_lines(workers, period)
-        totals = _fresh_totals(fresh, _adjustment_totals(list(fresh), period))
-        created = _insert_missing_timesheets(workers, period, totals)
-        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(created, fresh))
+        fresh = _fresh_figures(workers, period)
+        created = _insert_missing_timesheets(workers, period, fresh)
+        timesheet_lines_insert({pk: fresh[worker_id].lines for worker_id, pk in created.items()})
         existing = [worker.pk for worker in workers if worker.pk not in created]
-        changed = _store_changed(_lock_unlocked(existing, period), fresh, totals)
+        changed = _store_changed(_lock_unlocked(existing, period), fresh)
     return len(created) + changed
 
 
@@ -69,20 +73,20 @@ def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
     return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
 
 
-def _fresh_lines(workers: list[Worker], period: str) -> dict[int, list[LineFigures]]:
-    """Each worker's freshly priced lines, with project names from one query."""
+def _fresh_figures(workers: list[Worker], period: str) -> dict[int, FreshFigures]:
+    """Each worker's period priced now: lines (project names from one query), total, currency.
+
+    The total is the lines' plus the adjustments landing in the period.
+    """
     priced = price_workers_period(workers, period)
     names = pay_project_names(worker_pay.pay for worker_pay in priced.values())
-    return {worker_id: live_lines(worker_pay.pay, names) for worker_id, worker_pay in priced.items()}
-
-
-def _fresh_totals(fresh: dict[int, list[LineFigures]], adjustments: dict[int, Decimal]) -> dict[int, Decimal]:
-    """Each worker's total: the fresh lines plus the adjustments landing in the period."""
-    return {
-        worker_id: sum((line.amount for line in lines), Decimal("0.00"))
-        + adjustments.get(worker_id, Decimal("0.00"))
-        for worker_id, lines in fresh.items()
-    }
+    adjustments = _adjustment_totals(list(priced), period)
+    figures = {}
+    for worker in workers:
+        lines = live_lines(priced[worker.pk].pay, names)
+        total = sum((line.amount for line in lines), adjustments.get(worker.pk, Decimal("0.00")))
+        figures[worker.pk] = FreshFigures(lines, total, worker.currency)
+    return figures
 
 
 def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
@@ -93,14 +97,6 @@ def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]
         .values_list("worker_id", "amount")
     )
     return dict(rows)
-
-
-def _insert_missing_timesheets(
-    workers: list[Worker], period: str, totals: dict[int, Decimal]
-) -> dict[int, int]:
-    """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
-    bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
-    return _insert_open_timesheets(workers, period, bounds, totals)
 
 
 # What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
@@ -122,12 +118,11 @@ RETURNING worker_id, id
 """
 
 
-def _insert_open_timesheets(
-    workers: list[Worker],
-    period: str,
-    bounds: dict[str, tuple[datetime, datetime]],
-    totals: dict[int, Decimal],
+def _insert_missing_timesheets(
+    workers: list[Worker], period: str, fresh: dict[int, FreshFigures]
 ) -> dict[int, int]:
+    """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
+    bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
     kinds: dict[tuple[str, str], int] = {}  # (zone, currency): its number, from 1
     for worker in workers:
         kinds.setdefault((worker.time_zone, worker.currency), len(kinds) + 1)
@@ -137,7 +132,7 @@ def _insert_open_timesheets(
         "now": timezone.now(),
         "workers": int_array(worker.pk for worker in workers),
         "kinds": int_array(kinds[worker.time_zone, worker.currency] for worker in workers),
-        "totals": decimal_array(totals[worker.pk] for worker in workers),
+        "totals": decimal_array(fresh[worker.pk].total for worker in workers),
         "starts": [bounds[zone][0] for zone, _ in kinds],
         "ends": [bounds[zone][1] for zone, _ in kinds],
         "currencies": [currency for _, currency in kinds],
@@ -145,15 +140,6 @@ def _insert_open_timesheets(
     with connection.cursor() as cursor:
         cursor.execute(NEW_OPEN_TIMESHEETS_SQL, params)
         return dict(cursor.fetchall())
-
-
-def _line_rows(
-    timesheet_ids: dict[int, int], fresh: dict[int, list[LineFigures]]
-) -> Iterable[tuple[object, ...]]:
-    """Rows of TimesheetLine (LINE_COLUMNS) for these {worker id: timesheet id}."""
-    for worker_id, timesheet_id in timesheet_ids.items():
-        for line in fresh[worker_id]:
-            yield (timesheet_id, *_line_key(line))
 
 
 # (id, worker id, total) of a timesheet the close may rewrite.
@@ -173,9 +159,7 @@ def _lock_unlocked(worker_ids: list[int], period: str) -> list[OpenTimesheet]:
     )
 
 
-def _store_changed(
-    timesheets: list[OpenTimesheet], fresh: dict[int, list[LineFigures]], totals: dict[int, Decimal]
-) -> int:
+def _store_changed(timesheets: list[OpenTimesheet], fresh: dict[int, FreshFigures]) -> int:
     """Rewrite the lines and total of the timesheets whose figures differ; return how many."""
     if not timesheets:
         return 0
@@ -186,31 +170,10 @@ def _store_changed(
     for timesheet_id, *key in rows:
         stored[timesheet_id].append(tuple(key))
     changed = {
-        worker_id: pk
+        pk: fresh[worker_id]
         for pk, worker_id, total in timesheets
-        if total != totals[worker_id] or sorted(stored[pk]) != sorted(map(_line_key, fresh[worker_id]))
+        if total != fresh[worker_id].total
+        or sorted(stored[pk]) != sorted(map(line_key, fresh[worker_id].lines))
     }
-    if changed:
-        TimesheetLine.objects.filter(timesheet_id__any_of=list(changed.values())).delete()
-        insert_rows(TimesheetLine, LINE_COLUMNS, _line_rows(changed, fresh))
-        _update_totals({pk: totals[worker_id] for worker_id, pk in changed.items()})
+    timesheets_store_figures(changed)
     return len(changed)
-
-
-LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
-
-
-def _update_totals(totals: dict[int, Decimal]) -> None:
-    """Store each timesheet's new total (and updated_at) in one statement."""
-    now = timezone.now()
-    table = connection.ops.quote_name(Timesheet._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS t SET total = v.total, updated_at = %s "  # noqa: S608 - the model's table
-            "FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, total) WHERE t.id = v.id",
-            [now, int_array(totals), decimal_array(totals.values())],
-        )
-
-
-def _line_key(line: LineFigures) -> tuple[object, ...]:
-    return (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)

@@ -1,8 +1,9 @@
 """Issuing invoices (PAY_RULES §7): numbered without gaps, copied from the timesheet.
 
 The number comes from a per-year counter row locked in the same transaction that inserts
-the invoice and moves the timesheet to `invoiced`: if anything fails, all three roll back
-together and the number is never used. Issuing twice returns the first invoice.
+the invoice and moves the timesheet to `invoiced` (the state machine's `invoice` step):
+if anything fails, all three roll back together and the number is never used. Issuing
+twice returns the first invoice.
 """
 
 from collections import Counter, defaultdict
@@ -13,7 +14,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payroll.models import (
@@ -24,16 +25,19 @@ from payroll.models import (
     InvoiceLine,
     InvoiceStatus,
     Timesheet,
-    TimesheetEvent,
     TimesheetLine,
-    TimesheetStatus,
 )
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import LineFigures
 from payroll.services.bulk import allocate_ids, insert_rows, stored_rows
-from payroll.services.timesheet_transitions import TRANSITIONS
+from payroll.services.timesheet_transitions import (
+    TRANSITIONS,
+    Moved,
+    Party,
+    timesheet_events_insert,
+    timesheets_move,
+)
 from trainers.errors import Conflict, Forbidden, InvalidInput
-from trainers.lookups import int_array
 from trainers.models import Role, User, Worker
 
 
@@ -68,6 +72,8 @@ def invoice_parties(worker: Worker) -> dict[str, dict[str, Any]]:
                 worker.team.name if worker.team else "",
                 worker.currency,
                 worker.tax_rate,
+                worker.user_id,
+                worker.team_id,
             )
         ),
     }
@@ -84,7 +90,8 @@ def company_snapshot() -> dict[str, Any]:
 
 
 class _Contractor(NamedTuple):
-    """What an invoice needs of its worker, read (and locked) in one query for a whole batch."""
+    """What an invoice (and the `invoice` step's guard) needs of its worker, read and locked
+    in one query for a whole batch."""
 
     pk: int
     full_name: str
@@ -93,6 +100,8 @@ class _Contractor(NamedTuple):
     team_name: str | None
     currency: str
     tax_rate: Decimal
+    user_id: int
+    team_id: int | None
 
 
 def _contractor_snapshot(worker: _Contractor) -> dict[str, Any]:
@@ -166,8 +175,8 @@ def invoices_issue_batch(
 
     Numbered in timesheet-id order from one block per year taken from the counter row
     once (still gap-free: the block commits or rolls back with the invoices). Locks in a
-    fixed order: workers by id, then the timesheets (the `invoice` transition moves each
-    approved one without an invoice to `invoiced`), then the counter rows by year.
+    fixed order: workers by id, then the timesheets by id (the state machine's `invoice`
+    step moves each approved one to `invoiced`), then the counter rows by year.
     Timesheets already invoiced, or no longer approved, are skipped.
 
     The counter rows are the one lock every chunk needs, held from numbering to commit:
@@ -177,7 +186,7 @@ def invoices_issue_batch(
     now = now or timezone.now()
     with transaction.atomic():
         contractors = _lock_contractors(timesheet_ids)
-        due = _move_to_invoiced(timesheet_ids, actor, now)
+        due = _move_to_invoiced(timesheet_ids, contractors, actor)
         drafts = _drafts(due, contractors, now)
         if drafts:
             _write(drafts, actor, now)
@@ -191,50 +200,29 @@ def _lock_contractors(timesheet_ids: Sequence[int]) -> dict[int, _Contractor]:
         Worker.objects.select_for_update(of=("self",))
         .filter(pk__in=worker_ids)
         .order_by("pk")
-        .values_list("pk", "full_name", "email", "time_zone", "team__name", "currency", "tax_rate")
+        .values_list(*CONTRACTOR_FIELDS)
     )
     return {row[0]: _Contractor(*row) for row in rows}
 
 
-class _Due(NamedTuple):
-    """A timesheet being invoiced."""
-
-    pk: int
-    worker_id: int
-    period: str
-    currency: str
+# What _Contractor holds of a worker, in its order.
+CONTRACTOR_FIELDS = (
+    "pk", "full_name", "email", "time_zone", "team__name", "currency", "tax_rate", "user_id", "team_id",
+)  # fmt: skip
 
 
-# The `invoice` transition for a batch: each approved timesheet without an invoice moves to
-# `invoiced`, locked by the update itself (its worker is locked already: no deadlock).
-MOVE_TO_INVOICED_SQL = """
-UPDATE payroll_timesheet AS t SET status = %(target)s, updated_at = %(now)s
-WHERE t.id = ANY(%(ids)s::bigint[]) AND t.status = ANY(%(sources)s)
-  AND NOT EXISTS (SELECT 1 FROM payroll_invoice AS i WHERE i.timesheet_id = t.id)
-RETURNING t.id, t.worker_id, t.period, t.currency
-"""
-
-
-def _move_to_invoiced(timesheet_ids: Sequence[int], actor: User | None, now: datetime) -> list[_Due]:
-    """Apply the `invoice` transition to the due timesheets (guarded); return them in id order."""
-    transition = TRANSITIONS["invoice"]
-    due = sorted(_move(list(timesheet_ids), transition.sources, transition.target, now))
-    if due:  # the invoice guard weighs the actor alone: once per batch; a refusal rolls it back
-        transition.guard(actor, Timesheet(pk=due[0].pk, worker_id=due[0].worker_id))
-    return due
-
-
-def _move(ids: list[int], sources: frozenset[str], target: str, now: datetime) -> list[_Due]:
-    params: dict[str, Any] = {"target": target, "now": now, "ids": int_array(ids), "sources": sorted(sources)}
-    with connection.cursor() as cursor:
-        cursor.execute(MOVE_TO_INVOICED_SQL, params)
-        return [_Due(*row) for row in cursor.fetchall()]
+def _move_to_invoiced(
+    timesheet_ids: Sequence[int], contractors: dict[int, _Contractor], actor: User | None
+) -> list[Moved]:
+    """Take the `invoice` step, guarded: the approved timesheets move, the rest are skipped."""
+    TRANSITIONS["invoice"].guard(actor, [Party(c.user_id, c.team_id) for c in contractors.values()])
+    return timesheets_move(action="invoice", ids=timesheet_ids)
 
 
 class _Draft(NamedTuple):
     """An invoice before it has an id and a number."""
 
-    due: _Due
+    due: Moved
     contractor: _Contractor
     issued_on: date
     lines: list[LineValues]
@@ -242,7 +230,7 @@ class _Draft(NamedTuple):
     tax: Decimal
 
 
-def _drafts(due: list[_Due], contractors: dict[int, _Contractor], now: datetime) -> list[_Draft]:
+def _drafts(due: list[Moved], contractors: dict[int, _Contractor], now: datetime) -> list[_Draft]:
     """Each due timesheet's invoice: lines copied, subtotal, tax once on the subtotal."""
     lines = _lines_by_timesheet(due)
     drafts = []
@@ -269,7 +257,10 @@ def _write(drafts: list[_Draft], actor: User | None, now: datetime) -> None:
     numbers = _number(drafts)
     rows = ((pk, *numbered, *values) for pk, numbered, values in zip(ids, numbers, fields, strict=True))
     insert_rows(Invoice, ("id", *NUMBER_COLUMNS, *INVOICE_FIELDS), rows, stored=True)
-    _insert_invoice_events(drafts, numbers, actor, now)
+    named = {draft.due.pk: number for draft, (number, _, _) in zip(drafts, numbers, strict=True)}
+    timesheet_events_insert(
+        action="invoice", moved=[draft.due for draft in drafts], actor=actor, at=now, notes=named
+    )
 
 
 # An invoice's number, year and sequence, in NUMBER_COLUMNS order.
@@ -313,7 +304,7 @@ def _fields_of(draft: _Draft, company: dict[str, Any], created_at: datetime) -> 
     )  # fmt: skip
 
 
-def _lines_by_timesheet(due: list[_Due]) -> dict[int, list[LineValues]]:
+def _lines_by_timesheet(due: list[Moved]) -> dict[int, list[LineValues]]:
     """Each timesheet's stored lines then adjustments, as invoice lines (2 queries)."""
     stored: dict[int, list[LineFigures]] = defaultdict(list)
     rows = (
@@ -333,22 +324,6 @@ def _lines_by_timesheet(due: list[_Due]) -> dict[int, list[LineValues]]:
 
 # The fields of a stored line that LineFigures holds, in its order.
 LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
-
-
-def _insert_invoice_events(
-    drafts: list[_Draft], numbers: list[Numbered], actor: User | None, now: datetime
-) -> None:
-    """The `invoice` transition's event of each timesheet, naming its invoice."""
-    source, target = TimesheetStatus.APPROVED, TRANSITIONS["invoice"].target
-    actor_id = actor.pk if actor else None
-    insert_rows(
-        TimesheetEvent,
-        ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note"),
-        (
-            (draft.due.pk, source, target, actor_id, now, number)
-            for draft, (number, _, _) in zip(drafts, numbers, strict=True)
-        ),
-    )
 
 
 INVOICE_LINE_COLUMNS = (

@@ -1,158 +1,311 @@
-"""The timesheet state machine of PAY_RULES §6.
+"""The timesheet state machine of PAY_RULES §6: one map of steps, one path for one or many.
 
-Every state change goes through `timesheet_transition` and its TRANSITIONS map, and
-writes a TimesheetEvent in the same transaction. Lock order, everywhere: the worker row
-first (as the session services do), then the timesheet row. So an approval racing a
-session edit, or two approvals, are serialised: one wins, the other gets a 409.
+TRANSITIONS is the one map of the steps a timesheet may take. Every status change is
+written by `timesheets_move` (one UPDATE, only from a step's sources) and recorded by
+`timesheet_events_insert` (one event per timesheet, one COPY), for one timesheet or for
+thousands:
+
+- a person's step (submit, approve, reject, reopen) is `timesheets_transition`: each
+  timesheet is checked against the map (guard, state, note) before any is written, then
+  come the step's side effects, the move and the events; all of them, or none. One
+  timesheet (`timesheet_transition`) is a batch of one.
+- the `invoice` step is taken by invoicing (payroll.services.invoices) in the transaction
+  that issues the invoices: it moves the approved timesheets and skips the rest, and
+  records the events once the invoices are numbered, each naming its invoice.
+
+Lock order, everywhere: the workers first (as the session services do), then the
+timesheets, each in id order. So an approval racing a session edit, or two approvals, are
+serialised: one wins, the other gets a 409.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple, cast
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field, Model
 from django.utils import timezone
 
-from payroll.models import Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
-from payroll.selectors.timesheets import LineFigures, timesheet_figures
+from payroll.models import Timesheet, TimesheetEvent, TimesheetStatus
+from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
+from payroll.services.bulk import insert_rows
+from payroll.services.timesheet_lines import FreshFigures, timesheets_store_figures
 from trainers.errors import Conflict, Forbidden, InvalidInput
+from trainers.lookups import int_array
 from trainers.models import Role, User, Worker
-from trainers.selectors import manages_worker
+from trainers.selectors import manages_teams
 
 Status = TimesheetStatus
 
 
+class Party(NamedTuple):
+    """The worker of a timesheet taking a step, as a guard weighs them: their user and team."""
+
+    user_id: int
+    team_id: int | None
+
+
+# Fields a step sets alike on each of its timesheets (a decision's time, actor and note).
+Changes = dict[str, Any]
+Guard = Callable[[User | None, Sequence[Party]], None]
+Effect = Callable[[User | None, list[Timesheet], str, datetime], Changes]
+
+
 @dataclass(frozen=True)
 class Transition:
+    """A step: the states it starts from, the one it ends in, who may take it, what it does."""
+
     sources: frozenset[str]
     target: str
-    guard: Callable[[User | None, Timesheet], None]
+    guard: Guard
     note_required: str = ""  # the message when a note is required and missing
+    effect: Effect | None = None  # what a person's step does besides moving; None: not a person's
 
 
-def _guard_submit(actor: User | None, timesheet: Timesheet) -> None:
-    if actor is None or timesheet.worker.user_id != actor.pk:
+def _guard_submit(actor: User | None, parties: Sequence[Party]) -> None:
+    if actor is None or any(party.user_id != actor.pk for party in parties):
         raise Forbidden("Only the timesheet's contractor may submit it.")
 
 
-def _guard_decide(actor: User | None, timesheet: Timesheet) -> None:
-    if actor is None or timesheet.worker.user_id == actor.pk:
+def _guard_decide(actor: User | None, parties: Sequence[Party]) -> None:
+    if actor is None or any(party.user_id == actor.pk for party in parties):
         raise Forbidden("Nobody approves or rejects their own timesheet.")
     if actor.role != Role.ADMIN and not (
-        actor.role == Role.MANAGER and manages_worker(actor, timesheet.worker)
+        actor.role == Role.MANAGER and manages_teams(actor, {party.team_id for party in parties})
     ):
         raise Forbidden("Only a manager of the worker's team (or an admin) may decide this timesheet.")
 
 
-def _guard_reopen(actor: User | None, timesheet: Timesheet) -> None:
+def _guard_reopen(actor: User | None, parties: Sequence[Party]) -> None:
     if actor is None or actor.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("Only finance or an admin may reopen a timesheet.")
 
 
-def _guard_invoice(actor: User | None, timesheet: Timesheet) -> None:
+def _guard_invoice(actor: User | None, parties: Sequence[Party]) -> None:
     """Finance, an admin, or Fairhour itself (actor None: a scheduled job) invoices."""
     if actor is not None and actor.role not in (Role.FINANCE, Role.ADMIN):
         raise Forbidden("Only finance or an admin may invoice a timesheet.")
 
 
+def _submit(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
+    """Price each period now and store its lines, total and currency for good."""
+    for timesheet in timesheets:
+        if now < timesheet.period_start:
+            message = f"Period {timesheet.period} has not started yet; submit it once it has."
+            raise Conflict(_about(timesheets, timesheet, message))
+    figures = _unblocked(timesheets, "Cannot submit yet: ")
+    # Priced with the worker's rates, which are in the contract currency: a close that ran
+    # while the currency changed may have labelled an open timesheet with the old one.
+    fresh = {}
+    for timesheet in timesheets:
+        timesheet.total, timesheet.currency = figures[timesheet.pk].total, timesheet.worker.currency
+        fresh[timesheet.pk] = FreshFigures(figures[timesheet.pk].lines, timesheet.total, timesheet.currency)
+    timesheets_store_figures(fresh)
+    return {"submitted_at": now, "decided_at": None, "decided_by": None, "decision_note": ""}
+
+
+def _approve(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
+    _unblocked(timesheets, "Cannot approve: ")
+    return _decide(actor, timesheets, note, now)
+
+
+def _decide(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
+    return {"decided_at": now, "decided_by": actor, "decision_note": note}
+
+
+def _unblocked(timesheets: list[Timesheet], refusal: str) -> dict[int, TimesheetFigures]:
+    """The timesheets' figures (a few queries for all); a Conflict if one has a blocking problem."""
+    figures = timesheets_figures(timesheets)
+    for timesheet in timesheets:
+        blocking = figures[timesheet.pk].blocking_problems
+        if blocking:
+            message = refusal + " ".join(problem.message for problem in blocking)
+            raise Conflict(_about(timesheets, timesheet, message))
+    return figures
+
+
+def _about(timesheets: list[Timesheet], timesheet: Timesheet, message: str) -> str:
+    """A refusal as said of one timesheet; in a batch, saying which one."""
+    if len(timesheets) == 1:
+        return message
+    return f"{timesheet.worker.full_name} {timesheet.period}: {message}"
+
+
 TRANSITIONS: dict[str, Transition] = {
-    "submit": Transition(frozenset({Status.OPEN, Status.REJECTED}), Status.SUBMITTED, _guard_submit),
-    "approve": Transition(frozenset({Status.SUBMITTED}), Status.APPROVED, _guard_decide),
+    "submit": Transition(
+        frozenset({Status.OPEN, Status.REJECTED}), Status.SUBMITTED, _guard_submit, effect=_submit
+    ),
+    "approve": Transition(frozenset({Status.SUBMITTED}), Status.APPROVED, _guard_decide, effect=_approve),
     "reject": Transition(
         frozenset({Status.SUBMITTED}),
         Status.REJECTED,
         _guard_decide,
         "A rejection needs a note saying what to fix.",
+        _decide,
     ),
     # Only while no invoice exists: an invoiced timesheet is no longer `approved`.
     "reopen": Transition(
-        frozenset({Status.APPROVED}), Status.OPEN, _guard_reopen, "Reopening needs a note saying why."
+        frozenset({Status.APPROVED}),
+        Status.OPEN,
+        _guard_reopen,
+        "Reopening needs a note saying why.",
+        _decide,
     ),
-    # Only payroll.services.invoices calls this, in the transaction that numbers the invoice.
+    # Taken by invoicing alone, in the transaction that inserts the invoices. So an approved
+    # timesheet has no invoice yet (and the one-invoice-per-timesheet constraint backs it).
     "invoice": Transition(frozenset({Status.APPROVED}), Status.INVOICED, _guard_invoice),
 }
+
+
+# A person's step, for one timesheet or many ---------------------------------------------
 
 
 def timesheet_transition(
     *, actor: User | None, timesheet: Timesheet, action: str, note: str = "", now: datetime | None = None
 ) -> Timesheet:
-    """Move a timesheet along the state machine, with its guard, side effects and event."""
-    if action not in TRANSITIONS:
-        raise InvalidInput({"action": [f"Unknown action; one of {', '.join(sorted(TRANSITIONS))}."]})
-    transition = TRANSITIONS[action]
+    """Move one timesheet along the state machine: `timesheets_transition` with one."""
+    (moved,) = timesheets_transition(actor=actor, timesheets=[timesheet], action=action, note=note, now=now)
+    return moved
+
+
+def timesheets_transition(
+    *,
+    actor: User | None,
+    timesheets: Iterable[Timesheet | int],
+    action: str,
+    note: str = "",
+    now: datetime | None = None,
+) -> list[Timesheet]:
+    """Take a person's step for these timesheets (or their ids) at once: all of them, or none.
+
+    Each is checked against TRANSITIONS under lock (guard, state, note) before any is
+    written; then the step's side effects, the status change (one UPDATE) and one event
+    each (one COPY). Returns the timesheets as now stored, in id order.
+    """
+    transition, effect = _person_step(action)
+    ids = sorted({timesheet if isinstance(timesheet, int) else timesheet.pk for timesheet in timesheets})
     now = now or timezone.now()
     with transaction.atomic():
-        Worker.objects.select_for_update().get(pk=timesheet.worker_id)
-        timesheet = (
-            Timesheet.objects.select_for_update(of=("self",))
-            .select_related("worker__team")
-            .get(pk=timesheet.pk)
-        )
-        transition.guard(actor, timesheet)
-        if timesheet.status not in transition.sources:
-            raise Conflict(f"Cannot {action} a timesheet that is {timesheet.status}.")
-        if transition.note_required and not note.strip():
-            raise InvalidInput({"note": [transition.note_required]})
-        _apply(action, actor, timesheet, note, now)
-        TimesheetEvent.objects.create(
-            timesheet=timesheet,
-            from_status=timesheet.status,
-            to_status=transition.target,
-            actor=actor,
-            at=now,
-            note=note,
-        )
+        locked = _lock(ids)
+        _check(transition, action, actor, locked, note)
+        changes = {**effect(actor, locked, note, now), "updated_at": timezone.now()}
+        moved = timesheets_move(action=action, ids=ids, changes=changes)
+        timesheet_events_insert(action=action, moved=moved, actor=actor, at=now, notes=note)
+    for timesheet in locked:
         timesheet.status = transition.target
-        timesheet.save()
-    return timesheet
+        for name, value in changes.items():
+            setattr(timesheet, name, value)
+    return locked
 
 
-def _apply(action: str, actor: User | None, timesheet: Timesheet, note: str, now: datetime) -> None:
-    if action == "submit":
-        if now < timesheet.period_start:
-            raise Conflict(f"Period {timesheet.period} has not started yet; submit it once it has.")
-        _freeze_lines(timesheet)
-        timesheet.submitted_at = now
-        timesheet.decided_at, timesheet.decided_by, timesheet.decision_note = None, None, ""
-    elif action in ("approve", "reject"):
-        _refuse_blocking_problems(timesheet, action)
-        timesheet.decided_at, timesheet.decided_by, timesheet.decision_note = now, actor, note
-    elif action == "reopen":
-        timesheet.decided_at, timesheet.decided_by, timesheet.decision_note = now, actor, note
+def _person_step(action: str) -> tuple[Transition, Effect]:
+    transition = TRANSITIONS.get(action)
+    if transition is None or transition.effect is None:
+        steps = sorted(name for name, step in TRANSITIONS.items() if step.effect)
+        raise InvalidInput({"action": [f"Unknown action; one of {', '.join(steps)}."]})
+    return transition, transition.effect
 
 
-def _freeze_lines(timesheet: Timesheet) -> None:
-    """Price the period now and copy rates and amounts onto stored lines."""
-    figures = timesheet_figures(timesheet)
-    if figures.blocking_problems:
-        raise Conflict("Cannot submit yet: " + " ".join(p.message for p in figures.blocking_problems))
-    _store_lines(timesheet, figures.lines)
-    timesheet.total = figures.total
-    # Priced with the worker's rates, which are in the contract currency: a close that ran
-    # while the currency changed may have labelled this open timesheet with the old one.
-    timesheet.currency = timesheet.worker.currency
-
-
-def _refuse_blocking_problems(timesheet: Timesheet, action: str) -> None:
-    if action != "approve":
-        return
-    blocking = timesheet_figures(timesheet).blocking_problems
-    if blocking:
-        raise Conflict("Cannot approve: " + " ".join(problem.message for problem in blocking))
-
-
-def _store_lines(timesheet: Timesheet, lines: Iterable[LineFigures]) -> None:
-    timesheet.lines.all().delete()
-    TimesheetLine.objects.bulk_create(_line_row(timesheet, line) for line in lines)
-
-
-def _line_row(timesheet: Timesheet, line: LineFigures) -> TimesheetLine:
-    return TimesheetLine(
-        timesheet=timesheet,
-        project_id=line.project_id,
-        kind=line.kind,
-        hourly_rate=line.hourly_rate,
-        multiplier=line.multiplier,
-        seconds=line.seconds,
-        amount=line.amount,
+def _lock(ids: list[int]) -> list[Timesheet]:
+    """Lock the timesheets' workers, then the timesheets, each in id order; read them as they are."""
+    workers = Timesheet.objects.filter(pk__any_of=ids).values("worker_id")
+    list(Worker.objects.select_for_update().filter(pk__in=workers).order_by("pk").values_list("pk"))
+    locked = list(
+        Timesheet.objects.select_for_update(of=("self",))
+        .select_related("worker")
+        .filter(pk__any_of=ids)
+        .order_by("pk")
     )
+    if len(locked) != len(ids):
+        raise Timesheet.DoesNotExist("Timesheet matching query does not exist.")
+    return locked
+
+
+def _check(
+    transition: Transition, action: str, actor: User | None, timesheets: list[Timesheet], note: str
+) -> None:
+    """Refuse the step unless the actor may take it for each timesheet, from its state, with a note if due."""
+    transition.guard(
+        actor, [Party(timesheet.worker.user_id, timesheet.worker.team_id) for timesheet in timesheets]
+    )
+    for timesheet in timesheets:
+        if timesheet.status not in transition.sources:
+            raise Conflict(
+                _about(timesheets, timesheet, f"Cannot {action} a timesheet that is {timesheet.status}.")
+            )
+    if transition.note_required and not note.strip():
+        raise InvalidInput({"note": [transition.note_required]})
+
+
+# The status change and its events, for every step ---------------------------------------
+
+
+class Moved(NamedTuple):
+    """A timesheet that has just taken a step: what its event, and its invoice, need of it."""
+
+    pk: int
+    worker_id: int
+    period: str
+    currency: str
+    from_status: str
+
+
+# The subquery locks the rows in id order and reads each state as it is once locked (the
+# RETURNING of an UPDATE sees only the new one); a row no longer in a source state is left.
+MOVE_SQL = """
+UPDATE payroll_timesheet AS t SET status = %(target)s{sets}
+FROM (
+    SELECT id, status FROM payroll_timesheet
+    WHERE id = ANY(%(ids)s::bigint[]) AND status = ANY(%(sources)s)
+    ORDER BY id FOR UPDATE
+) AS old
+WHERE t.id = old.id
+RETURNING t.id, t.worker_id, t.period, t.currency, old.status
+"""
+
+
+def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None = None) -> list[Moved]:
+    """Move those of these timesheets in one of the step's sources to its target; skip the rest.
+
+    One UPDATE whatever their count. `changes`: more fields (by model field name) set alike
+    on each; updated_at is now unless given. Returns the moved ones in id order, with the
+    state each left. Their events are the caller's to record (`timesheet_events_insert`).
+    """
+    transition = TRANSITIONS[action]
+    params: dict[str, Any] = {
+        "target": transition.target,
+        "ids": int_array(ids),
+        "sources": sorted(transition.sources),
+    }
+    sets = ""
+    for number, (name, value) in enumerate({"updated_at": timezone.now(), **(changes or {})}.items()):
+        column = connection.ops.quote_name(str(cast(Field, Timesheet._meta.get_field(name)).column))
+        sets += f", {column} = %(set{number})s"
+        params[f"set{number}"] = value.pk if isinstance(value, Model) else value
+    with connection.cursor() as cursor:
+        cursor.execute(MOVE_SQL.format(sets=sets), params)  # columns from the model, values as parameters
+        return sorted(Moved(*row) for row in cursor.fetchall())
+
+
+EVENT_COLUMNS = ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note")
+
+
+def timesheet_events_insert(
+    *,
+    action: str,
+    moved: Iterable[Moved],
+    actor: User | None,
+    at: datetime,
+    notes: str | Mapping[int, str] = "",
+) -> None:
+    """Record the step of each moved timesheet, one COPY: from, to, who, when and why.
+
+    `notes`: one note for all, or each timesheet's own by its id (an invoice's number).
+    """
+    target, actor_id = TRANSITIONS[action].target, actor.pk if actor else None
+    rows = (
+        (row.pk, row.from_status, target, actor_id, at, notes if isinstance(notes, str) else notes[row.pk])
+        for row in moved
+    )
+    insert_rows(TimesheetEvent, EVENT_COLUMNS, rows)

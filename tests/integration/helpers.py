@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from core.database import database_url
 from payroll.models import Invoice, Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
-from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.timesheet_transitions import timesheet_transition, timesheets_transition
 from trainers.models import Project, Role, Team, User, Worker
 from trainers.services.session_bulk_write import write_sessions
 
@@ -171,10 +171,11 @@ def make_workers(count: int) -> User:
 
 
 def approve_all(manager: User) -> None:
-    """Submit and approve every W45 timesheet: a few through the services, the rest in bulk.
+    """Submit and approve every W45 timesheet: a few one by one, the rest's approval at once.
 
-    The bulk path writes what the services write: the status, the submit and decision
-    fields and one event per step; the lines and total are already stored by the close.
+    The rest's submits are written by hand (each has its own contractor, and the close
+    stored their lines and totals): the status, the submit time and the event, as the
+    service writes them. Their approval is the manager's one step for all of them.
     """
     timesheets = Timesheet.objects.filter(period=PERIOD).select_related("worker__user").order_by("pk")
     for timesheet in timesheets[:5]:
@@ -182,26 +183,15 @@ def approve_all(manager: User) -> None:
         timesheet_transition(actor=manager, timesheet=timesheet, action="approve")
     rest = Timesheet.objects.filter(period=PERIOD, status=TimesheetStatus.OPEN)
     now = timezone.now()
-    events = []
-    for pk, contractor in rest.values_list("pk", "worker__user_id"):
-        events.append(
-            TimesheetEvent(
-                timesheet_id=pk, from_status="open", to_status="submitted", actor_id=contractor, at=now
-            )
+    submitted = list(rest.values_list("pk", "worker__user_id"))
+    TimesheetEvent.objects.bulk_create(
+        TimesheetEvent(
+            timesheet_id=pk, from_status="open", to_status="submitted", actor_id=contractor, at=now
         )
-        events.append(
-            TimesheetEvent(
-                timesheet_id=pk, from_status="submitted", to_status="approved", actor=manager, at=now
-            )
-        )
-    TimesheetEvent.objects.bulk_create(events)
-    rest.update(
-        status=TimesheetStatus.APPROVED,
-        submitted_at=now,
-        decided_at=now,
-        decided_by=manager,
-        decision_note="",
+        for pk, contractor in submitted
     )
+    rest.update(status=TimesheetStatus.SUBMITTED, submitted_at=now)
+    timesheets_transition(actor=manager, timesheets=[pk for pk, _ in submitted], action="approve", now=now)
 
 
 # Waiting ------------------------------------------------------------------------------
