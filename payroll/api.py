@@ -46,7 +46,7 @@ from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoices import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheet_transitions import timesheet_transition
-from payroll.services.timesheets import timesheet_ensure, timesheet_get_or_create
+from payroll.services.timesheets import timesheet_get_or_create
 from trainers.api import ADMIN_FINANCE, CONTRACTOR, ScopedViewSet
 from trainers.models import Role, User, Worker
 from trainers.permissions import RoleAccess
@@ -133,7 +133,7 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         form.is_valid(raise_exception=True)
         worker = self._worker(form.validated_data.get("worker"))
         period = form.validated_data["period"]
-        timesheet, created = timesheet_ensure(worker=worker, period=period)
+        timesheet, created = timesheet_get_or_create(worker=worker, period=period)
         return self._show(timesheet, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     @extend_schema(responses=TimesheetSerializer, filters=False)
@@ -142,7 +142,7 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         """The caller's timesheet for the period containing now, in their zone (created if need be)."""
         worker = self._worker(None)
         period = iso_week_key(timezone.now(), worker.zone)
-        return self._show(timesheet_get_or_create(worker=worker, period=period))
+        return self._show(timesheet_get_or_create(worker=worker, period=period)[0])
 
     @_transition_schema("submit", None)
     @action(detail=True, methods=["post"])

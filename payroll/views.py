@@ -82,7 +82,7 @@ def current_figures(request: HttpRequest) -> HttpResponse:
     worker = worker_of(actor(request))
     if worker is None:
         raise Http404("You have no worker profile, so you have no timesheets.")
-    timesheet = timesheet_get_or_create(worker=worker, period=iso_week_key(timezone.now(), worker.zone))
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=iso_week_key(timezone.now(), worker.zone))
     context = {"timesheet": timesheet, "figures": timesheet_figures(timesheet), "compact": True}
     return render(request, "payroll/partials/figures.html", context)
 

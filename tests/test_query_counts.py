@@ -51,7 +51,7 @@ class Data:
         self.world = world
         self.spread = spread
         self.added = 0
-        self.own_timesheet = timesheet_get_or_create(worker=world.worker_a, period=W47)
+        self.own_timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
         self.job = Job.objects.create(
             kind="close_period", params={"period": W45}, params_key="query-counts", created_by=world.finance
         )
@@ -83,11 +83,11 @@ class Data:
                 started_at=start + timedelta(hours=3),
                 ended_at=start + timedelta(hours=4),
             )
-        w45 = timesheet_get_or_create(worker=worker, period=W45)
+        w45, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=w45, action="submit")
         timesheet_transition(actor=world.manager_a, timesheet=w45, action="approve")
         invoice_issue(timesheet=Timesheet.objects.get(pk=w45.pk), actor=world.finance)
-        w46 = timesheet_get_or_create(worker=worker, period=W46)
+        w46, _ = timesheet_get_or_create(worker=worker, period=W46)
         timesheet_transition(actor=worker.user, timesheet=w46, action="submit")
         timesheet_get_or_create(worker=worker, period=W47)
         adjustment_create(

@@ -38,7 +38,7 @@ def submit_week(worker, user, session) -> Timesheet:
     LabellingSession.objects.filter(pk=session.pk).update(
         created_at=session.ended_at, updated_at=session.ended_at
     )
-    timesheet = timesheet_get_or_create(worker=worker, period=session.period)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=session.period)
     return timesheet_transition(actor=user, timesheet=timesheet, action="submit")
 
 

@@ -33,13 +33,8 @@ def timesheets_follow_zone_change(worker: Worker, fields: set[str]) -> None:
         timesheet.save(update_fields=["period_start", "period_end", "updated_at"])
 
 
-def timesheet_get_or_create(*, worker: Worker, period: str) -> Timesheet:
-    """The worker's timesheet for a period, created open if it does not exist yet."""
-    return timesheet_ensure(worker=worker, period=period)[0]
-
-
-def timesheet_ensure(*, worker: Worker, period: str) -> tuple[Timesheet, bool]:
-    """The worker's timesheet for a period and whether this call created it."""
+def timesheet_get_or_create(*, worker: Worker, period: str) -> tuple[Timesheet, bool]:
+    """The worker's timesheet for a period, created open if need be, and whether it was created."""
     existing = Timesheet.objects.filter(worker=worker, period=period).first()
     if existing:
         return existing, False

@@ -96,7 +96,7 @@ def test_contractor_starts_and_stops_the_timer_and_submits_the_week(page: Page, 
 
 def test_manager_rejects_contractor_fixes_and_resubmits_manager_approves(page: Page, site, world, shot):
     # given contractor A's week of session_a, submitted
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     name = world.worker_a.full_name
 
@@ -147,7 +147,7 @@ def test_manager_rejects_contractor_fixes_and_resubmits_manager_approves(page: P
 
 def test_finance_invoices_a_period_downloads_pdf_and_xlsx_and_sees_the_chart(page: Page, site, world, shot):
     # given an approved week
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
     timesheet = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="approve")
     period = timesheet.period

@@ -30,7 +30,7 @@ def _now_and_storage(frozen_now, settings):
 def invoice(world) -> Invoice:
     """Contractor A's W45 invoice (2 h at 15.00 = 30.00 USD), issued, its PDF not rendered yet."""
     RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.00"))
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="approve")
     return invoice_issue(timesheet=timesheet, actor=world.finance)[0]

@@ -30,7 +30,7 @@ def _now(frozen_now):
 
 def approve(world, worker, manager) -> Any:
     """`worker`'s W45 timesheet (2 h at 15.00 = 30.00), submitted and approved."""
-    timesheet = timesheet_get_or_create(worker=worker, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     return timesheet_transition(actor=manager, timesheet=timesheet, action="approve")
 

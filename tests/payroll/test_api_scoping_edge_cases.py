@@ -51,7 +51,7 @@ def team_c(world) -> tuple[Team, Worker]:
 
 def submitted(worker: Worker) -> Timesheet:
     """The worker's W45 timesheet, submitted by its contractor."""
-    timesheet = timesheet_get_or_create(worker=worker, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
     return timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
 
 

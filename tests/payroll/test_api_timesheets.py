@@ -60,7 +60,7 @@ PATHS = {
 
 def timesheet_in(world, status: str, period: str = W45) -> Timesheet:
     """Contractor A's timesheet of `period`, brought to `status` through the services."""
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=period)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=period)
     for action, who, note in PATHS[status]:
         timesheet = timesheet_transition(actor=world.user(who), timesheet=timesheet, action=action, note=note)
     if status == "invoiced":  # no invoice service yet: the state is all a transition checks
@@ -170,7 +170,7 @@ def test_the_list_costs_a_bounded_number_of_queries_per_row(world, client_for, d
     for worker in (world.worker_a, world.worker_a2, world.worker_b):
         RateFactory(worker=worker)
         for period in ("2026-W44", W45, "2026-W46"):
-            timesheet = timesheet_get_or_create(worker=worker, period=period)
+            timesheet, _ = timesheet_get_or_create(worker=worker, period=period)
             if period == W45:
                 timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     # when / then: figures are per row (a few queries each), events come in one prefetch
@@ -441,7 +441,7 @@ def test_a_manager_may_not_approve_their_own_timesheet(world, client_for):
     # given manager A also logs time, in the team they manage
     own = WorkerFactory(user=world.manager_a, team=world.team_a)
     RateFactory(worker=own)
-    timesheet = timesheet_get_or_create(worker=own, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=own, period=W45)
     timesheet = timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="submit")
     # when
     response = post(client_for(world.manager_a), f"timesheets/{timesheet.pk}/approve/")

@@ -33,7 +33,7 @@ def sheets(world) -> dict[str, Timesheet]:
     result = {}
     for name, worker in (("ts_a", world.worker_a), ("ts_b", world.worker_b)):
         RateFactory(worker=worker)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         result[name] = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     return result
 

@@ -46,7 +46,7 @@ def open_week(world, weeks_back: int) -> tuple[Timesheet, LabellingSession]:
             ended_at=start + timedelta(hours=2),
         )
     )
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=session.period)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=session.period)
     Adjustment.objects.create(
         worker=world.worker_a,
         amount=Decimal("1.25"),

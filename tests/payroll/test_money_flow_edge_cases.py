@@ -43,7 +43,7 @@ PDFTOTEXT = shutil.which("pdftotext")
 
 def approved_at(worker, manager, period: str, now: datetime) -> Timesheet:
     """The worker's timesheet of `period`, submitted and approved at `now`."""
-    timesheet = timesheet_get_or_create(worker=worker, period=period)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=period)
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit", now=now)
     return timesheet_transition(actor=manager, timesheet=timesheet, action="approve", now=now)
 

@@ -321,7 +321,7 @@ def worker_in(zone: str, **terms) -> Worker:
 
 def approved(worker: Worker) -> Timesheet:
     """The worker's W45 timesheet, submitted by the worker and approved by their manager."""
-    timesheet = timesheet_get_or_create(worker=worker, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
     timesheet = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     return timesheet_transition(actor=worker.team.managers.get(), timesheet=timesheet, action="approve")
 
@@ -445,7 +445,7 @@ def test_money_in_two_currencies_is_never_summed_after_a_currency_change(_now):
     adjustment_create(
         actor=finance, worker=worker, amount=Decimal("10.00"), currency="EUR", reason="Sign-on", now=in_w45
     )
-    timesheet = timesheet_get_or_create(worker=worker, period=W45)  # e.g. made by a close
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)  # e.g. made by a close
     with contextlib.suppress(Conflict):  # refusing the change is one correct outcome
         worker = worker_update(actor=finance, worker=worker, changes={"currency": "USD"})
     worker.refresh_from_db()
@@ -576,7 +576,7 @@ def test_the_database_is_the_backstop_against_duplicate_invoices(_now, postgres_
     worker = worker_in(CHICAGO)
     timesheet = approved(worker)
     invoice, _ = invoice_issue(timesheet=timesheet)
-    other = timesheet_get_or_create(worker=worker_in(CHICAGO), period=W45)
+    other, _ = timesheet_get_or_create(worker=worker_in(CHICAGO), period=W45)
     copy = {
         field: getattr(invoice, field)
         for field in (

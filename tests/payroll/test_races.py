@@ -144,7 +144,7 @@ def close_chunk(worker_ids: list[int], period: str) -> Callable[[], object]:
 
 def submitted_and_approved(people: dict[str, Any], worker: Worker, period_start: datetime) -> Timesheet:
     work(worker, period_start)
-    timesheet = timesheet_get_or_create(worker=worker, period=iso_week_key(period_start, worker.zone))
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=iso_week_key(period_start, worker.zone))
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     return timesheet_transition(actor=people["manager"], timesheet=timesheet, action="approve")
 
@@ -165,7 +165,7 @@ def test_a_session_write_racing_the_submit_of_its_week_is_counted_or_refused(peo
         kept = work(worker, MONDAY)
         other = work(worker, MONDAY + timedelta(days=1))
         later = work(worker, MONDAY + timedelta(days=9))
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         write_it = {
             "create": lambda w=worker: session_create(
                 actor=w.user,
@@ -210,7 +210,7 @@ def test_approve_racing_reject_or_a_second_manager_one_decision_stands(people):
     for round_number in range(ROUNDS):
         worker = new_worker(people)
         work(worker, MONDAY)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         action, note = ("approve", "") if round_number % 2 else ("reject", "Fix Tuesday.")
         outcomes = race(
@@ -230,7 +230,7 @@ def test_approve_racing_reopen_never_leaves_a_broken_event_chain(people):
     for _ in range(ROUNDS):
         worker = new_worker(people)
         work(worker, MONDAY)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         approved, reopened = race(
             lambda t=timesheet: timesheet_transition(actor=people["manager"], timesheet=t, action="approve"),
@@ -260,7 +260,7 @@ def test_approve_or_reopen_racing_an_invoicing_chunk_invoices_only_what_is_appro
             )
         else:
             work(worker, MONDAY)
-            timesheet = timesheet_get_or_create(worker=worker, period=W45)
+            timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
             timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
             decide = lambda t=timesheet: timesheet_transition(  # noqa: E731
                 actor=people["manager"], timesheet=t, action="approve"
@@ -290,7 +290,7 @@ def test_an_adjustment_racing_the_submit_of_its_week_lands_where_a_total_counts_
     for _ in range(ROUNDS):
         worker = new_worker(people)
         work(worker, THIS_MONDAY)
-        timesheet = timesheet_get_or_create(worker=worker, period=W47)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W47)
         submitted, adjusted = race(
             submit(worker, timesheet),
             lambda w=worker: adjustment_create(
@@ -323,7 +323,7 @@ def test_a_rate_change_racing_a_submit_freezes_one_consistent_set_of_rates(peopl
         scoped = None
         if change == "delete":
             scoped = RateFactory(worker=worker, project=second, hourly_rate=Decimal("20.00"))
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         changing = (
             (
                 lambda w=worker, p=second: rate_create(
@@ -358,7 +358,7 @@ def test_a_currency_change_racing_money_in_the_old_currency_never_mixes_currenci
     """
     for _ in range(ROUNDS):
         worker = new_worker(people, rate=False)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         rivals = {
             "submit": submit(worker, timesheet),
             "adjustment": lambda w=worker: adjustment_create(
@@ -401,7 +401,7 @@ def test_a_zone_change_racing_a_submit_adjustment_or_rate_keeps_weeks_in_one_zon
     for _ in range(ROUNDS):
         worker = new_worker(people)
         project = work(worker, MONDAY).project
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         rivals = {
             "submit": submit(worker, timesheet),
             "adjustment": lambda w=worker: adjustment_create(
@@ -446,7 +446,7 @@ def test_a_close_chunk_racing_the_submit_of_one_of_its_timesheets(people):
         for worker in workers:
             work(worker, MONDAY)
         target = workers[2]
-        timesheet = timesheet_get_or_create(worker=target, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=target, period=W45)
         timesheet_get_or_create(worker=workers[3], period=W45)
         closed, submitted = race(close_chunk([w.pk for w in workers], W45), submit(target, timesheet))
         only([closed, submitted])
@@ -590,7 +590,7 @@ def test_a_close_a_submit_and_an_invoicing_chunk_at_once_end_without_a_database_
         approved = [submitted_and_approved(people, worker, earlier) for worker in (a, b)]
         work(a, MONDAY)
         work(b, MONDAY)
-        open_b = timesheet_get_or_create(worker=b, period=W45)
+        open_b, _ = timesheet_get_or_create(worker=b, period=W45)
         ids = [t.pk for t in approved]
         outcomes = staggered(
             (close_chunk([a.pk, b.pk], W45), None, 0),

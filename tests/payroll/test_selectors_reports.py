@@ -51,10 +51,10 @@ def build_figures(world):
         started_at=datetime(2026, 11, 10, 15, 0, tzinfo=UTC),
         ended_at=datetime(2026, 11, 10, 16, 30, tzinfo=UTC),
     )
-    a45 = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    a45, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=a45, action="submit")
     timesheet_transition(actor=world.manager_a, timesheet=a45, action="approve")
-    b45 = timesheet_get_or_create(worker=world.worker_b, period=W45)
+    b45, _ = timesheet_get_or_create(worker=world.worker_b, period=W45)
     timesheet_transition(actor=world.contractor_b, timesheet=b45, action="submit")
     timesheet_get_or_create(worker=world.worker_a2, period=W45)
     timesheet_get_or_create(worker=world.worker_a, period=W46)

@@ -71,7 +71,7 @@ def set_contract(worker: Worker, **terms: object) -> None:
 
 
 def problems_of(world: World, period: str = W45) -> list[Problem]:
-    return timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=period)).problems
+    return timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=period)[0]).problems
 
 
 def codes(problems: list[Problem]) -> list[tuple[str, bool, tuple[int, ...]]]:
@@ -85,7 +85,7 @@ def codes(problems: list[Problem]) -> list[tuple[str, bool, tuple[int, ...]]]:
 def sheets(world) -> dict[str, Timesheet]:
     """A W45 timesheet for each contractor."""
     return {
-        name: timesheet_get_or_create(worker=worker, period=W45)
+        name: timesheet_get_or_create(worker=worker, period=W45)[0]
         for name, worker in (("a", world.worker_a), ("a2", world.worker_a2), ("b", world.worker_b))
     }
 
@@ -155,7 +155,7 @@ def test_open_figures_are_priced_live_with_names_and_both_hour_formats(world, ra
     # given a second project at 18.00 and 1:20 on it beside Monday's 2 h on project A
     other = ProjectFactory(name="Project C", workers=[world.worker_a])
     RateFactory(worker=world.worker_a, project=other, hourly_rate=Decimal("18.00"))
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     SessionFactory(
         worker=world.worker_a,
         project=other,
@@ -188,7 +188,7 @@ def test_figures_total_is_lines_plus_adjustments(world, rate_a, adjustments):
         created_by=world.finance,
     )
     # when
-    figures = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period="2026-W47"))
+    figures = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period="2026-W47")[0])
     # then
     assert [adjustment.amount for adjustment in figures.adjustments] == [Decimal("1.00"), Decimal("-0.25")]
     assert figures.total == Decimal("15.75")
@@ -197,7 +197,7 @@ def test_figures_total_is_lines_plus_adjustments(world, rate_a, adjustments):
 
 def test_submitted_figures_come_from_the_stored_lines(world, rate_a):
     # given a submitted timesheet
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     # when the session is changed behind the services' back (e.g. a manual database fix)
     LabellingSession.objects.filter(pk=world.session_a.pk).update(
@@ -343,7 +343,7 @@ def test_blocking_problems_come_first(world):
     timely(long, running)
     # when
     problems = problems_of(world)
-    figures = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=W45))
+    figures = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=W45)[0])
     # then
     assert codes(problems) == [
         ("unpriced_time", True, ()),
@@ -372,7 +372,7 @@ def _team_timesheets(world: World, count: int) -> list[Timesheet]:
         worker = WorkerFactory(team=world.team_a)
         RateFactory(worker=worker, hourly_rate=Decimal("15.00") + index)
         SessionFactory(worker=worker, started_at=local(2026, 11, 3, 9), ended_at=local(2026, 11, 3, 11))
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         if index % 2:
             timesheet = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         timesheets.append(timesheet)

@@ -102,7 +102,7 @@ def test_refresh_creates_open_timesheets_with_stored_lines_and_totals(world):
 
 def test_refresh_creates_timesheets_as_the_services_do_and_keeps_an_existing_one(world):
     # given: B's timesheet exists already (the services made it)
-    existing = timesheet_get_or_create(worker=world.worker_b, period=PERIOD)
+    existing, _ = timesheet_get_or_create(worker=world.worker_b, period=PERIOD)
     # when
     timesheets_refresh(workers=[world.worker_a, world.worker_b], period=PERIOD)
     # then

@@ -59,7 +59,7 @@ def invoice(world, frozen_now, company, storage) -> Invoice:
     world.worker_a.tax_rate = Decimal("0.1900")
     world.worker_a.save()
     RateFactory(worker=world.worker_a, hourly_rate=Decimal("15.3333"))
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="approve")
     return invoice_issue(timesheet=timesheet, actor=world.finance)[0]

@@ -28,10 +28,10 @@ def timesheets(world, frozen_now) -> dict[str, Timesheet]:
     """W45 of contractor A (approved) and of contractor B (only submitted)."""
     for worker in (world.worker_a, world.worker_b):
         RateFactory(worker=worker, hourly_rate=Decimal("15.00"))
-    a = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    a, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=a, action="submit")
     timesheet_transition(actor=world.manager_a, timesheet=a, action="approve")
-    b = timesheet_get_or_create(worker=world.worker_b, period=W45)
+    b, _ = timesheet_get_or_create(worker=world.worker_b, period=W45)
     timesheet_transition(actor=world.contractor_b, timesheet=b, action="submit")
     return {"a": a, "b": b}
 
@@ -76,7 +76,7 @@ def test_once_the_job_has_run_nothing_is_left_to_invoice(timesheets, django_capt
 def test_periods_without_approved_timesheets_are_not_invoiced(world, frozen_now):
     # given only a submitted timesheet
     RateFactory(worker=world.worker_b, hourly_rate=Decimal("15.00"))
-    timesheet = timesheet_get_or_create(worker=world.worker_b, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_b, period=W45)
     timesheet_transition(actor=world.contractor_b, timesheet=timesheet, action="submit")
     # when / then
     assert started(DUE + timedelta(days=7)) == []

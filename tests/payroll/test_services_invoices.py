@@ -22,7 +22,7 @@ W45 = "2026-W45"
 def approved_timesheet(world, worker=None, manager=None):
     """A's W45 (2 h at 15.00 = 30.00 unless told otherwise), submitted and approved."""
     worker = worker or world.worker_a
-    timesheet = timesheet_get_or_create(worker=worker, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     return timesheet_transition(actor=manager or world.manager_a, timesheet=timesheet, action="approve")
 
@@ -82,7 +82,7 @@ def test_tax_is_rounded_once_on_the_subtotal(world, frozen_now):
 @pytest.mark.django_db
 def test_only_approved_timesheets_are_invoiced_and_no_number_is_spent(world, frozen_now):
     RateFactory(worker=world.worker_a)
-    open_timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    open_timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     with pytest.raises(Conflict):
         invoice_issue(timesheet=open_timesheet)
     assert not InvoiceCounter.objects.filter(last_sequence__gt=0).exists()
@@ -130,7 +130,7 @@ def test_many_threads_with_rollbacks_number_without_gaps_or_duplicates(postgres_
     for worker in workers:
         RateFactory(worker=worker)
         SessionFactory(worker=worker, project=project)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         timesheets.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve"))
     barrier = threading.Barrier(len(timesheets))
@@ -309,7 +309,7 @@ def test_a_batch_skips_invoiced_and_unapproved_timesheets_and_runs_twice_harmles
     invoiced = approved_timesheet(world)
     invoice_issue(timesheet=invoiced)
     approved = approved_timesheet(world, world.worker_b, world.manager_b)
-    still_open = timesheet_get_or_create(worker=world.worker_a2, period=W45)
+    still_open, _ = timesheet_get_or_create(worker=world.worker_a2, period=W45)
     ids = [invoiced.pk, approved.pk, still_open.pk]
     # when
     first_run = invoices_issue_batch(timesheet_ids=ids)
@@ -403,7 +403,7 @@ def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen
     world.worker_a.team = None
     world.worker_a.save()
     RateFactory(worker=world.worker_a)
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     timesheet = timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve")
     invoice, _ = invoice_issue(timesheet=timesheet)
@@ -423,7 +423,7 @@ def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(pos
     for worker in workers:
         RateFactory(worker=worker)
         SessionFactory(worker=worker, project=project)
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         timesheets.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve"))
     ids = [timesheet.pk for timesheet in timesheets]

@@ -250,7 +250,7 @@ def approved_timesheet_ids(count: int) -> list[int]:
     for worker in workers:
         RateFactory(worker=worker)
         SessionFactory(worker=worker, project=project)
-        timesheet = timesheet_get_or_create(worker=worker, period=PERIOD)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=PERIOD)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         ids.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve").pk)
     return sorted(ids)

@@ -47,7 +47,9 @@ def submitted(workers: list[Worker]) -> list[Timesheet]:
     """Each worker's W45 timesheet, submitted by its contractor."""
     return [
         timesheet_transition(
-            actor=worker.user, timesheet=timesheet_get_or_create(worker=worker, period=W45), action="submit"
+            actor=worker.user,
+            timesheet=timesheet_get_or_create(worker=worker, period=W45)[0],
+            action="submit",
         )
         for worker in workers
     ]
@@ -166,7 +168,7 @@ def test_a_contractor_submits_several_weeks_at_once_and_each_stores_its_lines(wo
         started_at=datetime(2026, 11, 10, 15, 0, tzinfo=UTC),
         ended_at=datetime(2026, 11, 10, 16, 0, tzinfo=UTC),
     )
-    weeks = [timesheet_get_or_create(worker=world.worker_a, period=p) for p in (W45, "2026-W46")]
+    weeks = [timesheet_get_or_create(worker=world.worker_a, period=p)[0] for p in (W45, "2026-W46")]
     # when
     done = timesheets_transition(actor=world.contractor_a, timesheets=weeks, action="submit")
     # then each is submitted with its own stored lines and total
@@ -191,7 +193,7 @@ def test_invoice_is_not_a_persons_step(world):
 def test_a_move_skips_what_is_not_in_a_source_state_and_says_where_each_came_from(world):
     # given an open, a submitted and a rejected timesheet
     first, second, third = team_of(3, world.manager_a)
-    open_one = timesheet_get_or_create(worker=first, period=W45)
+    open_one, _ = timesheet_get_or_create(worker=first, period=W45)
     (submitted_one, rejected) = submitted([second, third])
     timesheet_transition(actor=world.manager_a, timesheet=rejected, action="reject", note="Split it.")
     # when the submit step's status change alone is applied to all three

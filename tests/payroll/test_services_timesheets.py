@@ -67,7 +67,7 @@ def local(*parts: int) -> datetime:
 
 def timesheet_in(world: World, status: str, period: str = W45, worker: Worker | None = None) -> Timesheet:
     """Contractor A's timesheet of `period`, brought to `status` through the services."""
-    timesheet = timesheet_get_or_create(worker=worker or world.worker_a, period=period)
+    timesheet, _ = timesheet_get_or_create(worker=worker or world.worker_a, period=period)
     # A week can be submitted once it has started: move future weeks along as of their start.
     when = max(timezone.now(), timesheet.period_start)
     for action, who, note in PATHS[status]:
@@ -150,7 +150,7 @@ def test_submit_from_rejected_is_allowed_and_clears_the_decision(world, rate_a):
 
 def test_the_whole_path_writes_one_event_per_step_in_order(world, rate_a):
     # given an open timesheet
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     steps = [
         ("submit", world.contractor_a, ""),
         ("reject", world.manager_a, "Tuesday is missing."),
@@ -192,7 +192,7 @@ def test_nobody_approves_or_rejects_their_own_timesheet(world, role):
     world.project_a.workers.add(own)
     RateFactory(worker=own)
     add_session(world, local(2026, 11, 3, 9), local(2026, 11, 3, 10), worker=own)
-    timesheet = timesheet_get_or_create(worker=own, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=own, period=W45)
     timesheet = timesheet_transition(actor=boss, timesheet=timesheet, action="submit")
     # when / then they may neither approve nor reject it
     for action, note in (("approve", ""), ("reject", "No.")):
@@ -249,7 +249,7 @@ def test_approving_twice_the_second_is_a_conflict(world, rate_a):
 
 def test_submitting_twice_the_second_is_a_conflict(world, rate_a):
     # given
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     # when / then
     with pytest.raises(Conflict, match="Cannot submit a timesheet that is submitted"):
@@ -302,7 +302,7 @@ def test_submit_copies_rates_multipliers_seconds_and_amounts(world, rate_a):
     world.worker_a.save()
     RateFactory(worker=world.worker_a, hourly_rate=Decimal("16.50"), effective_from=date(2026, 11, 4))
     add_session(world, local(2026, 11, 4, 9), local(2026, 11, 4, 11))
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     # when
     submitted = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     # then each (project, rate, kind) is one stored line with its own copy of the figures
@@ -324,7 +324,7 @@ def test_submit_total_is_the_lines_plus_the_adjustments(world, rate_a):
         adjustment_create(
             actor=world.finance, worker=world.worker_a, amount=Decimal(amount), currency="USD", reason="Fix."
         )
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W47)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when
     submitted = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     # then 20.00 for the time, +10.00 - 2.50 = 27.50
@@ -339,7 +339,7 @@ def test_a_clawback_larger_than_the_week_blocks_submit_until_offset(world, rate_
     adjustment_create(
         actor=world.finance, worker=world.worker_a, amount=Decimal("-25.00"), currency="USD", reason="Over."
     )
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W47)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when / then the week cannot go forward to a negative invoice
     with pytest.raises(Conflict, match="negative sum"):
         timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
@@ -386,7 +386,7 @@ def test_after_reject_the_figures_are_live_again(world, rate_a):
 
 def test_submit_is_refused_while_time_is_unpriced(world):
     # given contractor A's 2 h in W45 and no rate at all
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     # when / then
     with pytest.raises(Conflict, match=r"Cannot submit yet: .*'Project A' has no rate"):
         timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
@@ -398,7 +398,7 @@ def test_submit_is_refused_while_time_is_unpriced(world):
 def test_submit_is_refused_while_a_session_is_running(world, rate_a):
     # given a timer running in this week (W47)
     session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a)
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=W47)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when / then
     with pytest.raises(Conflict, match=f"Session {session.pk} still running"):
         timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
@@ -708,7 +708,7 @@ def test_an_adjustment_shows_on_its_timesheet_and_in_the_stored_total(world, rat
         actor=world.manager_a, worker=world.worker_a, amount=Decimal("12.50"), currency="USD", reason="Bonus."
     )
     assert adjustment.applies_to_period == W48
-    w48 = timesheet_get_or_create(worker=world.worker_a, period=W48)
+    w48, _ = timesheet_get_or_create(worker=world.worker_a, period=W48)
     # when the W48 timesheet is read, refreshed and submitted
     figures = timesheet_figures(w48)
     timesheets_refresh(workers=[world.worker_a], period=W48)
@@ -776,7 +776,7 @@ def test_refresh_skips_locked_timesheets_and_updates_rejected_ones(world, rate_a
     # given A's W45 submitted, A2's rejected, and then a rate change for that week
     RateFactory(worker=world.worker_a2)
     submitted = timesheet_in(world, "submitted")
-    rejected = timesheet_get_or_create(worker=world.worker_a2, period=W45)
+    rejected, _ = timesheet_get_or_create(worker=world.worker_a2, period=W45)
     for action, actor, note in (("submit", world.contractor_a2, ""), ("reject", world.manager_a, "x")):
         rejected = timesheet_transition(actor=actor, timesheet=rejected, action=action, note=note)
     locked_before = next(row for row in snapshot(W45) if row[0] == submitted.pk)
@@ -809,9 +809,10 @@ def test_refresh_counts_adjustments_in_the_total(world, rate_a):
 
 def test_get_or_create_is_idempotent(world):
     # when
-    first = timesheet_get_or_create(worker=world.worker_a, period=W45)
-    second = timesheet_get_or_create(worker=world.worker_a, period=W45)
-    # then
+    first, created = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    second, created_again = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    # then the first call made it, the second found it
+    assert (created, created_again) == (True, False)
     assert first.pk == second.pk
     assert Timesheet.objects.filter(worker=world.worker_a).count() == 1
     assert (first.status, first.currency, first.total) == ("open", "USD", Decimal("0.00"))
@@ -834,7 +835,7 @@ def test_period_bounds_are_read_in_the_workers_zone(db, zone, period, start, end
     # given
     worker = WorkerFactory(time_zone=zone, currency="EUR")
     # when
-    timesheet = timesheet_get_or_create(worker=worker, period=period)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=period)
     # then
     assert (timesheet.period_start, timesheet.period_end) == (
         start.replace(tzinfo=UTC),
@@ -867,13 +868,13 @@ def test_the_zone_cannot_move_once_a_week_is_signed(world, rate_a, status):
         worker_update(actor=world.finance, worker=world.worker_a, changes={"time_zone": "Europe/Berlin"})
     # then the zone, and with it every week boundary, stays
     assert Worker.objects.get(pk=world.worker_a.pk).time_zone == "America/Chicago"
-    w45 = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=W45))
+    w45 = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period=W45)[0])
     assert w45.total_seconds == 2 * 3600 + 2 * 3600  # the world's Monday session and Monday 00:00-02:00
 
 
 def test_a_zone_change_before_anything_is_signed_moves_the_open_weeks_bounds(world, rate_a):
     # given an open and a rejected week in Chicago
-    open_week = timesheet_get_or_create(worker=world.worker_a, period=W46)
+    open_week, _ = timesheet_get_or_create(worker=world.worker_a, period=W46)
     rejected = timesheet_in(world, "rejected", period=W45)
     # when the worker moves to Berlin
     worker_update(actor=world.finance, worker=world.worker_a, changes={"time_zone": "Europe/Berlin"})
@@ -922,7 +923,7 @@ def test_the_currency_moves_once_its_money_is_invoiced_and_open_weeks_follow(wor
         created_by=world.finance,
     )  # fmt: skip
     Timesheet.objects.filter(pk=invoiced.pk).update(status=TimesheetStatus.INVOICED)
-    open_week = timesheet_get_or_create(worker=world.worker_a, period=W45)
+    open_week, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
     # when the currency changes
     worker_update(actor=world.finance, worker=world.worker_a, changes={"currency": "JPY"})
     # then the open week is in the new currency and the invoiced one keeps the old

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_week_cannot_be_submitted_before_it_starts(world, frozen_now):
     # given next week's timesheet (frozen now is Fri 2026-11-20, W47)
-    future = timesheet_get_or_create(worker=world.worker_a, period="2026-W48")
+    future, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W48")
     # when / then
     with pytest.raises(Conflict, match="has not started"):
         timesheet_transition(actor=world.contractor_a, timesheet=future, action="submit")
@@ -43,13 +43,13 @@ def test_nobody_adjusts_their_own_pay(world):
 
 
 def test_an_unknown_action_is_bad_input_not_a_crash(world):
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
     with pytest.raises(InvalidInput):
         timesheet_transition(actor=world.admin, timesheet=timesheet, action="approve-all")
 
 
 def test_the_note_rule_comes_after_the_state_rule(world):
     # rejecting an open timesheet without a note is a state conflict first
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
     with pytest.raises(Conflict):
         timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="reject", note="")

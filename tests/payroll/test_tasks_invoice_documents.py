@@ -34,7 +34,7 @@ def approved(world) -> list[int]:
     ids = []
     for worker, manager in ((world.worker_a, world.manager_a), (world.worker_b, world.manager_b)):
         RateFactory(worker=worker, hourly_rate=Decimal("15.00"))
-        timesheet = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
         timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         ids.append(timesheet_transition(actor=manager, timesheet=timesheet, action="approve").pk)
     return ids

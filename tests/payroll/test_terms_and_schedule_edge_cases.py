@@ -182,7 +182,7 @@ def test_week_53_is_invoiced_a_day_after_it_ends_at_utc_minus_12(far_workers, mo
     # given Kiritimati's W53 approved on Sun 3 Jan 2027, once the week is over there
     worker = far_workers[KIRITIMATI]
     monkeypatch.setattr("django.utils.timezone.now", lambda: W53_ENDS[KIRITIMATI] + timedelta(hours=1))
-    timesheet = timesheet_get_or_create(worker=worker, period=W53)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=W53)
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
     Timesheet.objects.filter(pk=timesheet.pk).update(status=TimesheetStatus.APPROVED)
     due = W53_ENDS[UTC_MINUS_12] + timedelta(days=1)
@@ -246,7 +246,7 @@ def test_an_adjustment_lands_on_week_53_or_past_it_in_the_workers_zone(
     # the current week, open
     assert next_open_period(worker, now) == current
     # once the current week is submitted, the next one; and the close of that week builds its timesheet
-    timesheet = timesheet_get_or_create(worker=worker, period=current)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=current)
     timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit", now=now)
     following = NEXT_W01 if current == W53 else "2027-W02"
     adjustment = adjustment_create(
@@ -289,7 +289,7 @@ def test_deleting_the_rate_under_a_submitted_week_leaves_it_approvable_and_invoi
     DELETE) neither blocks the approval as unpriced time nor changes the invoice."""
     # given W45 submitted: the world's session, 2 h at 15.00 = 30.00
     rate = RateFactory(worker=world.worker_a)
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
     timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     # when finance deletes the rate
     response = client_for(world.finance).delete(f"{API}/rates/{rate.pk}/")
@@ -318,7 +318,7 @@ def test_a_rate_from_mid_week_reprices_the_open_week_but_not_the_signed_one(far_
         ended_at=at(KIRITIMATI, 2026, 12, 31, 1),
     )
     timesheets_refresh(workers=far_workers.values(), period=W53)
-    signed = timesheet_get_or_create(worker=minus_12, period=W53)
+    signed, _ = timesheet_get_or_create(worker=minus_12, period=W53)
     timesheet_transition(
         actor=minus_12.user, timesheet=signed, action="submit", now=W53_ENDS[UTC_MINUS_12] + SECOND
     )
@@ -404,7 +404,7 @@ def test_a_timer_running_over_the_week_end_blocks_the_next_week_until_the_job_cu
         ended_at=None,
         source=SessionSource.TIMER,
     )
-    w47 = timesheet_get_or_create(worker=world.worker_a, period="2026-W47")
+    w47, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W47")
     # when the contractor submits W47 on Monday 11:00 while the timer runs
     with pytest.raises(Conflict, match="still running"):
         timesheet_transition(
@@ -420,7 +420,7 @@ def test_a_timer_running_over_the_week_end_blocks_the_next_week_until_the_job_cu
     problems = timesheet_figures(submitted).problems
     assert "needs_review" in {p.code for p in problems}
     assert not [p for p in problems if p.blocking]
-    w46 = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period="2026-W46"))
+    w46 = timesheet_figures(timesheet_get_or_create(worker=world.worker_a, period="2026-W46")[0])
     assert w46.total_seconds == 4 * 3600
 
 
@@ -435,9 +435,9 @@ def test_the_api_refuses_a_zone_change_under_a_signed_week_and_allows_it_for_ano
     week takes the new zone's bounds."""
     RateFactory(worker=world.worker_a)
     RateFactory(worker=world.worker_a2)
-    signed = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
+    signed, _ = timesheet_get_or_create(worker=world.worker_a, period="2026-W45")
     timesheet_transition(actor=world.contractor_a, timesheet=signed, action="submit")
-    open_week = timesheet_get_or_create(worker=world.worker_a2, period="2026-W45")
+    open_week, _ = timesheet_get_or_create(worker=world.worker_a2, period="2026-W45")
     client = client_for(world.finance)
     # when
     refused = client.patch(f"{API}/workers/{world.worker_a.pk}/", {"time_zone": KIRITIMATI}, format="json")

@@ -55,7 +55,7 @@ def submitted(world) -> Timesheet:
     LabellingSession.objects.filter(pk=world.session_a.pk).update(
         created_at=world.session_a.ended_at, updated_at=world.session_a.ended_at
     )
-    timesheet = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
+    timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=world.session_a.period)
     return timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
 
 

@@ -61,7 +61,7 @@ def imported(worker: Any) -> list[LabellingSession]:
 
 def lock_with_timesheet(worker: Any, period: str, status: str) -> Timesheet:
     """A real payroll timesheet of the period in `status` (the lock hook reads it)."""
-    timesheet = timesheet_get_or_create(worker=worker, period=period)
+    timesheet, _ = timesheet_get_or_create(worker=worker, period=period)
     Timesheet.objects.filter(pk=timesheet.pk).update(status=status)
     return timesheet
 

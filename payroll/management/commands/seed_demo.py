@@ -170,7 +170,7 @@ class Command(BaseCommand):
         self._decide(priya, last_week, None)
 
     def _decide(self, worker: Worker, period: str, manager: User | None) -> Timesheet:
-        timesheet = timesheet_get_or_create(worker=worker, period=period)
+        timesheet, _ = timesheet_get_or_create(worker=worker, period=period)
         timesheet = timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
         if manager is not None:
             timesheet = timesheet_transition(
