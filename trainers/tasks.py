@@ -19,4 +19,4 @@ RELIABLE = {
 @shared_task(name="trainers.stop_forgotten_timers", **RELIABLE)
 def stop_forgotten_timers() -> dict[str, int]:
     """Stop timers left running past MAX_SESSION_HOURS and tell their contractors."""
-    return forgotten_timers.stop_forgotten_timers(now=timezone.now())
+    return forgotten_timers.forgotten_timers_stop(now=timezone.now())

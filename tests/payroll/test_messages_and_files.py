@@ -31,7 +31,7 @@ from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory
 from tests.payroll.test_services_invoices import approved_timesheet
 from trainers.models import SessionSource, User
-from trainers.services.forgotten_timers import stop_forgotten_timers
+from trainers.services.forgotten_timers import forgotten_timers_stop
 
 pytestmark = pytest.mark.django_db
 PERIOD = "2026-W45"  # Mon 2 Nov to Sun 8 Nov 2026; over everywhere by Mon 9 Nov 12:00 UTC
@@ -94,7 +94,7 @@ def test_every_mail_links_absolutely_to_a_page_its_recipient_can_open(world, she
     running_timer(world.worker_b, world.project_b)
     # when
     reminders_send(now=AFTER)
-    stop_forgotten_timers(now=TIMER_START + timedelta(hours=17))
+    forgotten_timers_stop(now=TIMER_START + timedelta(hours=17))
     # then a2 and b asked to submit, manager_a to approve a's, b told of the timer
     assert len(mail.outbox) == 4
     for message in mail.outbox:
@@ -149,7 +149,7 @@ def test_a_deactivated_contractor_gets_no_forgotten_timer_mail(world):
     world.contractor_b.is_active = False
     world.contractor_b.save()
     # when
-    counts = stop_forgotten_timers(now=TIMER_START + timedelta(hours=17))
+    counts = forgotten_timers_stop(now=TIMER_START + timedelta(hours=17))
     # then stopped at 16 h, but nobody mailed
     timer.refresh_from_db()
     assert counts["stopped"] == 1
@@ -164,7 +164,7 @@ def test_the_forgotten_timer_mail_gives_local_times_with_the_zone_named(world):
     # given
     running_timer(world.worker_b, world.project_b)
     # when
-    stop_forgotten_timers(now=TIMER_START + timedelta(hours=17))
+    forgotten_timers_stop(now=TIMER_START + timedelta(hours=17))
     # then 15:00 UTC = 20:30 IST; +16 h = 12:30 next day
     (message,) = mail.outbox
     assert message.to == [world.worker_b.email]

@@ -31,7 +31,7 @@ from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, Role, SessionSource, User, Worker
-from trainers.services.forgotten_timers import stop_forgotten_timers
+from trainers.services.forgotten_timers import forgotten_timers_stop
 from trainers.services.people import worker_update
 from trainers.services.sessions import session_update
 
@@ -377,7 +377,7 @@ def test_a_forgotten_timer_cut_at_16_h_can_be_corrected_after_its_project_closed
         world.worker_a.is_active = False
         world.worker_a.save()
     now = started_at + timedelta(hours=20)
-    stop_forgotten_timers(now=now)
+    forgotten_timers_stop(now=now)
     assert "correct it" in mail.outbox[0].body
     # when the contractor corrects it to the 3 hours really worked
     session_update(
@@ -411,7 +411,7 @@ def test_a_timer_running_over_the_week_end_blocks_the_next_week_until_the_job_cu
             actor=world.contractor_a, timesheet=w47, action="submit", now=at(CHICAGO, 2026, 11, 16, 11)
         )
     # when the job cuts it at Mon 12:00 (16 h) and the contractor submits again
-    stop_forgotten_timers(now=at(CHICAGO, 2026, 11, 16, 12, 5))
+    forgotten_timers_stop(now=at(CHICAGO, 2026, 11, 16, 12, 5))
     submitted = timesheet_transition(
         actor=world.contractor_a, timesheet=w47, action="submit", now=at(CHICAGO, 2026, 11, 16, 12, 10)
     )

@@ -11,7 +11,7 @@ from django.db import connection
 
 from tests.factories import SessionFactory
 from trainers.models import LabellingSession, SessionSource
-from trainers.services.forgotten_timers import CHANGE_REASON, forgotten_timer_stop, stop_forgotten_timers
+from trainers.services.forgotten_timers import CHANGE_REASON, forgotten_timer_stop, forgotten_timers_stop
 from trainers.tasks import stop_forgotten_timers as stop_forgotten_timers_task
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_a_timer_running_past_16_h_stops_at_exactly_16_h_flagged_and_mailed(worl
     # given
     timer = running_timer(world)
     # when
-    counts = stop_forgotten_timers(now=STARTED + timedelta(hours=17, minutes=3))
+    counts = forgotten_timers_stop(now=STARTED + timedelta(hours=17, minutes=3))
     # then
     timer.refresh_from_db()
     assert counts == {"stopped": 1, "failed": 0}
@@ -52,7 +52,7 @@ def test_the_stop_is_recorded_in_history_as_the_system(world):
     # given
     timer = running_timer(world)
     # when
-    stop_forgotten_timers(now=STARTED + timedelta(hours=20))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=20))
     # then
     latest = timer.history.latest()
     assert latest.history_user is None
@@ -64,7 +64,7 @@ def test_a_timer_running_exactly_16_h_is_stopped_now(world):
     # given
     timer = running_timer(world)
     # when
-    stop_forgotten_timers(now=STARTED + timedelta(hours=16))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=16))
     # then
     timer.refresh_from_db()
     assert timer.ended_at == STARTED + timedelta(hours=16)
@@ -75,7 +75,7 @@ def test_a_timer_running_15_h_is_untouched(world):
     timer = running_timer(world)
     history = timer.history.count()
     # when
-    counts = stop_forgotten_timers(now=STARTED + timedelta(hours=15, minutes=59, seconds=59))
+    counts = forgotten_timers_stop(now=STARTED + timedelta(hours=15, minutes=59, seconds=59))
     # then
     timer.refresh_from_db()
     assert counts == {"stopped": 0, "failed": 0}
@@ -88,11 +88,11 @@ def test_a_timer_running_15_h_is_untouched(world):
 def test_running_it_twice_changes_nothing_more(world):
     # given
     timer = running_timer(world)
-    stop_forgotten_timers(now=STARTED + timedelta(hours=17))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=17))
     timer.refresh_from_db()
     state = (timer.ended_at, timer.needs_review, timer.updated_at, timer.history.count())
     # when
-    counts = stop_forgotten_timers(now=STARTED + timedelta(hours=30))
+    counts = forgotten_timers_stop(now=STARTED + timedelta(hours=30))
     # then
     timer.refresh_from_db()
     assert counts == {"stopped": 0, "failed": 0}
@@ -129,7 +129,7 @@ def test_finished_sessions_and_other_workers_timers_are_not_touched(world):
         ended_at=None,
     )
     # when
-    stop_forgotten_timers(now=STARTED + timedelta(hours=17))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=17))
     # then
     long_done.refresh_from_db()
     fresh.refresh_from_db()
@@ -142,7 +142,7 @@ def test_the_limit_follows_max_session_hours(world, settings):
     settings.MAX_SESSION_HOURS = 10
     timer = running_timer(world)
     # when
-    stop_forgotten_timers(now=STARTED + timedelta(hours=12))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=12))
     # then
     timer.refresh_from_db()
     assert timer.ended_at == STARTED + timedelta(hours=10)
@@ -157,7 +157,7 @@ def test_a_timer_of_an_inactive_worker_on_an_inactive_project_is_still_stopped(w
     world.project_a.is_active = False
     world.project_a.save()
     # when
-    stop_forgotten_timers(now=STARTED + timedelta(hours=17))
+    forgotten_timers_stop(now=STARTED + timedelta(hours=17))
     # then
     timer.refresh_from_db()
     assert timer.ended_at == STARTED + timedelta(hours=16)
@@ -176,10 +176,10 @@ def test_when_the_mail_fails_the_timer_keeps_running_and_stops_at_the_same_insta
 
     monkeypatch.setattr(EmailBackend, "send_messages", flaky)
     # when
-    first = stop_forgotten_timers(now=STARTED + timedelta(hours=17))
+    first = forgotten_timers_stop(now=STARTED + timedelta(hours=17))
     timer.refresh_from_db()
     still_running = timer.is_running
-    second = stop_forgotten_timers(now=STARTED + timedelta(hours=17, minutes=10))
+    second = forgotten_timers_stop(now=STARTED + timedelta(hours=17, minutes=10))
     # then
     timer.refresh_from_db()
     assert (first, still_running) == ({"stopped": 0, "failed": 1}, True)
@@ -209,7 +209,7 @@ def test_two_concurrent_runs_stop_and_mail_once(world, postgres_only):
     def run() -> None:
         try:
             barrier.wait()
-            outcomes.append(stop_forgotten_timers(now=STARTED + timedelta(hours=17)))
+            outcomes.append(forgotten_timers_stop(now=STARTED + timedelta(hours=17)))
         except Exception as error:
             outcomes.append(error)
         finally:

@@ -21,7 +21,7 @@ from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
 from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import DISCARDED_MESSAGE, FUTURE_MESSAGE
-from trainers.services.forgotten_timers import stop_forgotten_timers
+from trainers.services.forgotten_timers import forgotten_timers_stop
 from trainers.services.session_import import ImportRejected, sessions_import
 from trainers.services.sessions import session_start, session_stop, session_update
 
@@ -559,7 +559,7 @@ def test_forgotten_timer_over_the_fall_back_night_stops_after_16_real_hours():
         worker=WorkerFactory(time_zone="America/Chicago"), started_at=started, ended_at=None, source="timer"
     )
     # when the job runs a day later
-    counts = stop_forgotten_timers(now=started + hours(24))
+    counts = forgotten_timers_stop(now=started + hours(24))
     # then
     timer.refresh_from_db()
     assert counts == {"stopped": 1, "failed": 0}

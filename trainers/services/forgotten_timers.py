@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 CHANGE_REASON = "Stopped by Fairhour at the maximum session length"
 
 
-def stop_forgotten_timers(*, now: datetime | None = None) -> dict[str, int]:
+def forgotten_timers_stop(*, now: datetime | None = None) -> dict[str, int]:
     """Stop every timer running MAX_SESSION_HOURS or longer at `now`; count what happened.
 
     A timer whose mail cannot be sent stays running until a later run: its end is
