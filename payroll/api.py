@@ -43,7 +43,7 @@ from payroll.serializers import (
 from payroll.services import rates as services
 from payroll.services.adjustments import adjustment_create
 from payroll.services.invoice_documents import invoice_pdf
-from payroll.services.invoices import invoice_pay, invoice_void
+from payroll.services.invoice_payments import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create

@@ -48,7 +48,7 @@ from payroll.selectors.timesheets import (
 from payroll.services import rates as rate_services
 from payroll.services.adjustments import adjustment_create
 from payroll.services.exports import export_start
-from payroll.services.invoices import invoice_pay, invoice_void
+from payroll.services.invoice_payments import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create

@@ -9,7 +9,8 @@ import pytest
 from openpyxl import load_workbook
 
 from payroll.exports import csv_text, neutralise, xlsx_bytes
-from payroll.services.invoices import invoice_issue, invoice_pay
+from payroll.services.invoice_payments import invoice_pay
+from payroll.services.invoices import invoice_issue
 from tests.factories import RateFactory
 from tests.payroll.test_services_invoices import W45, approved_timesheet
 

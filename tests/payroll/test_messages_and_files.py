@@ -25,7 +25,8 @@ from payroll.models import Adjustment, Invoice, Timesheet, TimesheetStatus
 from payroll.services.close import timesheets_refresh
 from payroll.services.exports import export_start, report_export
 from payroll.services.invoice_documents import invoice_pdf_bytes
-from payroll.services.invoices import invoice_issue, invoice_pay, invoice_void
+from payroll.services.invoice_payments import invoice_pay, invoice_void
+from payroll.services.invoices import invoice_issue
 from payroll.services.reminders import STAGE_APPROVE, reminders_send
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory

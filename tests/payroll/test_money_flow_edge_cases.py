@@ -20,7 +20,8 @@ from payroll.models import Invoice, InvoiceCounter, Job, JobChunk, JobStatus, Ti
 from payroll.selectors.reports import pay_report
 from payroll.services.adjustments import adjustment_create
 from payroll.services.invoice_documents import invoice_pdf
-from payroll.services.invoices import invoice_issue, invoice_pay, invoice_void, invoices_issue_batch
+from payroll.services.invoice_payments import invoice_pay, invoice_void
+from payroll.services.invoices import invoice_issue, invoices_issue_batch
 from payroll.services.jobs import (
     job_chunk_begin,
     job_chunk_run,

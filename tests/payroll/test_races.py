@@ -24,7 +24,8 @@ from payroll.selectors.pricing import price_worker_period
 from payroll.services import close as close_services
 from payroll.services.adjustments import adjustment_create
 from payroll.services.close import timesheets_refresh
-from payroll.services.invoices import invoice_pay, invoice_void, invoices_issue_batch
+from payroll.services.invoice_payments import invoice_pay, invoice_void
+from payroll.services.invoices import invoices_issue_batch
 from payroll.services.rates import rate_create, rate_delete
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create

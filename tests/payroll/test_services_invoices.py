@@ -190,7 +190,7 @@ def test_the_invoicing_command_issues_each_approved_timesheet_once(world, frozen
 def test_pay_and_void_follow_the_rules(world, frozen_now):
     from datetime import date
 
-    from payroll.services.invoices import invoice_pay, invoice_void
+    from payroll.services.invoice_payments import invoice_pay, invoice_void
     from trainers.errors import Forbidden, InvalidInput
 
     RateFactory(worker=world.worker_a)
@@ -223,7 +223,7 @@ def test_pay_and_void_follow_the_rules(world, frozen_now):
 
 @pytest.mark.django_db
 def test_a_void_invoice_keeps_its_number(world, frozen_now):
-    from payroll.services.invoices import invoice_void
+    from payroll.services.invoice_payments import invoice_void
 
     RateFactory(worker=world.worker_a)
     RateFactory(worker=world.worker_b)
