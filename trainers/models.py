@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -42,7 +42,7 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONTRACTOR)
 
-    objects = FairhourUserManager()
+    objects: ClassVar[FairhourUserManager] = FairhourUserManager()
 
     class Meta:
         constraints = [
