@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "core",
     "trainers",
     "payroll",
+    "benchmarks",  # `manage.py benchmark` (no models, no URLs in production)
 ]
 
 MIDDLEWARE = [
@@ -184,15 +185,15 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.SafeJSONParser",
+        "core.api.parsers.SafeJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.CappedPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CappedPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -215,7 +216,7 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-AXES_LOCKOUT_CALLABLE = "config.exceptions.login_lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.api.exceptions.login_lockout_response"
 # Proxies in front of gunicorn that append to X-Forwarded-For (the README's TLS proxy: 1).
 # Without it, behind a proxy every client has the proxy's address, and three bad guesses
 # by anyone would lock the real user out.
@@ -226,7 +227,7 @@ AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 REDIS_URL = env.str("REDIS_URL", default="") or embedded.redis_url()
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
-CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_ALWAYS_EAGER = False  # tasks go to the broker; only the unit tests run them inline
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

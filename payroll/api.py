@@ -16,10 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.permissions import RoleAccess
+from core.periods import iso_week_key, parse_period_key
 from payroll.exports import payout_csv
 from payroll.filters import AdjustmentFilter, InvoiceFilter, RateFilter, TimesheetFilter
 from payroll.models import Adjustment, Invoice, Job, Rate, Timesheet
-from payroll.periods import iso_week_key, parse_period_key
 from payroll.selectors import rates as selectors
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
@@ -49,7 +50,6 @@ from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from trainers.api import ADMIN_FINANCE, CONTRACTOR, ScopedViewSet
 from trainers.models import Role, User, Worker
-from trainers.permissions import RoleAccess
 from trainers.selectors import worker_of
 
 MANAGER_ADMIN = frozenset({Role.MANAGER, Role.ADMIN})

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.permissions import RoleAccess
 from payroll.models import TimesheetStatus
 from payroll.selectors.reports import (
     GROUP_BY,
@@ -27,8 +28,7 @@ from payroll.selectors.reports import (
 from payroll.serializers import JobStartedSerializer, PeriodKeyField
 from payroll.services.exports import CONTENT_TYPES, FORMATS, REPORTS, export_filename, export_start
 from trainers.api import ADMIN_FINANCE
-from trainers.models import User
-from trainers.permissions import ALL_ROLES, RoleAccess
+from trainers.models import ALL_ROLES, User
 
 # Aggregates can pass a single line's 14 digits: room for any sum, never a 500 on output.
 AGGREGATE_DIGITS = 30

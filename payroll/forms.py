@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from core.periods import parse_period_key
 from payroll.models import MAX_HOURLY_RATE, InvoiceStatus, TimesheetStatus
 from payroll.selectors.reports import GROUP_BY
 from payroll.serializers import (
@@ -21,7 +22,6 @@ from payroll.serializers import (
 from payroll.services.exports import FORMATS
 from trainers.forms import PlainDecimalField
 from trainers.models import Project, Worker
-from trainers.periods import parse_period_key
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -7,7 +7,7 @@ rounding an amount ever sees.
 
 from decimal import ROUND_HALF_UP, Context, Decimal
 
-from trainers.formatting import clock_hours, rate_text
+from core.formatting import clock_hours, rate_text
 
 __all__ = ["ShownTime", "clock_hours", "decimal_hours", "line_amount", "rate_text", "round_half_up"]
 

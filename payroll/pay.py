@@ -24,8 +24,8 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from core.periods import local_day_start
 from payroll.money import ONE, line_amount
-from payroll.periods import local_day_start
 
 REGULAR = "regular"
 OVERTIME = "overtime"

@@ -11,6 +11,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 from rest_framework.reverse import reverse
 
+from core.periods import PERIOD_KEY_PATTERN, parse_period_key
 from payroll.models import (
     MAX_ADJUSTMENT,
     MAX_HOURLY_RATE,
@@ -29,7 +30,6 @@ from payroll.models import (
 from payroll.money import clock_hours, decimal_hours, rate_text
 from payroll.selectors.timesheets import timesheet_figures
 from trainers.models import Project, Worker
-from trainers.periods import PERIOD_KEY_PATTERN, parse_period_key
 from trainers.selectors import projects_visible_to, workers_visible_to
 from trainers.serializers import PlainDecimalField, caller
 

@@ -19,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from core.errors import DomainError, InvalidInput
+from core.periods import iso_week_key
 from payroll.forms import (
     AdjustmentForm,
     ExportForm,
@@ -33,7 +35,6 @@ from payroll.forms import (
 )
 from payroll.models import UNFINISHED_JOB_STATUSES, Invoice, Timesheet, TimesheetStatus
 from payroll.money import decimal_hours
-from payroll.periods import iso_week_key
 from payroll.selectors import overview
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
@@ -52,7 +53,6 @@ from payroll.services.invoice_payments import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
-from trainers.errors import DomainError, InvalidInput
 from trainers.models import Role
 from trainers.selectors import projects_visible_to, sessions_visible_to, worker_of, workers_visible_to
 from trainers.web import (

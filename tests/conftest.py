@@ -17,11 +17,6 @@ NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def postgres_only() -> None:
-    """Nothing now: Fairhour runs on PostgreSQL only (the uses are being removed)."""
-
-
-@pytest.fixture
 def client_for() -> Callable[[User | None], APIClient]:
     """Build an API client signed in with a real token (or anonymous for None)."""
 

@@ -34,7 +34,7 @@ from payroll.models import (
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
 from trainers.models import LabellingSession, Project, Role, User, Worker
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("postgres_only")]
+pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 PERIOD = "2026-W45"  # America/Chicago: Monday 2026-11-02 06:00 UTC to 2026-11-09 06:00 UTC

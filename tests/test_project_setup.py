@@ -1,8 +1,6 @@
 """The project as a new user meets it: settings, demo data, admin, API docs."""
 
 import gc
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,21 +12,10 @@ from django.utils import timezone
 
 from payroll.models import Timesheet
 from payroll.selectors.timesheets import timesheet_figures
+from tests.processes import run_python
 from trainers.models import LabellingSession, Role, User, Worker
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean_env = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "FAIRHOUR_ENV_FILE": "",  # not the developer's .env
-        **env,
-    }
-    return subprocess.run(  # noqa: S603 - fixed interpreter and code
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_env, capture_output=True, text=True, check=False
-    )
 
 
 def test_production_settings_refuse_to_start_without_a_secret_key():

@@ -35,7 +35,7 @@ def _our_tables() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_no_index_is_covered_by_another(postgres_only):
+def test_no_index_is_covered_by_another():
     """A foreign key whose column leads a composite index needs no index of its own.
 
     Django gives every foreign key an index; where a unique constraint or an index starts
@@ -49,7 +49,7 @@ def test_no_index_is_covered_by_another(postgres_only):
 
 
 @pytest.mark.django_db
-def test_the_check_sees_a_covered_index(postgres_only):
+def test_the_check_sees_a_covered_index():
     """The query above finds a covered index when there is one (it can fail)."""
     with connection.cursor() as cursor:
         cursor.execute('CREATE INDEX "covered_for_test" ON "payroll_timesheet" ("worker_id")')
@@ -59,7 +59,7 @@ def test_the_check_sees_a_covered_index(postgres_only):
 
 
 @pytest.mark.django_db
-def test_the_partial_unique_index_of_running_timers_is_kept(postgres_only):
+def test_the_partial_unique_index_of_running_timers_is_kept():
     """Dropping the sessions' worker index left `session_one_running_per_worker` alone."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'session_one_running_per_worker'")

@@ -3,9 +3,6 @@ do not reach: malformed token headers, tokens after a role
 or password change, the Django admin's staff flags, the lockout behind the documented TLS
 proxy, session fixation, cookie flags, and where generated files can be fetched."""
 
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,23 +15,15 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.processes import run_python
 from trainers.models import LabellingSession, Role, User, Worker
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"  # UserFactory's password
 TOKEN_URL = "/api/v1/auth/token/"
 SESSIONS_URL = "/api/v1/sessions/"
 ENTRY = {"started_at": "2026-11-16T09:00:00-06:00", "ended_at": "2026-11-16T10:00:00-06:00"}
-
-
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run `code` with the settings in a clean environment (no developer .env values win)."""
-    clean_env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "config.settings", **env}
-    return subprocess.run(  # noqa: S603 - fixed interpreter and code
-        [sys.executable, "-c", code], cwd=ROOT, env=clean_env, capture_output=True, text=True, check=False
-    )
 
 
 PRODUCTION = {

@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.parsers import SafeJSONParser
+from core.api.parsers import SafeJSONParser
+from core.api.permissions import RoleAccess
 from trainers import selectors
 from trainers.filters import ProjectFilter, SessionFilter, WorkerFilter
-from trainers.models import LabellingSession, Role, User
-from trainers.permissions import ALL_ROLES, RoleAccess
+from trainers.models import ALL_ROLES, LabellingSession, Role, User
 from trainers.rules import DISCARDED_MESSAGE
 from trainers.serializers import (
     ImportResultSerializer,

@@ -7,8 +7,8 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 
+from core.periods import parse_period_key
 from trainers.models import LabellingSession, Project, SessionSource, Worker
-from trainers.periods import parse_period_key
 from trainers.rules import EARLIEST_INSTANT
 from trainers.selectors import sessions_starting_in_period
 

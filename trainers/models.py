@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from trainers.periods import iso_week_key
+from core.periods import iso_week_key
 from trainers.validators import validate_currency, validate_time_zone
 
 MAX_TASK_COUNT = 1_000_000
@@ -25,6 +25,9 @@ class Role(models.TextChoices):
     MANAGER = "manager", "Manager"
     FINANCE = "finance", "Finance"
     ADMIN = "admin", "Admin"
+
+
+ALL_ROLES = frozenset(Role.values)
 
 
 class FairhourUserManager(UserManager["User"]):

@@ -9,8 +9,8 @@ from typing import cast
 
 from django.db.models import Q, QuerySet
 
+from core.periods import period_bounds_by_zone
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
-from trainers.periods import period_bounds_by_zone
 
 SEES_EVERYTHING = frozenset({Role.ADMIN, Role.FINANCE})
 

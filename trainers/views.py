@@ -18,12 +18,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_htmx.http import trigger_client_event
 
+from core.errors import DomainError, InvalidInput
+from core.periods import iso_week_key, parse_period_key, period_bounds, periods_touched
 from trainers import selectors
-from trainers.errors import DomainError, InvalidInput
 from trainers.forms import ImportForm, SessionForm, SignInForm, TimerStartForm, TimerStopForm
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Role, Worker
-from trainers.periods import iso_week_key, parse_period_key, period_bounds, periods_touched
 from trainers.rules import DISCARDED_MESSAGE
 from trainers.services import sessions as session_services
 from trainers.services.session_import import sessions_import

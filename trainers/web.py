@@ -20,7 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
-from trainers.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from trainers.models import User
 
 PAGE_SIZE = 50

@@ -1,8 +1,8 @@
 """A management command that starts a period job (close, invoicing) and reports on it.
 
 The same job as the API and beat start: once per period while unfinished; a rerun
-writes nothing new. With Celery inline (no REDIS_URL) the job is over on commit, so the
-command prints its result; with a broker it prints the job id to watch.
+writes nothing new. With a worker the command prints the job id to watch; with Celery
+inline (the test settings) the job is over on commit, so it prints the result.
 """
 
 import json
@@ -12,9 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from config.celery_app import app
+from core.periods import parse_period_key
 from payroll.models import Job, JobStatus
 from payroll.services.jobs import job_start, period_job_params
-from trainers.periods import parse_period_key
 
 JOB_PATH = "/api/v1/jobs/{id}/"
 
@@ -59,7 +59,7 @@ class PeriodJobCommand(BaseCommand):
 
 
 def runs_inline() -> bool:
-    """Whether Celery runs tasks in this process (no REDIS_URL): the job is already over."""
+    """Whether Celery runs tasks in this process (the test settings): the job is already over."""
     return bool(app.conf.task_always_eager)
 
 

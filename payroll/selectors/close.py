@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Q
 
+from core.periods import iso_week_key, period_bounds, period_bounds_by_zone
 from payroll.models import Adjustment, Job, JobStatus
 from trainers.models import LabellingSession
-from trainers.periods import iso_week_key, period_bounds, period_bounds_by_zone
 from trainers.selectors import zones_in_use
 
 CLOSE_KIND = "close_period"

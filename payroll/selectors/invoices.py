@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
+from core.periods import period_bounds_by_zone
 from payroll.models import Invoice, Timesheet, TimesheetStatus
 from trainers.models import Role, User
-from trainers.periods import period_bounds_by_zone
 from trainers.selectors import SEES_EVERYTHING, role_of, zones_in_use
 
 INVOICE_AFTER = timedelta(days=1)

@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
+from core.db.lookups import int_array
+from core.periods import period_bounds, period_window
 from payroll.models import Rate
 from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
-from payroll.periods import period_bounds, period_window
-from trainers.lookups import int_array
 from trainers.models import Worker
 
 # Zones run from UTC-12 to UTC+14: a window this wide around UTC covers every zone's week.

@@ -23,6 +23,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, QuerySet, Sum
 
+from core.errors import Forbidden, InvalidInput
+from core.periods import parse_period_key
 from payroll.models import (
     FROZEN_STATUSES,
     Adjustment,
@@ -33,10 +35,8 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.money import ShownTime
-from payroll.periods import parse_period_key
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import timesheets_visible_to
-from trainers.errors import Forbidden, InvalidInput
 from trainers.models import Project, Role, Team, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
 

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 
+from core.periods import iso_week_key, next_period
 from payroll.models import FROZEN_STATUSES, LINE_ORDER, LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine
 from payroll.money import ShownTime, clock_hours
 from payroll.pay import PeriodPay
-from payroll.periods import iso_week_key, next_period
 from payroll.selectors.pricing import price_workers_period
 from trainers.models import LabellingSession, Project, Role, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of

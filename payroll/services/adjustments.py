@@ -6,10 +6,11 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from core.db import locks
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import MAX_ADJUSTMENT, Adjustment
 from payroll.money import CENT
 from payroll.selectors.timesheets import next_open_period
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User, Worker
 from trainers.selectors import manages_worker
 
@@ -23,7 +24,7 @@ def adjustment_create(
     with transaction.atomic():
         # Locked first: it serialises double submits, and the currency is checked as it now
         # is (a change committed since the caller read the worker would mix two currencies).
-        worker = Worker.objects.select_for_update().get(pk=worker.pk)
+        worker = locks.worker(worker.pk)
         errors = _adjustment_errors(worker, amount, currency, reason)
         if errors:
             raise InvalidInput(errors)

@@ -13,6 +13,9 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.db import locks
+from core.db.lookups import decimal_array, int_array
+from core.periods import period_bounds_by_zone
 from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine, TimesheetStatus
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import live_lines, pay_project_names
@@ -23,9 +26,7 @@ from payroll.services.timesheet_lines import (
     timesheet_lines_insert,
     timesheets_store_figures,
 )
-from trainers.lookups import decimal_array, int_array
 from trainers.models import Worker
-from trainers.periods import period_bounds_by_zone
 
 Status = TimesheetStatus
 
@@ -55,21 +56,14 @@ def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
     return len(created) + changed
 
 
-# The close locks its workers first, in id order, as every service does (workers, then
-# timesheets), and reads them after the lock: a zone or currency change (worker_update,
-# which locks the worker) then lands wholly before or after the chunk, never between its
-# read and its insert; and a submit or invoicing holding a worker queues the chunk before it
-# holds any timesheet (no deadlock). KEY SHARE, the lock the timesheets' key to the worker
-# takes at commit anyway, conflicts with those services' FOR UPDATE and with no other reader.
-LOCK_WORKERS_FOR_CLOSE_SQL = (
-    "SELECT id FROM trainers_worker WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE"
-)
-
-
 def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
-    """Lock these workers in id order, then read them as they now are."""
-    with connection.cursor() as cursor:
-        cursor.execute(LOCK_WORKERS_FOR_CLOSE_SQL, [int_array(ids)])
+    """Lock these workers first, as every service does, then read them as they now are.
+
+    A zone or currency change (worker_update locks the worker) then lands wholly before or
+    after the chunk, never between its read and its insert; and a submit or invoicing
+    holding a worker queues the chunk before it holds any timesheet (no deadlock).
+    """
+    locks.workers_key_share(ids)
     return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
 
 
@@ -150,12 +144,9 @@ def _lock_unlocked(worker_ids: list[int], period: str) -> list[OpenTimesheet]:
     """Lock these workers' timesheets of the period that are not signed, in id order."""
     if not worker_ids:
         return []
+    unlocked = Timesheet.objects.filter(worker_id__any_of=worker_ids, period=period)
     return list(
-        Timesheet.objects.select_for_update()
-        .filter(worker_id__any_of=worker_ids, period=period)
-        .exclude(status__in=LOCKED_STATUSES)
-        .order_by("pk")
-        .values_list("pk", "worker_id", "total")
+        locks.timesheets(unlocked.exclude(status__in=LOCKED_STATUSES)).values_list("pk", "worker_id", "total")
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from core.errors import Forbidden, InvalidInput
 from payroll.exports import csv_text, report_table, xlsx_bytes
 from payroll.models import Job
 from payroll.selectors.reports import (
@@ -21,7 +22,6 @@ from payroll.selectors.reports import (
     report_params_errors,
 )
 from payroll.services.jobs import job_finish, job_plan_chunks, job_start
-from trainers.errors import Forbidden, InvalidInput
 from trainers.models import User
 from trainers.selectors import role_of
 

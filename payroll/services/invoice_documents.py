@@ -20,6 +20,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from weasyprint import HTML
 
+from core.db import locks
 from payroll.models import Invoice, InvoiceLine
 from payroll.money import clock_hours, decimal_hours, rate_text
 from payroll.services.invoices import invoice_parties
@@ -48,7 +49,7 @@ def invoice_render_pdf(*, invoice_id: int) -> Invoice:
         return invoice
     content = invoice_pdf_bytes(invoice)  # ~0.1 s: outside the row lock
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        invoice = locks.invoice(invoice_id)
         if _stored(invoice):
             return invoice  # a concurrent render stored it first
         _store(invoice, content)
@@ -69,7 +70,7 @@ def invoice_pdf(*, invoice_id: int) -> tuple[Invoice, bytes]:
     logger.error("Invoice %s: the stored PDF is not the one recorded; rendering it again.", invoice.number)
     content = invoice_pdf_bytes(invoice)
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        invoice = locks.invoice(invoice_id)
         _store(invoice, content)
     return invoice, content
 

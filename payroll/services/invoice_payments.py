@@ -9,8 +9,9 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from core.db import locks
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import Invoice, InvoiceStatus
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, User
 
 
@@ -20,7 +21,7 @@ def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_referen
     if not payment_reference.strip():
         raise InvalidInput({"payment_reference": ["Give the payment's reference."]})
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice = locks.invoice(invoice.pk)
         if invoice.status != InvoiceStatus.ISSUED:
             raise Conflict(f"Only issued invoices can be paid; {invoice.number} is {invoice.status}.")
         if paid_on < invoice.issued_on:
@@ -47,7 +48,7 @@ def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the invoice is void."]})
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+        invoice = locks.invoice(invoice.pk)
         if invoice.status != InvoiceStatus.ISSUED:
             raise Conflict(
                 f"Only issued, unpaid invoices can be voided; {invoice.number} is {invoice.status}."

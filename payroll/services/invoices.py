@@ -10,13 +10,16 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.db import locks
+from core.db.bulk import allocate_ids, insert_rows, stored_rows
+from core.errors import Conflict
 from payroll.models import (
     LINE_ORDER,
     Adjustment,
@@ -29,7 +32,6 @@ from payroll.models import (
 )
 from payroll.money import clock_hours, round_half_up
 from payroll.selectors.timesheets import LineFigures
-from payroll.services.bulk import allocate_ids, insert_rows, stored_rows
 from payroll.services.timesheet_transitions import (
     TRANSITIONS,
     Moved,
@@ -37,7 +39,6 @@ from payroll.services.timesheet_transitions import (
     timesheet_events_insert,
     timesheets_move,
 )
-from trainers.errors import Conflict
 from trainers.models import User, Worker
 
 
@@ -151,14 +152,14 @@ def _take_sequences(year: int, count: int) -> int:
     The row stays locked until the transaction ends: the numbers are used by what it
     commits, or never taken at all if it rolls back (no gaps).
     """
-    counter = InvoiceCounter.objects.select_for_update().filter(year=year).first()
+    counter = locks.invoice_counter(year)
     if counter is None:
         try:
             with transaction.atomic():
                 InvoiceCounter.objects.create(year=year)
         except IntegrityError:  # another transaction created this year's counter first
             pass
-        counter = InvoiceCounter.objects.select_for_update().get(year=year)
+        counter = cast(InvoiceCounter, locks.invoice_counter(year))  # created now, or by the winner
     first = counter.last_sequence + 1
     counter.last_sequence += count
     counter.save(update_fields=["last_sequence"])
@@ -196,12 +197,7 @@ def invoices_issue_batch(
 def _lock_contractors(timesheet_ids: Sequence[int]) -> dict[int, _Contractor]:
     """Lock the timesheets' workers in id order; return what their invoices need of them."""
     worker_ids = Timesheet.objects.filter(pk__any_of=timesheet_ids).values("worker_id")
-    rows = (
-        Worker.objects.select_for_update(of=("self",))
-        .filter(pk__in=worker_ids)
-        .order_by("pk")
-        .values_list(*CONTRACTOR_FIELDS)
-    )
+    rows = locks.workers(worker_ids).values_list(*CONTRACTOR_FIELDS)
     return {row[0]: _Contractor(*row) for row in rows}
 
 

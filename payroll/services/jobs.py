@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from core.db import locks
 from payroll.models import UNFINISHED_JOB_STATUSES, Job, JobChunk, JobStatus
 from trainers.models import User
 
@@ -101,7 +102,7 @@ def job_plan_chunks(*, job_id: int, chunks: Sequence[list[int]]) -> list[int]:
     Returns the indexes of the chunks not yet done, for the caller to dispatch.
     """
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
+        job = locks.job(job_id)
         if not job.chunks.exists():
             JobChunk.objects.bulk_create(
                 JobChunk(job=job, index=i, items=items) for i, items in enumerate(chunks)
@@ -124,7 +125,7 @@ def job_chunk_done(*, job_id: int, index: int, counts: dict[str, int]) -> None:
         if not newly_done:
             return  # a redelivered chunk: already counted
         Job.objects.filter(pk=job_id).update(done_chunks=F("done_chunks") + 1)
-        job = Job.objects.select_for_update().get(pk=job_id)
+        job = locks.job(job_id)
         for name, value in counts.items():
             job.result[name] = job.result.get(name, 0) + value
         job.progressed_at = now
@@ -194,7 +195,7 @@ def job_finish(*, job_id: int, result: dict[str, Any]) -> None:
     """Mark an unfinished job done with its result (a job of one step, e.g. an export)."""
     now = timezone.now()
     with transaction.atomic():
-        job = Job.objects.select_for_update().get(pk=job_id)
+        job = locks.job(job_id)
         if job.status not in UNFINISHED_JOB_STATUSES:
             return  # done already, or failed: a late duplicate changes nothing
         JobChunk.objects.filter(job=job, done_at__isnull=True).update(done_at=now)
@@ -281,7 +282,7 @@ def _send_job_task_after_commit(job: Job) -> None:
 def _nudge(job_id: int, status: str, before: datetime, now: datetime) -> str:
     """Re-check one job under its row lock and send its tasks again after commit ("" if not)."""
     with transaction.atomic():
-        job = Job.objects.select_for_update(skip_locked=True).filter(pk=job_id, status=status).first()
+        job = locks.job_unless_busy(job_id, status)
         if job is None or (job.progressed_at or job.started_at or job.created_at) >= before:
             return ""  # finished, progressed or being updated meanwhile
         if status == JobStatus.QUEUED:

@@ -6,8 +6,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from core.db import locks
+from core.errors import InvalidInput
 from payroll.models import RATE_DAYS, Rate
-from trainers.errors import InvalidInput
 from trainers.models import Project, Role, User, Worker
 from trainers.services.people import ensure_role
 
@@ -47,7 +48,7 @@ def _save_rate(actor: User, rate: Rate) -> Rate:
     with transaction.atomic():
         # The worker as it is now, locked as worker_update locks it: a currency changed since
         # the caller read the worker is the one the rate must be in (one currency per worker).
-        rate.worker = Worker.objects.select_for_update().get(pk=rate.worker_id)
+        rate.worker = locks.worker(rate.worker_id)
         _check_rate(rate.worker, rate.project, rate.currency, rate.effective_from)
         same_day = Rate.objects.filter(
             worker=rate.worker, project=rate.project, effective_from=rate.effective_from

@@ -11,10 +11,10 @@ from typing import NamedTuple
 from django.db import connection
 from django.utils import timezone
 
+from core.db.bulk import insert_rows
+from core.db.lookups import decimal_array, int_array
 from payroll.models import TimesheetLine
 from payroll.selectors.timesheets import LineFigures
-from payroll.services.bulk import insert_rows
-from trainers.lookups import decimal_array, int_array
 
 LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
 

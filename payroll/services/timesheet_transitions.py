@@ -27,13 +27,14 @@ from django.db import connection, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
+from core.db import locks
+from core.db.bulk import insert_rows
+from core.db.lookups import int_array
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import Timesheet, TimesheetEvent, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
-from payroll.services.bulk import insert_rows
 from payroll.services.timesheet_lines import FreshFigures, timesheets_store_figures
-from trainers.errors import Conflict, Forbidden, InvalidInput
-from trainers.lookups import int_array
-from trainers.models import Role, User, Worker
+from trainers.models import Role, User
 from trainers.selectors import manages_teams
 
 Status = TimesheetStatus
@@ -209,14 +210,8 @@ def _person_step(action: str) -> tuple[Transition, Effect]:
 
 def _lock(ids: list[int]) -> list[Timesheet]:
     """Lock the timesheets' workers, then the timesheets, each in id order; read them as they are."""
-    workers = Timesheet.objects.filter(pk__any_of=ids).values("worker_id")
-    list(Worker.objects.select_for_update().filter(pk__in=workers).order_by("pk").values_list("pk"))
-    locked = list(
-        Timesheet.objects.select_for_update(of=("self",))
-        .select_related("worker")
-        .filter(pk__any_of=ids)
-        .order_by("pk")
-    )
+    list(locks.workers(Timesheet.objects.filter(pk__any_of=ids).values("worker_id")).values_list("pk"))
+    locked = list(locks.timesheets(Timesheet.objects.select_related("worker").filter(pk__any_of=ids)))
     if len(locked) != len(ids):
         raise Timesheet.DoesNotExist("Timesheet matching query does not exist.")
     return locked

@@ -7,8 +7,8 @@ checks of payroll.selectors.timesheet_locks: trainers calls them without importi
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.periods import period_bounds
 from payroll.models import LOCKED_STATUSES, Timesheet
-from payroll.periods import period_bounds
 from payroll.services.close import timesheets_refresh
 from trainers.models import Worker
 

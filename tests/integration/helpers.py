@@ -22,7 +22,7 @@ from django.db import connection
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from core.database import database_url
+from core.db.connection import database_url
 from payroll.models import Invoice, Job, JobStatus, Rate, Timesheet, TimesheetEvent, TimesheetStatus
 from payroll.services.timesheet_transitions import timesheet_transition, timesheets_transition
 from trainers.models import Project, Role, Team, User, Worker

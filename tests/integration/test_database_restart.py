@@ -45,7 +45,7 @@ from tests.integration.helpers import (
 from trainers.models import LabellingSession, Project, User, Worker
 from trainers.services.session_bulk_write import write_sessions
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 IDLE_WORKERS = 40  # the idle case is about reconnecting, not volume
 CUT_WORKERS = 200  # the cut case: ten chunks of 20, so jobs are cut with chunks done and to do

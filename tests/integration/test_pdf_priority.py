@@ -17,7 +17,7 @@ from payroll.services.jobs import chunked, job_start
 from tests.integration.helpers import PERIOD, approve_all, job_finished, make_workers, wait_for
 from trainers.models import Worker
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 WORKERS = 80
 PDFS_PER_TASK = 10  # about a second of rendering per task: 8 tasks

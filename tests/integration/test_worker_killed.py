@@ -41,7 +41,7 @@ from tests.integration.helpers import (
     wait_for,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # 1,000 workers keep the three cases near 90 s on a 2-core machine; set
 # KILL_TEST_WORKERS=3000 for the full-size run.

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from core.errors import Forbidden
 from payroll import tasks
 from payroll.models import Job, JobStatus
 from payroll.services.exports import export_start
 from payroll.services.jobs import job_start
 from tests.api_helpers import assert_refused
 from tests.payroll.test_selectors_reports import W45, W46, build_figures
-from trainers.errors import Forbidden
 from trainers.models import Role
 
 pytestmark = pytest.mark.django_db

@@ -77,7 +77,7 @@ def code(outcome: Any) -> Any:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_approvals_racing_one_wins_the_other_is_a_conflict(postgres_only, world, client_for):
+def test_two_approvals_racing_one_wins_the_other_is_a_conflict(world, client_for):
     # given
     RateFactory(worker=world.worker_a)
     approvers = {world.manager_a.pk: client_for(world.manager_a), world.admin.pk: client_for(world.admin)}
@@ -103,7 +103,7 @@ def test_two_approvals_racing_one_wins_the_other_is_a_conflict(postgres_only, wo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_submit_racing_a_session_edit_never_stores_stale_figures(postgres_only, world, client_for):
+def test_a_submit_racing_a_session_edit_never_stores_stale_figures(world, client_for):
     # given
     RateFactory(worker=world.worker_a)
     submitter, editor = client_for(world.contractor_a), client_for(world.contractor_a)
@@ -140,7 +140,7 @@ def test_a_submit_racing_a_session_edit_never_stores_stale_figures(postgres_only
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_close_racing_a_submit_never_overwrites_the_stored_lines(postgres_only, world, client_for):
+def test_a_close_racing_a_submit_never_overwrites_the_stored_lines(world, client_for):
     # given
     RateFactory(worker=world.worker_a)
     finance, contractor = client_for(world.finance), client_for(world.contractor_a)

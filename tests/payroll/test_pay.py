@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.periods import epoch_seconds, period_window, periods_touched
 from payroll.money import line_amount
 from payroll.pay import (
     OVERTIME,
@@ -20,8 +21,6 @@ from payroll.pay import (
     price_period,
     rate_steps_in_zone,
 )
-from payroll.periods import epoch_seconds, period_window
-from trainers.periods import periods_touched
 
 CHICAGO = ZoneInfo("America/Chicago")
 A, B = 1, 2

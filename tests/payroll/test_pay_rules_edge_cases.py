@@ -17,9 +17,10 @@ from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
 
+from core.errors import Conflict, InvalidInput
+from core.periods import epoch_seconds, period_window
 from payroll.models import Adjustment, Invoice, Timesheet
 from payroll.pay import OVERTIME, REGULAR, OvertimePolicy, WorkSpan, price_period, rate_steps_in_zone
-from payroll.periods import epoch_seconds, period_window
 from payroll.selectors.pricing import price_worker_period
 from payroll.services.adjustments import adjustment_create
 from payroll.services.invoices import invoice_issue
@@ -34,7 +35,6 @@ from tests.factories import (
     UserFactory,
     WorkerFactory,
 )
-from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, Role, Worker
 from trainers.services.people import worker_update
 from trainers.services.sessions import session_create
@@ -567,7 +567,7 @@ def test_an_invoice_line_bills_from_seconds_and_shows_both_hour_formats(_now):
 
 
 @pytest.mark.django_db
-def test_the_database_is_the_backstop_against_duplicate_invoices(_now, postgres_only):
+def test_the_database_is_the_backstop_against_duplicate_invoices(_now):
     """LESSONS Kimai #1914, Odoo PR #250946, double clicks; §7 unique, gap-free numbers.
 
     Unique indexes refuse a repeated number, a repeated (year, sequence) and a second invoice

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from core.errors import Conflict, InvalidInput
+from core.periods import iso_week_key, period_bounds
 from payroll.models import Adjustment, Invoice, InvoiceCounter, Rate, Timesheet, TimesheetEvent
-from payroll.periods import iso_week_key, period_bounds
 from payroll.selectors.pricing import price_worker_period
 from payroll.services import close as close_services
 from payroll.services.adjustments import adjustment_create
@@ -38,7 +39,6 @@ from tests.factories import (
     WorkerFactory,
 )
 from tests.trainers.test_concurrency import race
-from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, Role, User, Worker
 from trainers.services.people import worker_update
 from trainers.services.sessions import session_create, session_delete, session_update

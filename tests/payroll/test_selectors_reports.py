@@ -18,6 +18,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import Forbidden, InvalidInput
 from payroll.models import Timesheet, TimesheetLine
 from payroll.selectors.reports import MAX_REPORT_WEEKS, pay_report, report_params_errors
 from payroll.services.adjustments import adjustment_create
@@ -25,7 +26,6 @@ from payroll.services.close import timesheets_refresh
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory, WorkerFactory
-from trainers.errors import Forbidden, InvalidInput
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
+from core.periods import period_bounds
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetStatus
-from payroll.periods import period_bounds
 from payroll.selectors.close import workers_to_close
 from payroll.services.close import timesheets_refresh
 from payroll.services.jobs import chunked, job_start, period_job_params

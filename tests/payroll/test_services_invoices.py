@@ -7,13 +7,13 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import Conflict
 from payroll.models import Invoice, InvoiceCounter, Timesheet, TimesheetEvent
 from payroll.selectors.timesheets import timesheet_figures
 from payroll.services.invoices import invoice_issue, invoices_issue_batch
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
-from trainers.errors import Conflict
 from trainers.models import Role, Worker
 
 W45 = "2026-W45"
@@ -118,7 +118,7 @@ def test_a_rolled_back_issue_leaves_no_gap(world, frozen_now):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_many_threads_with_rollbacks_number_without_gaps_or_duplicates(postgres_only, frozen_now):
+def test_many_threads_with_rollbacks_number_without_gaps_or_duplicates(frozen_now):
     # given 12 approved timesheets of 12 workers in one team
     manager = UserFactory(role=Role.MANAGER)
     from tests.factories import TeamFactory
@@ -190,8 +190,8 @@ def test_the_invoicing_command_issues_each_approved_timesheet_once(world, frozen
 def test_pay_and_void_follow_the_rules(world, frozen_now):
     from datetime import date
 
+    from core.errors import Forbidden, InvalidInput
     from payroll.services.invoice_payments import invoice_pay, invoice_void
-    from trainers.errors import Forbidden, InvalidInput
 
     RateFactory(worker=world.worker_a)
     invoice, _ = invoice_issue(timesheet=approved_timesheet(world))
@@ -358,7 +358,7 @@ def test_a_batch_only_writes_once_it_holds_the_invoice_counter(world, frozen_now
 
 @pytest.mark.django_db
 def test_a_batch_refuses_an_actor_who_may_not_invoice(world, frozen_now):
-    from trainers.errors import Forbidden
+    from core.errors import Forbidden
 
     RateFactory(worker=world.worker_a)
     timesheet = approved_timesheet(world)
@@ -411,7 +411,7 @@ def test_a_worker_without_a_team_is_snapshotted_with_an_empty_team(world, frozen
 
 
 @pytest.mark.django_db(transaction=True)
-def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(postgres_only, frozen_now):
+def test_batches_and_single_issues_racing_with_rollbacks_number_without_gaps(frozen_now):
     # given 12 approved timesheets: three batches of three, overlapping, and three single issues
     from tests.factories import TeamFactory
 

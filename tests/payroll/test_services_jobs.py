@@ -257,7 +257,7 @@ def approved_timesheet_ids(count: int) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_deliveries_of_one_invoicing_chunk_at_once_issue_each_invoice_once(postgres_only, frozen_now):
+def test_two_deliveries_of_one_invoicing_chunk_at_once_issue_each_invoice_once(frozen_now):
     # given eight approved timesheets in one chunk (a redelivery racing its original, as a
     # short visibility timeout or a sweep after a slow broker can cause)
     timesheet_ids = approved_timesheet_ids(8)

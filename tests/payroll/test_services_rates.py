@@ -5,10 +5,10 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import Forbidden, InvalidInput
 from payroll.models import Rate
 from payroll.services.rates import rate_create, rate_delete, rate_update
 from tests.factories import ProjectFactory, RateFactory
-from trainers.errors import Forbidden, InvalidInput
 
 pytestmark = pytest.mark.django_db
 

@@ -186,7 +186,7 @@ def test_an_inactive_contractor_is_not_reminded(world, sheets):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runs_send_each_reminder_once(world, sheets, postgres_only):
+def test_two_concurrent_runs_send_each_reminder_once(world, sheets):
     # given
     submit(sheets["a"])
     barrier = threading.Barrier(2)

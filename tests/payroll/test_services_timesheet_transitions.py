@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import Invoice, Timesheet, TimesheetEvent
 from payroll.services.invoices import invoices_issue_batch
 from payroll.services.timesheet_transitions import (
@@ -21,7 +22,6 @@ from payroll.services.timesheet_transitions import (
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW
 from tests.factories import RateFactory, SessionFactory, TeamFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import User, Worker
 
 pytestmark = pytest.mark.django_db

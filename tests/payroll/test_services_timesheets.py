@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import Adjustment, Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
 from payroll.selectors.timesheet_locks import timesheet_lock_reason
 from payroll.selectors.timesheets import next_open_period, timesheet_figures
@@ -23,7 +24,6 @@ from payroll.services.timesheet_transitions import TRANSITIONS, timesheet_transi
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW, World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, Role, Worker
 from trainers.services.people import worker_update
 from trainers.services.sessions import session_create, session_delete, session_start, session_update

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.services.adjustments import adjustment_create
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role
 
 pytestmark = pytest.mark.django_db

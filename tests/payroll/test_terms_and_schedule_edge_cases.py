@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core import mail
 
+from core.errors import Conflict, InvalidInput
 from payroll.models import Adjustment, Invoice, Job, JobStatus, Rate, Timesheet, TimesheetStatus
 from payroll.selectors.close import last_ended_period, periods_to_close, workers_to_close
 from payroll.selectors.invoices import periods_to_invoice
@@ -29,7 +30,6 @@ from payroll.services.schedule import close_ended_periods
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
-from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, Role, SessionSource, User, Worker
 from trainers.services.forgotten_timers import forgotten_timers_stop
 from trainers.services.people import worker_update

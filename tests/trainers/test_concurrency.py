@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import IntegrityError, OperationalError, connection, transaction
 
+from core.errors import InvalidInput
 from tests.factories import ProjectFactory, WorkerFactory
-from trainers.errors import InvalidInput
 from trainers.models import LabellingSession, SessionSource
 from trainers.services.sessions import session_create
 

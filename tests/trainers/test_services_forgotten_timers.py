@@ -200,7 +200,7 @@ def test_the_ten_minute_task_stops_forgotten_timers(world, frozen_now):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_concurrent_runs_stop_and_mail_once(world, postgres_only):
+def test_two_concurrent_runs_stop_and_mail_once(world):
     # given
     timer = running_timer(world)
     barrier = threading.Barrier(2)

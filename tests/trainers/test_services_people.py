@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import RateFactory, UserFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import Role, Worker
 from trainers.services.people import project_save, team_save, user_create, worker_create, worker_update
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import ProjectFactory, SessionFactory, UserFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput
 from trainers.models import LabellingSession, Role, SessionSource
 from trainers.services import session_import
 from trainers.services.session_bulk_write import HISTORY_COLUMNS, SESSION_COLUMNS

@@ -6,8 +6,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
-from trainers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import EARLIEST_INSTANT
 from trainers.services.sessions import (

@@ -14,11 +14,11 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
+from core.errors import Conflict, InvalidInput
 from payroll.models import Timesheet
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
-from trainers.errors import Conflict, InvalidInput
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import DISCARDED_MESSAGE, FUTURE_MESSAGE
 from trainers.services.forgotten_timers import forgotten_timers_stop

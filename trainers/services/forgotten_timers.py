@@ -16,7 +16,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from trainers.models import LabellingSession, Worker
+from core.db import locks
+from trainers.models import LabellingSession
 
 logger = logging.getLogger(__name__)
 CHANGE_REASON = "Stopped by Fairhour at the maximum session length"
@@ -51,13 +52,8 @@ def forgotten_timer_stop(*, session_id: int, now: datetime) -> bool:
         worker_id = LabellingSession.objects.filter(pk=session_id).values_list("worker_id", flat=True).first()
         if worker_id is None:
             return False
-        Worker.objects.select_for_update().get(pk=worker_id)  # lock order of the session services
-        session = (
-            LabellingSession.objects.select_for_update()
-            .select_related("worker", "project")
-            .filter(pk=session_id)
-            .first()
-        )
+        locks.worker(worker_id)  # the lock order of every session write
+        session = locks.session(session_id)
         if session is None or not session.is_running or now - session.started_at < longest:
             return False  # stopped (or deleted) meanwhile
         session.ended_at, session.needs_review = session.started_at + longest, True

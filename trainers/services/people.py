@@ -7,7 +7,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from trainers.errors import Conflict, Forbidden, InvalidInput
+from core.db import locks
+from core.errors import Conflict, Forbidden, InvalidInput
 from trainers.hooks import contract_change_refusal, worker_changed
 from trainers.models import Project, Role, Team, User, Worker
 
@@ -72,7 +73,7 @@ def worker_create(*, actor: User, fields: Mapping[str, Any]) -> Worker:
 def worker_update(*, actor: User, worker: Worker, changes: Mapping[str, Any]) -> Worker:
     """Change a worker's profile or contract terms; the user link never changes."""
     ensure_role(actor, CONTRACT_ADMINS)
-    worker = Worker.objects.select_for_update().get(pk=worker.pk)
+    worker = locks.worker(worker.pk)
     if "user" in changes and changes["user"] != worker.user:
         raise InvalidInput({"user": ["The user of a worker cannot change."]})
     changed = {field for field, value in changes.items() if getattr(worker, field) != value}

@@ -26,8 +26,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from core.db import locks
+from core.errors import InvalidInput
+from core.periods import period_bounds, periods_touched
 from trainers import rules
-from trainers.errors import InvalidInput
 from trainers.hooks import period_lock_reason
 from trainers.models import (
     MAX_NOTES_LENGTH,
@@ -38,7 +40,6 @@ from trainers.models import (
     User,
     Worker,
 )
-from trainers.periods import period_bounds, periods_touched
 from trainers.rules import EARLIEST_INSTANT, Errors, Interval, add_error
 from trainers.services.session_bulk_write import write_sessions
 from trainers.services.sessions import ensure_actor_may_write_for
@@ -181,7 +182,12 @@ class _ImportContext:
         worker_ids = {own.pk} if own else _ids_in(records, "worker")
         project_ids = _ids_in(records, "project")
         # Fixed order (by id) so two imports never deadlock on each other's workers.
-        workers = _fetch(Worker.objects.select_for_update().order_by("pk"), worker_ids)
+        ordered = sorted(worker_ids)
+        workers = [
+            worker
+            for start in range(0, len(ordered), QUERY_CHUNK)
+            for worker in locks.workers(ordered[start : start + QUERY_CHUNK])
+        ]
         through = Project.workers.through.objects.all()
         if own:
             through = through.filter(worker_id=own.pk)

@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.db import locks
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.periods import periods_touched
 from trainers import rules
-from trainers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
-from trainers.periods import periods_touched
 from trainers.rules import Errors, Interval, truncate_to_second
 
 EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
@@ -147,7 +148,7 @@ def session_delete(*, actor: User, session: LabellingSession) -> None:
 
 def _locked_session(pk: int) -> LabellingSession:
     """SELECT ... FOR UPDATE the session (after its worker); 404 if a concurrent request deleted it."""
-    session = LabellingSession.objects.select_for_update().select_related("worker").filter(pk=pk).first()
+    session = locks.session(pk)
     if session is None:
         raise NotFound(f"Session {pk} no longer exists.")
     return session
@@ -168,14 +169,8 @@ def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
     raise Forbidden("Only the contractor (or an admin) may change these sessions.")
 
 
-# The reads every session write makes (the API's busiest path) are written in SQL: built by
-# the ORM, each cost 0.2 to 0.8 ms of Python against about 0.05 ms in the database (README,
-# "Benchmarks"). RawQuerySet applies the fields' converters; psycopg prepares them (settings).
-LOCK_WORKER_SQL = (
-    "SELECT w.*, EXISTS (SELECT 1 FROM trainers_project_workers a"
-    " WHERE a.worker_id = w.id AND a.project_id = %s) AS assigned"
-    " FROM trainers_worker w WHERE w.id = %s FOR UPDATE"
-)
+# The overlap read after a refused write is plain SQL: built by the ORM it cost more Python
+# than PostgreSQL spent running it. RawQuerySet applies the fields' converters.
 OVERLAP_SQL = (
     "SELECT id, started_at, ended_at FROM trainers_labellingsession"
     " WHERE worker_id = %s AND id <> %s AND (ended_at IS NULL OR ended_at > %s)"
@@ -214,9 +209,7 @@ def _lock_worker_for_write(actor: User, worker: Worker) -> Worker:
 def _lock_worker(actor: User, worker: Worker, *, project: Project | None) -> tuple[Worker, bool]:
     """SELECT ... FOR UPDATE the worker (re-read whole) and whether it is assigned to `project`."""
     ensure_actor_may_write_for(actor, worker)
-    for locked in Worker.objects.raw(LOCK_WORKER_SQL, [project.pk if project else None, worker.pk]):
-        return locked, bool(locked.assigned)  # type: ignore[attr-defined]
-    raise Worker.DoesNotExist(f"Worker {worker.pk} does not exist.")
+    return locks.worker_with_assignment(worker.pk, project.pk if project else None)
 
 
 def _capped_end(started_at: datetime, now: datetime) -> tuple[datetime, bool]:

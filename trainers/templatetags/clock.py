@@ -6,7 +6,7 @@ from decimal import Decimal
 from django import template
 from django.utils import dateformat, timezone
 
-from trainers.formatting import clock_hours, rate_text
+from core.formatting import clock_hours, rate_text
 
 register = template.Library()
 

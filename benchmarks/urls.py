@@ -2,7 +2,7 @@
 
 from django.urls import path
 
+from benchmarks.bare_insert import bare_insert
 from config.urls import urlpatterns as fairhour_urlpatterns
-from payroll.benchmarks.bare_insert import bare_insert
 
 urlpatterns = [path("bench/insert/", bare_insert, name="bench-insert"), *fairhour_urlpatterns]

@@ -3,10 +3,9 @@
 import os
 import resource
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from django.db import connection
 
@@ -49,32 +48,6 @@ def in_scratch_database(scenario: Callable[[], None]) -> None:
         connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         test_settings["NAME"] = old_test_name
-
-
-def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Stream rows into a table with PostgreSQL COPY; return how many were written."""
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(column) for column in columns)
-    count = 0
-    with (
-        connection.cursor() as cursor,
-        connection.wrap_database_errors,
-        cursor.copy(f"COPY {quote(table)} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(row)
-            count += 1
-    return count
-
-
-def reset_sequence(table: str) -> None:
-    """Move a table's id sequence past the ids COPY wrote explicitly."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - a model's table name
-            f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0) + 1, false)",
-            [table],
-        )
 
 
 # CPU time from /proc: steadier than wall time on a shared machine -------------------------

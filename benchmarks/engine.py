@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import CommandError
 from django.db import connection
 
-from payroll.benchmarks.common import peak_memory_mb, timed
+from benchmarks.common import peak_memory_mb, timed
+from core.periods import local_day_start, period_window
 from payroll.pay import OvertimePolicy, PeriodPay, RateStep, WorkSpan, price_period
-from payroll.periods import local_day_start, period_window
 
 
 def run(out: TextIOBase, workers: int, per_worker: int, seed: int, profile: bool) -> None:

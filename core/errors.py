@@ -1,4 +1,4 @@
-"""Domain errors raised by services; config.exceptions maps each to one HTTP status.
+"""Domain errors raised by services; core.api.exceptions maps each to one HTTP status.
 
 payroll raises these too (it depends on trainers), so a client sees one error shape.
 """

@@ -5,16 +5,13 @@ from typing import Any
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from trainers.models import Role
-
-ALL_ROLES = frozenset(Role.values)
-
 
 class RoleAccess(BasePermission):
     """Allow a signed-in user whose role the view lists for this action or method.
 
     Views declare `read_roles`, `write_roles` and optionally `action_roles` (by action
-    name). Which rows a role sees is the selectors' job: this only gates the verb.
+    name); with no `read_roles` every role may read. Which rows a role sees is the
+    selectors' job: this only gates the verb.
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -27,7 +24,9 @@ class RoleAccess(BasePermission):
         if action in action_roles:
             roles = action_roles[action]
         elif request.method in SAFE_METHODS:
-            roles = getattr(view, "read_roles", ALL_ROLES)
+            roles = getattr(view, "read_roles", None)
+            if roles is None:  # every signed-in role reads; the selectors scope the rows
+                return True
         else:
             roles = getattr(view, "write_roles", frozenset())
         return user.role in roles

@@ -6,7 +6,7 @@ beat start it); untimed, every timesheet submitted and approved in bulk SQL that
 what the services leave (status, submit and decision fields, one event per transition;
 the lines and totals the close stored are the ones submit would store, and a sample is
 re-priced to prove it); timed, the invoicing job (`payroll.issue_invoices`). The floor
-(payroll.benchmarks.floor) is timed before the jobs and after them, and the faster run
+(benchmarks.floor) is timed before the jobs and after them, and the faster run
 counts (the same statement varies by a factor of two on a shared machine; the ratio errs
 against the jobs); then every invoice is compared with the floor, to the cent, and the
 run fails if one differs.
@@ -35,17 +35,17 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from config.celery_app import app
-from core.database import database_url
-from payroll.benchmarks.common import (
+from benchmarks.common import (
     Timing,
     database_cpu_seconds,
     peak_memory_mb,
     process_tree_cpu_seconds,
     timed,
 )
-from payroll.benchmarks.floor import floor_compare, floor_run
-from payroll.benchmarks.workforce import MONDAY, PERIOD, load_workforce
+from benchmarks.floor import floor_compare, floor_run
+from benchmarks.workforce import MONDAY, PERIOD, load_workforce
+from config.celery_app import app
+from core.db.connection import database_url
 from payroll.models import JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.pricing import price_worker_period
 from payroll.services.jobs import job_start, period_job_params

@@ -1,8 +1,8 @@
 """Weekly pay periods in a worker's own time zone (PAY_RULES §2).
 
 A period starts Monday 00:00 local time and ends the next Monday 00:00; its key is the
-ISO week, e.g. `2026-W45`. Sessions need the key, and trainers may not import payroll,
-so the calendar primitives live here; payroll.periods builds on them.
+ISO week, e.g. `2026-W45`. Both apps use them (trainers may not import payroll); the pay
+engine reads instants as whole epoch seconds (exact integers, no floats).
 """
 
 import re
@@ -65,3 +65,37 @@ def periods_touched(started_at: datetime, ended_at: datetime | None, zone: ZoneI
         _, end = period_bounds(keys[-1], zone)
         keys.append(iso_week_key(end, zone))
     return keys
+
+
+# Epoch seconds: the pay engine's exact integer time (no floats), fast for millions of sessions.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_SECOND = timedelta(seconds=1)
+
+
+def epoch_seconds(instant: datetime) -> int:
+    """Whole seconds since 1970-01-01 UTC of an aware instant (integer arithmetic only)."""
+    return (instant - EPOCH) // ONE_SECOND
+
+
+def from_epoch(seconds: int) -> datetime:
+    """The aware UTC instant of an epoch second."""
+    return EPOCH + timedelta(seconds=seconds)
+
+
+def period_window(key: str, zone: ZoneInfo) -> tuple[int, int]:
+    """The period [start, end) in epoch seconds, read in `zone`."""
+    start, end = period_bounds(key, zone)
+    return epoch_seconds(start), epoch_seconds(end)
+
+
+def local_day_start(day: date, zone: ZoneInfo) -> int:
+    """Epoch second of local midnight of `day` in `zone` (when a rate takes effect)."""
+    return epoch_seconds(local_midnight(day, zone))
+
+
+def next_period(key: str) -> str:
+    """The key of the week after `key`."""
+    year, week = parse_period_key(key)
+    following = date.fromisocalendar(year, week, 1) + timedelta(days=7)
+    iso_year, iso_week, _ = following.isocalendar()
+    return f"{iso_year}-W{iso_week:02d}"

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from payroll.benchmarks.common import peak_memory_mb, timed
+from benchmarks.common import peak_memory_mb, timed
 from trainers.models import LabellingSession, Project, Role, User, Worker
 from trainers.services.session_bulk_write import write_sessions
 from trainers.services.session_import import sessions_import

@@ -6,4 +6,4 @@ never mounts the bare endpoint.
 
 from config.settings import *  # noqa: F403
 
-ROOT_URLCONF = "payroll.benchmarks.urls"
+ROOT_URLCONF = "benchmarks.urls"

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from trainers.periods import (
+from core.periods import (
     iso_week_key,
     parse_period_key,
     period_bounds,

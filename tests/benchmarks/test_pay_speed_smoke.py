@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from payroll.benchmarks.engine import (
+from benchmarks.engine import (
     EDGE,
     ENGINE_ZONES,
     NO_OVERTIME,

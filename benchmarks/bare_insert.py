@@ -1,6 +1,6 @@
 """The floor of session logging: one plain INSERT per request, no auth and no checks.
 
-Mounted only by payroll.benchmarks.urls (the benchmark's server), never in config/urls.py.
+Mounted only by benchmarks.urls (the benchmark's server), never in config/urls.py.
 """
 
 import json

@@ -6,7 +6,7 @@
     manage.py benchmark --scenario logging --requests 2000
     manage.py benchmark --scenario report --workers 20000 --weeks 4 --signed-weeks 2
 
-Scenarios (one module each in payroll/benchmarks/):
+Scenarios (one module each in benchmarks/):
 - import: a CSV through the real import service against a bare bulk write.
 - engine: the pure pay engine over synthetic workers in memory (no database).
 - payroll: the weekly close and invoicing jobs on a bulk-loaded workforce, against a
@@ -24,8 +24,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from payroll.benchmarks import close_and_invoice, engine, importing, logging_load, report
-from payroll.benchmarks.common import in_scratch_database
+from benchmarks import close_and_invoice, engine, importing, logging_load, report
+from benchmarks.common import in_scratch_database
 
 
 class Command(BaseCommand):

@@ -17,11 +17,12 @@ from django.db.models import Field, FileField, JSONField, Model
 
 def insert_rows(
     model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, stored: bool = False
-) -> None:
-    """Insert rows of plain values for `columns` (attribute names, e.g. `timesheet_id`).
+) -> int:
+    """Insert rows of plain values for `columns` (attribute names, e.g. `timesheet_id`); how many.
 
     `stored=True`: the rows come from `stored_rows`, prepared ahead.
     """
+    count = 0
     quote = connection.ops.quote_name
     fields = _fields(model, columns)
     names = ", ".join(quote(str(field.column)) for field in fields)
@@ -32,6 +33,8 @@ def insert_rows(
     ):
         for row in rows if stored else _as_stored(fields, rows):
             copy.write_row(row)
+            count += 1
+    return count
 
 
 def stored_rows(
@@ -76,3 +79,14 @@ def allocate_ids(model: type[Model], count: int) -> list[int]:
             [count, model._meta.db_table],
         )
         return sorted(pk for (pk,) in cursor.fetchall())
+
+
+def reset_id_sequence(model: type[Model]) -> None:
+    """Move a table's id sequence past the ids rows were inserted with explicitly."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # noqa: S608 - a model's table name
+            f"COALESCE((SELECT MAX(id) FROM {connection.ops.quote_name(table)}), 0) + 1, false)",
+            [table],
+        )

@@ -6,7 +6,7 @@ report scenario, in it and the weeks after it). Each has one to three projects, 
 rate from long ago, for some a project rate, for some a rate change at a local midnight
 in the middle of PERIOD, overtime after 40 h for some and tax for some.
 
-The sessions are chosen so that a plain SQL GROUP BY is exactly right (payroll.benchmarks.floor):
+The sessions are chosen so that a plain SQL GROUP BY is exactly right (benchmarks.floor):
 every session lies inside one local day of the worker, so it never crosses the period
 boundary nor a rate change (rates change at local midnights), and its rate is the one in
 force on its local start date. Overtime is still split inside a session, by the floor's
@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from payroll.benchmarks.common import copy_rows, reset_sequence
+from core.db.bulk import insert_rows, reset_id_sequence
+from core.periods import from_epoch, local_day_start
 from payroll.models import Rate
-from payroll.periods import from_epoch, local_day_start
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.session_bulk_write import SESSION_COLUMNS as bulk_session_columns
 
@@ -89,31 +89,30 @@ def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1) -> Wo
     user_base = _next_id(User)
     worker_base = _next_id(Worker)
     plans = [_plan(rng, index, projects) for index in range(workers)]
-    copy_rows(User._meta.db_table, USER_COLUMNS, _users(user_base, workers))
-    copy_rows(
-        Worker._meta.db_table,
+    insert_rows(User, USER_COLUMNS, _users(user_base, workers))
+    insert_rows(
+        Worker,
         WORKER_COLUMNS,
         (
             _worker_row(worker_base + i, user_base + i, teams[i // TEAM_SIZE], plan)
             for i, plan in enumerate(plans)
         ),
     )
-    through = Project.workers.through._meta.db_table
-    copy_rows(
+    through = Project.workers.through
+    insert_rows(
         through,
         ("project_id", "worker_id"),
         ((project, worker_base + i) for i, plan in enumerate(plans) for project in plan.projects),
     )
-    loaded.rates = copy_rows(Rate._meta.db_table, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
+    loaded.rates = insert_rows(Rate, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
     with bulk_load(LabellingSession._meta.db_table):
-        loaded.sessions = copy_rows(
-            LabellingSession._meta.db_table,
+        loaded.sessions = insert_rows(
+            LabellingSession,
             SESSION_COLUMNS,
             _session_rows(rng, worker_base, plans, sessions, weeks),
         )
-    for model in (User, Worker, Rate, LabellingSession):
-        reset_sequence(model._meta.db_table)
-    reset_sequence(through)
+    for model in (User, Worker, Rate, LabellingSession, through):
+        reset_id_sequence(model)
     loaded.contractors = [worker_base + i for i in range(min(workers, 16))]
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -1,6 +1,6 @@
 """The SQL floor of the payroll scenario: the same pay, hand-written in one SQL statement.
 
-Exact for the synthetic workforce (payroll.benchmarks.workforce), and only for data like
+Exact for the synthetic workforce (benchmarks.workforce), and only for data like
 it: every session lies inside one local day of its worker, so none crosses the period
 boundary or a rate change (rates change at local midnights). So a session's rate is the
 one in force on its local start date (a project rate beats the default from its first

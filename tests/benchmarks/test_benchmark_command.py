@@ -12,14 +12,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from payroll.benchmarks import close_and_invoice, logging_load, report
-from payroll.benchmarks.workforce import PERIOD
+from benchmarks import close_and_invoice, logging_load, report
+from benchmarks.workforce import PERIOD
+from core.periods import next_period
 from payroll.models import Adjustment, Invoice, Timesheet, TimesheetEvent, TimesheetStatus
-from payroll.periods import next_period
 from payroll.selectors.reports import GROUP_BY
 from trainers.models import LabellingSession
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres_only")]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from trainers.lookups import decimal_array, int_array
+from core.db.lookups import decimal_array, int_array
 from trainers.models import LabellingSession, Worker
 
 

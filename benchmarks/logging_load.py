@@ -4,7 +4,7 @@ A real server (gunicorn, several worker processes with threads) on the scratch
 PostgreSQL database serves both endpoints in the same run: Fairhour's manual session
 create (token auth, role check, serializer validation, the worker row lock, the rules,
 the overlap and period-lock checks, the insert and its history row) and a
-benchmark-only view doing one plain INSERT (payroll.benchmarks.bare_insert). `--clients`
+benchmark-only view doing one plain INSERT (benchmarks.bare_insert). `--clients`
 threads (8) each log their own contractor's sessions over keep-alive connections, first
 against the bare endpoint, then against the real one. Prints requests per second,
 p50/p99 latency and the throughput ratio.
@@ -29,8 +29,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
-from payroll.benchmarks.close_and_invoice import scratch_database_url
-from payroll.benchmarks.common import process_cpu_seconds, process_tree_cpu_seconds
+from benchmarks.close_and_invoice import scratch_database_url
+from benchmarks.common import process_cpu_seconds, process_tree_cpu_seconds
 from trainers.models import Project, Role, User, Worker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,7 +217,7 @@ class _server:  # a context manager: gunicorn on the scratch database while the 
     def __enter__(self) -> "_server":
         env = os.environ | {
             "DATABASE_URL": scratch_database_url(),
-            "DJANGO_SETTINGS_MODULE": "payroll.benchmarks.server_settings",
+            "DJANGO_SETTINGS_MODULE": "benchmarks.server_settings",
             "SECRET_KEY": settings.SECRET_KEY,
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",

@@ -1,7 +1,7 @@
 """The report scenario: the pay report over several weeks, timed per grouping, against an SQL floor.
 
 In the scratch database, untimed: the synthetic workforce with its sessions over `weeks`
-weeks from PERIOD (payroll.benchmarks.workforce, COPY); an adjustment for one worker in a
+weeks from PERIOD (benchmarks.workforce, COPY); an adjustment for one worker in a
 hundred in the first week and in the first open one, through the service; every week
 closed by the real job, and the first `signed` weeks submitted and approved in bulk as the
 payroll scenario does (a sample re-priced live to prove the stored lines). Then, timed,
@@ -29,17 +29,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from payroll.api_reports import PayReportView
-from payroll.benchmarks.close_and_invoice import (
+from benchmarks.close_and_invoice import (
     celery_tasks,
     check_sample,
     run_job,
     submit_and_approve_in_bulk,
 )
-from payroll.benchmarks.common import peak_memory_mb
-from payroll.benchmarks.workforce import PERIOD, load_workforce
+from benchmarks.common import peak_memory_mb
+from benchmarks.workforce import PERIOD, load_workforce
+from core.periods import next_period, parse_period_key
+from payroll.api_reports import PayReportView
 from payroll.models import FROZEN_STATUSES, Adjustment, Timesheet
-from payroll.periods import next_period, parse_period_key
 from payroll.selectors.reports import GROUP_BY, MAX_REPORT_WEEKS, PayReportRow, pay_report
 from payroll.services.adjustments import adjustment_create
 from trainers.models import User, Worker
