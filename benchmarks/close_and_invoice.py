@@ -51,7 +51,7 @@ from payroll.selectors.pricing import price_worker_period
 from payroll.services.jobs import job_start, period_job_params
 from trainers.models import Team, User
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 JOB_TIMEOUT = 3 * 60 * 60
 WORKER_START_TIMEOUT = 120
 

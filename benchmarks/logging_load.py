@@ -33,7 +33,7 @@ from benchmarks.close_and_invoice import scratch_database_url
 from benchmarks.common import process_cpu_seconds, process_tree_cpu_seconds
 from trainers.models import Project, Role, User, Worker
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
 SERVER_WORKERS = 3
 SERVER_THREADS = 4

@@ -34,7 +34,7 @@ def scratch(monkeypatch) -> list[str]:
         used.append("used")
         scenario()
 
-    monkeypatch.setattr("payroll.management.commands.benchmark.in_scratch_database", in_test_database)
+    monkeypatch.setattr("benchmarks.management.commands.benchmark.in_scratch_database", in_test_database)
     return used
 
 
