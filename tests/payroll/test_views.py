@@ -21,7 +21,7 @@ from payroll.models import (
 from payroll.services.invoices import invoice_issue
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
-from payroll.views import _chart
+from payroll.views.reports import _chart
 from tests.factories import RateFactory, SessionFactory
 from trainers.models import LabellingSession, Worker
 
