@@ -25,16 +25,16 @@ from payroll.selectors import rates as selectors
 from payroll.selectors.invoices import invoices_visible_to
 from payroll.selectors.jobs import jobs_visible_to
 from payroll.selectors.timesheets import adjustments_visible_to, timesheets_figures, timesheets_visible_to
-from payroll.serializers import (
-    AdjustmentSerializer,
-    InvoicePaySerializer,
-    InvoiceSerializer,
-    InvoiceVoidSerializer,
+from payroll.serializers.invoices import InvoicePaySerializer, InvoiceSerializer, InvoiceVoidSerializer
+from payroll.serializers.jobs import (
     JobSerializer,
     JobStartedSerializer,
     PayrollCloseSerializer,
     PayrollInvoiceSerializer,
-    RateSerializer,
+)
+from payroll.serializers.rates import RateSerializer
+from payroll.serializers.timesheets import (
+    AdjustmentSerializer,
     TimesheetCreateSerializer,
     TimesheetNoteSerializer,
     TimesheetRejectSerializer,

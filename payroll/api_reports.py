@@ -25,7 +25,8 @@ from payroll.selectors.reports import (
     pay_report,
     report_params_errors,
 )
-from payroll.serializers import JobStartedSerializer, PeriodKeyField
+from payroll.serializers.fields import PeriodKeyField
+from payroll.serializers.jobs import JobStartedSerializer
 from payroll.services.exports import CONTENT_TYPES, FORMATS, REPORTS, export_filename, export_start
 from trainers.api import ADMIN_FINANCE
 from trainers.models import ALL_ROLES, User

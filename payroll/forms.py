@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from core.periods import parse_period_key
 from payroll.models import MAX_HOURLY_RATE, InvoiceStatus, TimesheetStatus
 from payroll.selectors.reports import GROUP_BY
-from payroll.serializers import (
+from payroll.serializers.fields import (
     LARGEST_ADJUSTMENT,
     MAX_NOTE_LENGTH,
     MAX_PAYMENT_REFERENCE_LENGTH,
