@@ -5,6 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from django.db.models import Q, QuerySet
 
@@ -15,6 +16,8 @@ from payroll.pay import PeriodPay
 from payroll.selectors.pricing import price_workers_period
 from trainers.models import LabellingSession, Project, Role, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
+
+WorkerRow = TypeVar("WorkerRow", Timesheet, Adjustment)
 
 LONG_SESSION = timedelta(hours=12)
 NEGATIVE_TOTAL = (
@@ -72,28 +75,24 @@ class TimesheetFigures:
 
 def timesheets_visible_to(user: User) -> QuerySet[Timesheet]:
     """As sessions: a contractor their own, a manager their teams', finance and admin all."""
-    timesheets = Timesheet.objects.select_related("worker", "worker__team", "decided_by")
-    role = role_of(user)
-    if role in SEES_EVERYTHING:
-        return timesheets
-    if role == Role.MANAGER:
-        return timesheets.filter(worker__team__managers=user)
-    if role == Role.CONTRACTOR:
-        return timesheets.filter(worker__user=user)
-    return timesheets.none()
+    return _of_visible_workers(Timesheet.objects.select_related("worker", "worker__team", "decided_by"), user)
 
 
 def adjustments_visible_to(user: User) -> QuerySet[Adjustment]:
-    """A contractor reads their own; managers their teams'; finance and admin all."""
-    adjustments = Adjustment.objects.select_related("worker", "created_by")
+    """As timesheets, which they correct: a contractor their own, a manager their teams'."""
+    return _of_visible_workers(Adjustment.objects.select_related("worker", "created_by"), user)
+
+
+def _of_visible_workers(rows: QuerySet[WorkerRow], user: User) -> QuerySet[WorkerRow]:
+    """Keep the rows of workers whose time the user sees, scoped as their sessions are."""
     role = role_of(user)
     if role in SEES_EVERYTHING:
-        return adjustments
+        return rows
     if role == Role.MANAGER:
-        return adjustments.filter(worker__team__managers=user)
+        return rows.filter(worker__team__managers=user)
     if role == Role.CONTRACTOR:
-        return adjustments.filter(worker__user=user)
-    return adjustments.none()
+        return rows.filter(worker__user=user)
+    return rows.none()
 
 
 def next_open_period(worker: Worker, now: datetime) -> str:
