@@ -84,14 +84,21 @@ def counted_delivery(run: ChunkRun) -> ChunkRun:
     return counted
 
 
+def _plan_period_chunks(
+    task: Task, job_id: int, what: str, ids_in: Callable[[str], list[int]], chunk_task: Task
+) -> None:
+    """Split the ids of the job's period into chunks and queue the chunks not yet done."""
+    job = Job.objects.get(pk=job_id)
+    with job_fails_unless_retried(task, job_id, what):
+        pending = job_plan_chunks(job_id=job_id, chunks=chunked(ids_in(job.params["period"])))
+    for index in pending:
+        chunk_task.delay(job_id, index)
+
+
 @shared_task(name="payroll.close_period", bind=True, **RELIABLE)
 def close_period(self: Task, job_id: int) -> None:
     """Plan the close of a period in chunks of workers and fan the chunks out."""
-    job = Job.objects.get(pk=job_id)
-    with job_fails_unless_retried(self, job_id, "Planning the close"):
-        pending = job_plan_chunks(job_id=job_id, chunks=chunked(workers_to_close(job.params["period"])))
-    for index in pending:
-        close_period_chunk.delay(job_id, index)
+    _plan_period_chunks(self, job_id, "Planning the close", workers_to_close, close_period_chunk)
 
 
 @shared_task(name="payroll.close_period_chunk", bind=True, **RELIABLE)
@@ -110,11 +117,7 @@ def _close_workers(chunk: JobChunk) -> dict[str, int]:
 @shared_task(name="payroll.issue_invoices", bind=True, **RELIABLE)
 def issue_invoices(self: Task, job_id: int) -> None:
     """Plan the invoicing of a period's approved timesheets in chunks and fan them out."""
-    job = Job.objects.get(pk=job_id)
-    with job_fails_unless_retried(self, job_id, "Planning the invoicing"):
-        pending = job_plan_chunks(job_id=job_id, chunks=chunked(approved_timesheet_ids(job.params["period"])))
-    for index in pending:
-        issue_invoices_chunk.delay(job_id, index)
+    _plan_period_chunks(self, job_id, "Planning the invoicing", approved_timesheet_ids, issue_invoices_chunk)
 
 
 @shared_task(name="payroll.issue_invoices_chunk", bind=True, **RELIABLE)
