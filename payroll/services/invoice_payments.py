@@ -21,9 +21,7 @@ def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_referen
     if not payment_reference.strip():
         raise InvalidInput({"payment_reference": ["Give the payment's reference."]})
     with transaction.atomic():
-        invoice = locks.invoice(invoice.pk)
-        if invoice.status != InvoiceStatus.ISSUED:
-            raise Conflict(f"Only issued invoices can be paid; {invoice.number} is {invoice.status}.")
+        invoice = _lock_issued(invoice, "Only issued invoices can be paid")
         if paid_on < invoice.issued_on:
             raise InvalidInput({"paid_on": [f"Cannot be before the issue date, {invoice.issued_on}."]})
         if paid_on > latest_local_today():
@@ -48,13 +46,17 @@ def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the invoice is void."]})
     with transaction.atomic():
-        invoice = locks.invoice(invoice.pk)
-        if invoice.status != InvoiceStatus.ISSUED:
-            raise Conflict(
-                f"Only issued, unpaid invoices can be voided; {invoice.number} is {invoice.status}."
-            )
+        invoice = _lock_issued(invoice, "Only issued, unpaid invoices can be voided")
         invoice.status, invoice.void_reason = InvoiceStatus.VOID, reason
         invoice.save(update_fields=["status", "void_reason"])
+    return invoice
+
+
+def _lock_issued(invoice: Invoice, refusal: str) -> Invoice:
+    """Lock and re-read the invoice; a Conflict unless it is still issued (neither paid nor void)."""
+    invoice = locks.invoice(invoice.pk)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise Conflict(f"{refusal}; {invoice.number} is {invoice.status}.")
     return invoice
 
 
