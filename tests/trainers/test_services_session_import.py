@@ -6,50 +6,24 @@ import pytest
 
 from core.errors import Conflict, Forbidden, InvalidInput
 from tests.factories import ProjectFactory, SessionFactory, UserFactory, WorkerFactory
+from tests.trainers.import_helpers import (
+    HEADER,
+    csv_file,
+    hours,
+    imported,
+    iso,
+    rejection,
+    row,
+    row_errors,
+)
 from trainers.models import LabellingSession, Role, SessionSource
 from trainers.services import session_import
 from trainers.services.session_bulk_write import HISTORY_COLUMNS, SESSION_COLUMNS
-from trainers.services.session_import import ImportRejected, sessions_import
+from trainers.services.session_import import sessions_import
 from trainers.services.sessions import session_create, session_delete, session_start
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago, period 2026-W47
-HEADER = "project,started_at,ended_at,task_count,notes"
-
-
-def iso(instant: datetime) -> str:
-    return instant.isoformat()
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def csv_file(*rows: str, header: str = HEADER) -> bytes:
-    return ("\n".join([header, *rows]) + "\n").encode()
-
-
-def row(project, start: datetime, end: datetime, task_count: str = "3", notes: str = "ok") -> str:
-    return f"{project.pk},{iso(start)},{iso(end)},{task_count},{notes}"
-
-
-def imported(worker) -> list[LabellingSession]:
-    return list(
-        LabellingSession.objects.filter(worker=worker, source=SessionSource.IMPORT).order_by("started_at")
-    )
-
-
-def rejection(actor, content: bytes) -> ImportRejected:
-    """Import expecting a refusal; return it after checking nothing was written."""
-    before = (LabellingSession.objects.count(), LabellingSession.history.count())
-    with pytest.raises(ImportRejected) as refused:
-        sessions_import(actor=actor, content=content)
-    assert (LabellingSession.objects.count(), LabellingSession.history.count()) == before
-    return refused.value
-
-
-def row_errors(refused: ImportRejected) -> dict[int, dict[str, list[str]]]:
-    return {entry["line"]: entry["errors"] for entry in refused.errors["rows"]}
 
 
 # A good file --------------------------------------------------------------------------------

@@ -19,44 +19,17 @@ from payroll.models import Timesheet
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW
 from tests.factories import ProjectFactory, SessionFactory, WorkerFactory
+from tests.trainers.import_helpers import HEADER, csv_file, hours, imported, rejection, row_errors
 from trainers.models import LabellingSession, SessionSource
 from trainers.rules import DISCARDED_MESSAGE, FUTURE_MESSAGE
 from trainers.services.forgotten_timers import forgotten_timers_stop
-from trainers.services.session_import import ImportRejected, sessions_import
+from trainers.services.session_import import sessions_import
 from trainers.services.sessions import session_start, session_stop, session_update
 
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago, period 2026-W47
-HEADER = "project,started_at,ended_at,task_count,notes"
 SESSIONS = "/api/v1/sessions/"
-
-
-def hours(n: float) -> timedelta:
-    return timedelta(hours=n)
-
-
-def csv_file(*rows: str, header: str = HEADER, newline: str = "\n") -> bytes:
-    return (newline.join([header, *rows]) + newline).encode()
-
-
-def rejection(actor: Any, content: bytes) -> ImportRejected:
-    """Import expecting a refusal; return it after checking nothing was written."""
-    before = (LabellingSession.objects.count(), LabellingSession.history.count())
-    with pytest.raises(ImportRejected) as refused:
-        sessions_import(actor=actor, content=content)
-    assert (LabellingSession.objects.count(), LabellingSession.history.count()) == before
-    return refused.value
-
-
-def row_errors(refused: ImportRejected) -> dict[int, dict[str, list[str]]]:
-    return {entry["line"]: entry["errors"] for entry in refused.errors["rows"]}
-
-
-def imported(worker: Any) -> list[LabellingSession]:
-    return list(
-        LabellingSession.objects.filter(worker=worker, source=SessionSource.IMPORT).order_by("started_at")
-    )
 
 
 def lock_with_timesheet(worker: Any, period: str, status: str) -> Timesheet:
