@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from trainers.models import LabellingSession, SessionSource
-from trainers.services.session_import import ImportRejected, sessions_import
+from trainers.services.session_csv import ImportRejected
+from trainers.services.session_import import sessions_import
 
 HEADER = "project,started_at,ended_at,task_count,notes"
 
