@@ -35,6 +35,7 @@ from trainers.web import (
     form_errors_as_messages,
     form_errors_from,
     refusal_message,
+    refusals_shown,
     role_required,
     safe_next,
     with_messages,
@@ -109,13 +110,9 @@ def timer_start(request: HttpRequest) -> HttpResponse:
     worker = _own_worker(request)
     form = TimerStartForm(request.POST, projects=_active_projects(request))
     if form.is_valid():
-        try:
+        with refusals_shown(request, form):
             session_services.session_start(actor=actor(request), worker=worker, **form.cleaned_data)
             messages.success(request, f"Timer started on {form.cleaned_data['project'].name}.")
-        except InvalidInput as error:
-            form_errors_from(form, error)
-        except DomainError as error:
-            refusal_message(request, error)
     return _timer_reply(request, worker, form)
 
 
@@ -166,15 +163,10 @@ def session_new(request: HttpRequest) -> HttpResponse:
     with timezone.override(worker.zone):
         form = SessionForm(request.POST or None, projects=_active_projects(request))
         if request.method == "POST" and form.is_valid():
-            try:
+            with refusals_shown(request, form):
                 session = session_services.session_create(
                     actor=actor(request), worker=worker, **form.cleaned_data
                 )
-            except InvalidInput as error:
-                form_errors_from(form, error)
-            except DomainError as error:
-                refusal_message(request, error)
-            else:
                 messages.success(request, f"Session {session.pk} added ({_length(session)}).")
                 return back(request, "trainers:home")
         context = {"nav": "sessions", "form": form, "worker": worker, "next_url": safe_next(request)}
@@ -198,13 +190,8 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
             changes = {
                 name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data
             }
-            try:
+            with refusals_shown(request, form):
                 session_services.session_update(actor=actor(request), session=session, changes=changes)
-            except InvalidInput as error:
-                form_errors_from(form, error)
-            except DomainError as error:
-                refusal_message(request, error)
-            else:
                 messages.success(request, f"Session {session.pk} saved.")
                 return back(request, "trainers:sessions")
         context = {

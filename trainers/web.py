@@ -5,7 +5,8 @@ words in both: InvalidInput lands on the form's fields, Conflict and Forbidden b
 message, NotFound a 404.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, cast
 
@@ -80,6 +81,20 @@ def form_errors_from(form: forms.Form, error: InvalidInput, aliases: dict[str, s
         for reason in reasons:
             text = reason if isinstance(reason, str) else _row_text(reason)
             form.add_error(name if name in form.fields else None, text)
+
+
+@contextmanager
+def refusals_shown(request: HttpRequest, form: forms.Form) -> Iterator[None]:
+    """Run a service call: its InvalidInput lands on the form, any other refusal is a message.
+
+    A refused call leaves the block and the page goes on (to show the form again).
+    """
+    try:
+        yield
+    except InvalidInput as error:
+        form_errors_from(form, error)
+    except DomainError as error:
+        refusal_message(request, error)
 
 
 def form_errors_as_messages(request: HttpRequest, form: forms.Form) -> None:
