@@ -18,6 +18,7 @@ MAX_TASK_COUNT = 1_000_000
 MAX_NOTES_LENGTH = 2000
 # The database's absolute ceiling on a session's length; MAX_SESSION_HOURS may be lower.
 SESSION_LENGTH_CEILING = timedelta(hours=24)
+HOURS_IN_A_WEEK = 168
 
 
 class Role(models.TextChoices):
@@ -85,6 +86,18 @@ class Team(models.Model):
         return self.name
 
 
+def _weekly_hours_field(help_text: str) -> "models.DecimalField[Decimal | None, Decimal | None]":
+    """An optional number of hours in a week: more than 0, at most HOURS_IN_A_WEEK."""
+    return models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal(HOURS_IN_A_WEEK))],
+        help_text=help_text,
+    )
+
+
 class Worker(models.Model):
     """A contractor's profile and contract terms."""
 
@@ -94,13 +107,8 @@ class Worker(models.Model):
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="workers", null=True, blank=True)
     currency = models.CharField(max_length=3, validators=[validate_currency], default="USD")
-    overtime_after_hours = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("168"))],
-        help_text="Weekly hours after which time is overtime; empty turns overtime off.",
+    overtime_after_hours = _weekly_hours_field(
+        "Weekly hours after which time is overtime; empty turns overtime off."
     )
     overtime_multiplier = models.DecimalField(
         max_digits=4,
@@ -115,13 +123,8 @@ class Worker(models.Model):
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
         help_text="Fraction added as tax on invoices, e.g. 0.1900 for 19%.",
     )
-    weekly_hours_cap = models.DecimalField(
-        max_digits=5,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("168"))],
-        help_text="Optional contractual weekly cap; time past it is flagged, not refused.",
+    weekly_hours_cap = _weekly_hours_field(
+        "Optional contractual weekly cap; time past it is flagged, not refused."
     )
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords()
@@ -138,12 +141,12 @@ class Worker(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(overtime_after_hours__isnull=True)
-                | (Q(overtime_after_hours__gt=0) & Q(overtime_after_hours__lte=168)),
+                | (Q(overtime_after_hours__gt=0) & Q(overtime_after_hours__lte=HOURS_IN_A_WEEK)),
                 name="worker_overtime_after_hours_range",
             ),
             models.CheckConstraint(
                 condition=Q(weekly_hours_cap__isnull=True)
-                | (Q(weekly_hours_cap__gt=0) & Q(weekly_hours_cap__lte=168)),
+                | (Q(weekly_hours_cap__gt=0) & Q(weekly_hours_cap__lte=HOURS_IN_A_WEEK)),
                 name="worker_weekly_hours_cap_range",
             ),
         ]
