@@ -101,6 +101,12 @@ class ScopedViewSet(viewsets.GenericViewSet):
         return cast(User, self.request.user)
 
 
+class KeptViewSet(viewsets.ModelViewSet, ScopedViewSet):
+    """Create, read and update, but no DELETE: workers, sessions and pay point at these rows."""
+
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+
+
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, ScopedViewSet):
     """Sign-ins and their roles (admin only)."""
 
@@ -115,13 +121,12 @@ class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Creat
         serializer.instance = people.user_create(actor=self.actor, **serializer.validated_data)
 
 
-class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
+class TeamViewSet(KeptViewSet):
     """Teams and their managers: admin writes, managers read their own."""
 
     serializer_class = TeamSerializer
     read_roles = frozenset({Role.ADMIN, Role.FINANCE, Role.MANAGER})
     write_roles = ADMIN
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         return selectors.teams_visible_to(self.actor).prefetch_related("managers")
@@ -135,13 +140,12 @@ class TeamViewSet(viewsets.ModelViewSet, ScopedViewSet):
         serializer.instance = people.team_save(actor=self.actor, team=serializer.instance, **data)
 
 
-class WorkerViewSet(viewsets.ModelViewSet, ScopedViewSet):
+class WorkerViewSet(KeptViewSet):
     """Contractor profiles and contract terms."""
 
     serializer_class = WorkerSerializer
     filterset_class = WorkerFilter
     write_roles = ADMIN_FINANCE
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         return selectors.workers_visible_to(self.actor)
@@ -155,13 +159,12 @@ class WorkerViewSet(viewsets.ModelViewSet, ScopedViewSet):
         )
 
 
-class ProjectViewSet(viewsets.ModelViewSet, ScopedViewSet):
+class ProjectViewSet(KeptViewSet):
     """Projects and the workers assigned to them."""
 
     serializer_class = ProjectSerializer
     filterset_class = ProjectFilter
     write_roles = ADMIN_FINANCE
-    http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet:
         return selectors.projects_visible_to(self.actor).prefetch_related("workers")
