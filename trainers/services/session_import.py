@@ -14,11 +14,9 @@ history rows alike.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,7 +37,7 @@ from trainers.services.session_csv import (
     parse_task_count,
     read_csv,
 )
-from trainers.services.sessions import ensure_actor_may_write_for
+from trainers.services.sessions import ensure_actor_may_write_for, interval_rule
 
 IDS_PER_QUERY = 500  # ids per IN (...) query
 
@@ -98,12 +96,7 @@ class _ImportContext:
             assignments=set(
                 _fetch(through.values_list("project_id", "worker_id"), project_ids, "project_id")
             ),
-            interval_errors=partial(
-                rules.interval_errors,
-                now=now,
-                max_hours=settings.MAX_SESSION_HOURS,
-                tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
-            ),
+            interval_errors=interval_rule(now),
         )
 
     def parse_all(self, records: list[Record]) -> tuple[list[ParsedRow], dict[int, Errors]]:

@@ -6,9 +6,10 @@ before every write), and the refusal names the session it overlaps, read after t
 rollback. The rules and their words are trainers.rules, shared with the CSV import.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -248,16 +249,20 @@ def session_rule_errors(
     still end, or be corrected, at the real time (the forgotten-timer job cuts a timer at
     MAX_SESSION_HOURS and asks the contractor to correct it).
     """
-    errors = rules.interval_errors(
-        session.started_at,
-        session.ended_at,
+    errors = interval_rule(now)(session.started_at, session.ended_at)
+    if adds_time:
+        errors.update(terms_errors(session, assigned=assigned))
+    return errors
+
+
+def interval_rule(now: datetime) -> Callable[[datetime, datetime | None], Errors]:
+    """The §1 interval rule at `now`, with the limits of the settings (hours, future tolerance)."""
+    return partial(
+        rules.interval_errors,
         now=now,
         max_hours=settings.MAX_SESSION_HOURS,
         tolerance=timedelta(seconds=settings.FUTURE_TOLERANCE_SECONDS),
     )
-    if adds_time:
-        errors.update(terms_errors(session, assigned=assigned))
-    return errors
 
 
 def terms_errors(session: LabellingSession, *, assigned: bool | None = None) -> Errors:
