@@ -4,13 +4,13 @@ from datetime import datetime
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.dateparse import parse_datetime
 from django_filters import rest_framework as filters
 
 from core.periods import parse_period_key
 from trainers.models import LabellingSession, Project, SessionSource, Worker
 from trainers.rules import EARLIEST_INSTANT
 from trainers.selectors import sessions_starting_in_period
+from trainers.validators import parsed_datetime
 
 MAX_ID = 2**63 - 1
 
@@ -60,10 +60,7 @@ class AwareIsoDateTimeField(forms.DateTimeField):
         """Parse the instant; refuse it if it carries no offset."""
         if value in self.empty_values:
             return None
-        try:
-            parsed = parse_datetime(str(value).strip())
-        except ValueError:
-            parsed = None
+        parsed = parsed_datetime(value)
         if parsed is None:
             raise forms.ValidationError("Enter an ISO 8601 date-time, e.g. 2026-11-02T09:00:00-06:00.")
         if parsed.utcoffset() is None:

@@ -14,11 +14,10 @@ from django.core.validators import MaxLengthValidator
 from django.db.models import QuerySet
 from django.forms.fields import BaseTemporalField
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
 from trainers.rules import EARLIEST_INSTANT, EARLIEST_MESSAGE, FUTURE_MESSAGE
-from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
+from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number, parsed_datetime
 
 USERNAME_MAX_LENGTH = 150  # Django's user model
 LOCAL_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}, format="%Y-%m-%dT%H:%M:%S")
@@ -87,10 +86,7 @@ class WallClockField(forms.DateTimeField):
             return None
         if isinstance(value, datetime):
             return value
-        try:
-            parsed = parse_datetime(str(value).strip())
-        except ValueError:
-            parsed = None
+        parsed = parsed_datetime(value)
         return parsed or BaseTemporalField.to_python(self, value)
 
     def has_changed(self, initial: Any, data: Any) -> bool:

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Any, cast
 
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from trainers.models import (
@@ -17,7 +16,7 @@ from trainers.models import (
     Worker,
 )
 from trainers.selectors import projects_visible_to, workers_visible_to
-from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
+from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number, parsed_datetime
 
 
 class PlainIntegerField(serializers.IntegerField):
@@ -51,10 +50,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value: Any) -> datetime:
         """Refuse naive datetimes instead of guessing their zone."""
         if isinstance(value, str):
-            try:
-                parsed = parse_datetime(value.strip())
-            except ValueError:
-                parsed = None
+            parsed = parsed_datetime(value)
             if parsed is not None and parsed.utcoffset() is None:
                 self.fail("naive")
         elif isinstance(value, datetime) and value.utcoffset() is None:

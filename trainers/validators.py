@@ -1,10 +1,12 @@
-"""Field validators shared by models, serializers and the CSV import."""
+"""Field validators and input readers shared by models, forms, filters and serializers."""
 
 import re
 import zoneinfo
+from datetime import datetime
 from functools import cache
 
 from django.core.exceptions import ValidationError
+from django.utils.dateparse import parse_datetime
 
 from trainers.currencies import ISO_4217_CODES
 
@@ -24,6 +26,14 @@ def validate_currency(value: str) -> None:
     """Accept only ISO 4217 alphabetic codes such as `USD`."""
     if value not in ISO_4217_CODES:
         raise ValidationError(f"'{value}' is not an ISO 4217 currency code such as USD.")
+
+
+def parsed_datetime(value: object) -> datetime | None:
+    """An ISO 8601 date-time read from text, or None if it is none (a 13th month included)."""
+    try:
+        return parse_datetime(str(value).strip())
+    except ValueError:
+        return None
 
 
 # A number as a person types it: ASCII digits, an optional sign and decimal point. Python's
