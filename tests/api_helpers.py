@@ -1,9 +1,16 @@
-"""Assertions shared by the API tests: refusals name their field and write nothing."""
+"""Helpers shared by the API tests: sending a request, refusals that name their field and write nothing."""
 
 from typing import Any
 
 from payroll.models import Rate
 from trainers.models import LabellingSession, Project, Team, User, Worker
+
+
+def send(client: Any, method: str, path: str, body: dict | None = None) -> Any:
+    """Send one request; bodies go as JSON."""
+    if method == "GET":
+        return client.get(path)
+    return getattr(client, method.lower())(path, body or {}, format="json")
 
 
 def row_counts() -> dict[str, int]:

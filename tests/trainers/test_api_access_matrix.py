@@ -12,6 +12,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.api_helpers import send
 from tests.conftest import NOW
 from tests.factories import SessionFactory, UserFactory
 from trainers.models import LabellingSession, Project, Role, SessionSource, Team, User, Worker
@@ -22,13 +23,6 @@ API = "/api/v1"
 PASSWORD = "correct-horse-battery"  # UserFactory's password
 SESSION_TIMES = {"started_at": "2026-11-16T09:00:00-06:00", "ended_at": "2026-11-16T10:00:00-06:00"}
 CONTRACTOR_PROJECT = {"contractor_a": "project_a", "contractor_a2": "project_a", "contractor_b": "project_b"}
-
-
-def send(client: APIClient, method: str, path: str, body: dict | None = None):
-    """Send one request; bodies go as JSON."""
-    if method == "GET":
-        return client.get(path)
-    return getattr(client, method.lower())(path, body or {}, format="json")
 
 
 def ids(response) -> list[int]:
