@@ -1,4 +1,4 @@
-"""Who is asking, behind the TLS proxy the README prescribes."""
+"""Who is asking, behind the TLS proxy of the README's production notes ("Configuration")."""
 
 import ipaddress
 

@@ -127,7 +127,8 @@ def test_another_persons_object_is_not_found_on_every_route(
     ],
 )
 def test_a_post_from_the_wrong_role_is_refused_and_changes_nothing(world, invoice, who, url):
-    """README "Web pages": the navigation shows what a role may do; POSTs of other roles are a 403."""
+    """docs/architecture.md "Web pages": the navigation shows what a role may do; POSTs of
+    other roles are a 403."""
     # given
     rate = Rate.objects.get(worker=world.worker_a)
     target = url.format(invoice=invoice.pk, rate=rate.pk, session=world.session_a.pk)
@@ -231,7 +232,7 @@ OFF_SITE = [
 @pytest.mark.django_db
 @pytest.mark.parametrize("target", OFF_SITE)
 def test_sign_in_never_sends_anyone_off_site(world, client, target):
-    """README "Web pages": ?next= keeps people on Fairhour; an outside address goes to the start page."""
+    """?next= keeps people on Fairhour: an outside address goes to the start page."""
     # when
     response = client.post(
         reverse("trainers:sign-in"), {"username": "contractor_a", "password": PASSWORD, "next": target}
@@ -597,7 +598,7 @@ def test_the_adjustment_message_shows_the_amount_with_two_decimals(world, typed,
 
 @pytest.mark.django_db
 def test_a_refused_timer_start_without_htmx_says_why(world):
-    """README: every action leaves a message; the timer form also posts without htmx (action=)."""
+    """Every action on a page leaves a message; the timer form also posts without htmx (action=)."""
     # when a contractor's browser without htmx starts the timer on another contractor's project
     response = signed_in(world.contractor_a).post(
         reverse("trainers:timer-start"), {"project": world.project_b.pk}, follow=True

@@ -1,7 +1,7 @@
 """`manage.py benchmark`: the payroll, logging and report scenarios run, check themselves, print figures.
 
 Smoke tests on tiny inputs (no timing assertions): the figures come from running the
-command at full size (README, "Running at scale").
+command at full size (docs/benchmarks.md).
 """
 
 import re

@@ -1,7 +1,7 @@
 """What Fairhour tells people: reminder and forgotten-timer mails, the payout CSV, the pay
 report files and the invoice PDF, read as their recipients read them.
 
-Mail rules: README "Celery worker and beat" (one mail per timesheet and stage, to the
+Mail rules: docs/architecture.md "Beat's schedule" (one mail per timesheet and stage, to the
 contractor or the team's managers, linking to pages on SITE_URL). File rules: docs/api.md
 (payout columns, export columns and typed cells, formula neutralising) and PAY_RULES §7
 (invoice figures, parties as at issue). These tests cover what the module tests do not.
@@ -86,8 +86,8 @@ def running_timer(worker, project):
 
 
 def test_every_mail_links_absolutely_to_a_page_its_recipient_can_open(world, sheets, settings):
-    """README: mails link to Fairhour's pages on SITE_URL. Followed as the recipient, the
-    submit link (contractor), the approve link (manager) and the forgotten-timer link
+    """Mails link to Fairhour's pages on SITE_URL (README, "Configuration"). Followed as the
+    recipient, the submit link (contractor), the approve link (manager) and the forgotten-timer link
     (contractor) each open with 200, not a 403 or 404."""
     # given
     settings.SITE_URL = SITE

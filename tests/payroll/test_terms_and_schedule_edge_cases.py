@@ -150,7 +150,7 @@ def test_a_week_has_ended_from_its_local_monday_across_dst_and_new_year(zone, en
 
 
 def test_the_beat_twice_an_hour_and_late_starts_one_close_per_zone_end(far_workers, beat):
-    """README (Celery worker and beat) and schedule.py: a close is started once while unfinished,
+    """docs/architecture.md ("Beat's schedule") and schedule.py: a close is started once while unfinished,
     is not started again once done after the period's end, and is started again when a later
     zone finishes the week; across the 26 hours between UTC+14 and UTC-12."""
     # when the beat fires at 10:05 UTC on Sunday, and again a minute later (a duplicate)
