@@ -23,6 +23,7 @@ from trainers import rules
 from trainers.hooks import period_lock_reason
 from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.rules import Errors, Interval, truncate_to_second
+from trainers.services.session_bulk_write import session_insert_with_history
 
 EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
 
@@ -304,7 +305,10 @@ def _save_with_backstop(session: LabellingSession) -> None:
         # No savepoint (two round trips per write): every caller is inside its own atomic
         # block, which an IntegrityError here rolls back whole.
         with transaction.atomic(savepoint=False):
-            session.save()  # simple-history writes its row, naming session._history_user
+            if session._state.adding:  # the busiest write: the session and its history row at once
+                session_insert_with_history(session, actor=session._history_user)  # type: ignore[attr-defined]
+            else:
+                session.save()  # simple-history writes its row, naming session._history_user
     except IntegrityError as error:
         text = str(error)
         if "session_no_overlap" in text:
