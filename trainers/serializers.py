@@ -8,9 +8,9 @@ from rest_framework import serializers
 from trainers.models import (
     MAX_NOTES_LENGTH,
     MAX_TASK_COUNT,
-    LabellingSession,
     Project,
     Role,
+    SessionSource,
     Team,
     User,
     Worker,
@@ -140,33 +140,25 @@ class ProjectSerializer(serializers.ModelSerializer):
         return cast(set[int], context["visible_worker_ids"])
 
 
-class SessionSerializer(serializers.ModelSerializer):
+# Fields declared, not read from the model: the busiest request (`POST /sessions/`) then
+# builds no fields from the model's metadata each time (a ModelSerializer did, per request).
+class SessionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(label="ID", read_only=True)
+    worker = serializers.IntegerField(source="worker_id", read_only=True)
     project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
     started_at = AwareDateTimeField()
     ended_at = AwareDateTimeField()
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
+    # DRF pops declared fields off the class, so this never shadows Field.source (mypy cannot know)
+    source = serializers.ChoiceField(choices=SessionSource.choices, read_only=True)  # type: ignore[assignment]
+    needs_review = serializers.BooleanField(
+        read_only=True, help_text="Set when Fairhour stopped the timer at the maximum length."
+    )
     period = serializers.CharField(read_only=True)
     duration_seconds = serializers.IntegerField(read_only=True, allow_null=True)
-
-    class Meta:
-        model = LabellingSession
-        fields = [
-            "id",
-            "worker",
-            "project",
-            "started_at",
-            "ended_at",
-            "task_count",
-            "notes",
-            "source",
-            "needs_review",
-            "period",
-            "duration_seconds",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = ["worker", "source", "needs_review", "created_at", "updated_at"]
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
 
     def get_fields(self) -> dict[str, Any]:
         """Offer only projects the caller may see, so foreign ids stay hidden."""
