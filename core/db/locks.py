@@ -8,6 +8,9 @@ Every write about a worker's time or pay locks the worker row first. That serial
 worker's session writes, submits, approvals, rate and contract changes, closes and
 invoicing, and because everyone queues on the worker before anything else, they never
 deadlock. Jobs are locked alone. Models are looked up by label: core imports no app.
+One lock is taken outside this module, in the statement that moves timesheets
+(payroll.services.timesheet_transitions.MOVE_SQL): it locks them in id order as it updates
+them, after their workers, as the order above says.
 """
 
 from collections.abc import Iterable
@@ -34,8 +37,15 @@ def worker(pk: int) -> "Worker":
 
 
 def workers(ids: Iterable[int] | QuerySet[Any]) -> "QuerySet[Worker]":
-    """These workers, locked in id order when evaluated (ids, or a query of ids)."""
-    return _objects("trainers.Worker").filter(pk__in=ids).order_by("pk").select_for_update(of=("self",))
+    """These workers, locked in id order when evaluated (ids, as one array, or a query of ids)."""
+    chosen = {"pk__in": ids} if isinstance(ids, QuerySet) else {"pk__any_of": list(ids)}
+    return _objects("trainers.Worker").filter(**chosen).order_by("pk").select_for_update(of=("self",))
+
+
+def workers_of_timesheets(timesheet_ids: Iterable[int]) -> "QuerySet[Worker]":
+    """The workers of these timesheets, locked in id order when evaluated (before the timesheets)."""
+    timesheets = _objects("payroll.Timesheet").filter(pk__any_of=list(timesheet_ids))
+    return workers(timesheets.values("worker_id"))
 
 
 def worker_with_assignment(pk: int, project_id: int | None) -> "tuple[Worker, bool]":

@@ -210,7 +210,7 @@ def _person_step(action: str) -> tuple[Transition, Effect]:
 
 def _lock(ids: list[int]) -> list[Timesheet]:
     """Lock the timesheets' workers, then the timesheets, each in id order; read them as they are."""
-    list(locks.workers(Timesheet.objects.filter(pk__any_of=ids).values("worker_id")).values_list("pk"))
+    list(locks.workers_of_timesheets(ids).values_list("pk"))
     locked = list(locks.timesheets(Timesheet.objects.select_related("worker").filter(pk__any_of=ids)))
     if len(locked) != len(ids):
         raise Timesheet.DoesNotExist("Timesheet matching query does not exist.")

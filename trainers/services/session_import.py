@@ -12,10 +12,9 @@ written without the ORM's per-value work: PostgreSQL COPY, for the sessions and 
 history rows alike.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -38,8 +37,6 @@ from trainers.services.session_csv import (
     read_csv,
 )
 from trainers.services.sessions import ensure_actor_may_write_for, interval_rule
-
-IDS_PER_QUERY = 500  # ids per IN (...) query
 
 
 def sessions_import(*, actor: User, content: bytes, now: datetime | None = None) -> int:
@@ -79,23 +76,16 @@ class _ImportContext:
             raise ImportRejected("Add a worker column: an admin's file must say whose sessions they are.")
         worker_ids = {own.pk} if own else ids_in(records, "worker")
         project_ids = ids_in(records, "project")
-        # Fixed order (by id) so two imports never deadlock on each other's workers.
-        ordered = sorted(worker_ids)
-        workers = [
-            worker
-            for start in range(0, len(ordered), IDS_PER_QUERY)
-            for worker in locks.workers(ordered[start : start + IDS_PER_QUERY])
-        ]
-        through = Project.workers.through.objects.all()
+        # Locked in id order (locks.workers), so two imports never deadlock on each other's workers.
+        workers = list(locks.workers(sorted(worker_ids)))
+        through = Project.workers.through.objects.filter(project_id__any_of=project_ids)
         if own:
             through = through.filter(worker_id=own.pk)
         return cls(
             own_worker=workers[0] if own else None,
             workers={w.pk: w for w in workers},
-            projects={p.pk: p for p in _fetch(Project.objects.all(), project_ids)},
-            assignments=set(
-                _fetch(through.values_list("project_id", "worker_id"), project_ids, "project_id")
-            ),
+            projects={p.pk: p for p in Project.objects.filter(pk__any_of=project_ids)},
+            assignments=set(through.values_list("project_id", "worker_id")),
             interval_errors=interval_rule(now),
         )
 
@@ -144,7 +134,7 @@ class _ImportContext:
             if worker is None:
                 add_error(errors, "worker", f"No worker with id '{raw[:40]}'.")
                 return None
-        _merge(errors, rules.worker_errors(active=worker.is_active))
+        errors.update(rules.worker_errors(active=worker.is_active))
         return worker
 
     def _project(self, raw: str, worker: Worker | None, errors: Errors) -> Project | None:
@@ -159,17 +149,11 @@ class _ImportContext:
             return None
         # With no worker (already refused) only the project's own state is checked.
         assigned = worker is None or self._assigned(project, worker)
-        _merge(errors, rules.project_errors(name=project.name, active=project.is_active, assigned=assigned))
+        errors.update(rules.project_errors(name=project.name, active=project.is_active, assigned=assigned))
         return project
 
     def _assigned(self, project: Project, worker: Worker) -> bool:
         return (project.pk, worker.pk) in self.assignments
-
-
-def _merge(errors: Errors, more: Errors) -> None:
-    """Add a rule's messages to a row's."""
-    for field, messages in more.items():
-        errors.setdefault(field, []).extend(messages)
 
 
 def _own_worker(actor: User) -> Worker | None:
@@ -179,15 +163,6 @@ def _own_worker(actor: User) -> Worker | None:
     own = Worker.objects.filter(user=actor).first()
     ensure_actor_may_write_for(actor, own or Worker())
     return own
-
-
-def _fetch(queryset: Any, ids: Iterable[int], field: str = "pk") -> list[Any]:
-    """Evaluate `queryset` filtered to `ids`, a chunk of ids per query."""
-    ordered = sorted(ids)
-    found: list[Any] = []
-    for start in range(0, len(ordered), IDS_PER_QUERY):
-        found.extend(queryset.filter(**{f"{field}__in": ordered[start : start + IDS_PER_QUERY]}))
-    return found
 
 
 def _insert(actor: User, parsed: list[ParsedRow]) -> None:
