@@ -22,11 +22,6 @@ def finite_float(text: str) -> float:
     return value
 
 
-def loads_strict(text: str) -> Any:
-    """Parse JSON as SafeJSONParser does (no NaN or Infinity, no numbers beyond a float)."""
-    return json.loads(text, parse_float=finite_float)
-
-
 class SafeJSONParser(JSONParser):
     """DRF's strict JSON parser, also refusing numbers beyond a float and bodies nested too deep."""
 

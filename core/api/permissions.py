@@ -10,7 +10,7 @@ class RoleAccess(BasePermission):
     """Allow a signed-in user whose role the view lists for this action or method.
 
     Views declare `read_roles`, `write_roles` and optionally `action_roles` (by action
-    name); with no `read_roles` every role may read. Which rows a role sees is the
+    name); what a view does not list, no role may do. Which rows a role sees is the
     selectors' job: this only gates the verb.
     """
 
@@ -24,9 +24,7 @@ class RoleAccess(BasePermission):
         if action in action_roles:
             roles = action_roles[action]
         elif request.method in SAFE_METHODS:
-            roles = getattr(view, "read_roles", None)
-            if roles is None:  # every signed-in role reads; the selectors scope the rows
-                return True
+            roles = getattr(view, "read_roles", frozenset())
         else:
             roles = getattr(view, "write_roles", frozenset())
         return user.role in roles

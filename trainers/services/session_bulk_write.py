@@ -72,7 +72,7 @@ def _history_model() -> Any:
     return LabellingSession.history.model  # type: ignore[attr-defined]
 
 
-def session_insert_with_history(session: LabellingSession, *, actor: User | None) -> None:
+def session_insert_with_history(session: LabellingSession, *, actor: User) -> None:
     """Insert a new, validated session and its "created" history row naming `actor`.
 
     One statement writes both, the history row copied from the inserted one: the row
@@ -86,7 +86,7 @@ def session_insert_with_history(session: LabellingSession, *, actor: User | None
     session.created_at = session.updated_at = now = timezone.now()
     values = [getattr(session, column) for column in SESSION_COLUMNS[1:]]  # the id comes from the sequence
     with connection.cursor() as cursor:
-        cursor.execute(_insert_with_history_sql(), [*values, now, actor.pk if actor else None])
+        cursor.execute(_insert_with_history_sql(), [*values, now, actor.pk])
         session.pk = cursor.fetchone()[0]
     session._state.adding = False
     session._state.db = connection.alias

@@ -234,7 +234,7 @@ def _validate_and_save(
         raise InvalidInput(errors)
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
     session._history_user = actor  # type: ignore[attr-defined]
-    _save_with_backstop(session)
+    _save_with_backstop(session, actor)
 
 
 def session_rule_errors(
@@ -299,14 +299,14 @@ def _overlapping_session(session: LabellingSession) -> Interval | None:
     return rules.first_overlap(candidate, others)
 
 
-def _save_with_backstop(session: LabellingSession) -> None:
+def _save_with_backstop(session: LabellingSession, actor: User) -> None:
     """Save; translate a constraint violation (an overlap, or one that raced past the checks above)."""
     try:
         # No savepoint (two round trips per write): every caller is inside its own atomic
         # block, which an IntegrityError here rolls back whole.
         with transaction.atomic(savepoint=False):
             if session._state.adding:  # the busiest write: the session and its history row at once
-                session_insert_with_history(session, actor=session._history_user)  # type: ignore[attr-defined]
+                session_insert_with_history(session, actor=actor)
             else:
                 session.save()  # simple-history writes its row, naming session._history_user
     except IntegrityError as error:
