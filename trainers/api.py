@@ -5,7 +5,7 @@ from typing import Any, cast
 from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiRequest, extend_schema
+from drf_spectacular.utils import OpenApiRequest, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
@@ -26,6 +26,7 @@ from trainers.serializers import (
     ImportResultSerializer,
     MeSerializer,
     ProjectSerializer,
+    SessionDiscardedSerializer,
     SessionSerializer,
     SessionStartSerializer,
     SessionStopSerializer,
@@ -230,7 +231,14 @@ class SessionViewSet(viewsets.ModelViewSet, ScopedViewSet):
         session = sessions.session_start(actor=self.actor, worker=self._own_worker(), **form.validated_data)
         return Response(self.get_serializer(session).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SessionStopSerializer, responses=SessionSerializer)
+    @extend_schema(
+        request=SessionStopSerializer,
+        responses=PolymorphicProxySerializer(
+            component_name="SessionStopped",
+            serializers=[SessionSerializer, SessionDiscardedSerializer],
+            resource_type_field_name=None,
+        ),
+    )
     @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: str | None = None) -> Response:
         """Stop the running session now; in its first second it is discarded (`{id, discarded, detail}`)."""

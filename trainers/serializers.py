@@ -178,6 +178,14 @@ class SessionStartSerializer(serializers.Serializer):
         return fields
 
 
+class SessionDiscardedSerializer(serializers.Serializer):
+    """The answer to a timer stopped in its first second: it was discarded, not recorded."""
+
+    id = serializers.IntegerField()
+    discarded = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
 class SessionStopSerializer(serializers.Serializer):
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, required=False)
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from payroll.forms import RateForm
 from payroll.selectors.rates import rates_visible_to
 from payroll.services import rates as rate_services
@@ -13,11 +13,11 @@ from trainers.models import Role
 from trainers.selectors import projects_visible_to, workers_visible_to
 from trainers.web import (
     actor,
-    form_errors_from,
     paginate,
     parse_id,
     query_without_page,
     refusal_message,
+    refusals_shown,
     role_required,
 )
 
@@ -55,18 +55,13 @@ def rate_form(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         projects=projects_visible_to(actor(request)),
     )
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_shown(request, form):
             if rate is None:
                 rate = rate_services.rate_create(actor=actor(request), fields=form.cleaned_data)
                 messages.success(request, f"Rate added: {rate}.")
             else:
                 rate = rate_services.rate_update(actor=actor(request), rate=rate, changes=form.cleaned_data)
                 messages.success(request, f"Rate saved: {rate}.")
-        except InvalidInput as error:
-            form_errors_from(form, error)
-        except DomainError as error:
-            refusal_message(request, error)
-        else:
             return redirect(f"{reverse('payroll:rates')}?worker={rate.worker_id}")
     return render(request, "payroll/rate_form.html", {"nav": "rates", "form": form, "rate": rate})
 

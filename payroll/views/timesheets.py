@@ -28,11 +28,11 @@ from trainers.web import (
     actor,
     back,
     field_errors,
-    form_errors_from,
     paginate,
     parse_id,
     query_without_page,
     refusal_message,
+    refusals_shown,
     role_required,
 )
 
@@ -154,13 +154,8 @@ def adjustments(request: HttpRequest) -> HttpResponse:
     workers = workers_visible_to(actor(request)).filter(is_active=True).exclude(user=actor(request))
     form = AdjustmentForm(request.POST or None, workers=workers)
     if request.method == "POST" and form.is_valid():
-        try:
+        with refusals_shown(request, form):
             made = adjustment_create(actor=actor(request), **form.cleaned_data)
-        except InvalidInput as error:
-            form_errors_from(form, error)
-        except DomainError as error:
-            refusal_message(request, error)
-        else:
             messages.success(
                 request,
                 f"Adjustment of {made.amount} {made.currency} for {made.worker} "
