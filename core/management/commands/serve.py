@@ -2,12 +2,13 @@
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+from core.embedded import LOCAL_DIR
 
 
 class Command(BaseCommand):
@@ -28,7 +29,7 @@ class Command(BaseCommand):
 
     def _start_worker(self, concurrency: int) -> subprocess.Popen[bytes]:
         """A worker with an embedded beat, on this process's settings and broker."""
-        schedule = Path(settings.BASE_DIR) / ".local" / "celerybeat-schedule"
+        schedule = LOCAL_DIR / "celerybeat-schedule"  # beside the embedded servers' data
         schedule.parent.mkdir(exist_ok=True)
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat"]
         command += ["--schedule", str(schedule), "-c", str(concurrency), "--loglevel=INFO"]
