@@ -55,7 +55,8 @@ def projects_visible_to(user: User) -> QuerySet[Project]:
         return projects
     if role_of(user) == Role.MANAGER:
         return projects.filter(workers__team__managers=user).distinct()
-    return projects.filter(workers__user=user).distinct() if role_of(user) else projects.none()
+    # No DISTINCT: a user has one worker profile and a worker is on a project at most once.
+    return projects.filter(workers__user=user) if role_of(user) else projects.none()
 
 
 def sessions_visible_to(user: User) -> QuerySet[LabellingSession]:

@@ -72,7 +72,7 @@ class Command(BaseCommand):
             "--server-workers",
             type=int,
             default=logging_load.SERVER_WORKERS,
-            help="logging: gunicorn worker processes.",
+            help="logging: gunicorn worker processes (default: one per core).",
         )
         parser.add_argument(
             "--server-threads",
