@@ -168,7 +168,7 @@ def check_sample(seed: int, period: str = PERIOD) -> None:
             for line in timesheet.lines.all()
         )
         live = sorted(
-            (line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount) for line in pay.lines
+            (line.project_id, line.kind, line.rate, line.seconds, line.amount) for line in pay.lines
         )
         if timesheet.status != TimesheetStatus.APPROVED or pay.unpriced or stored != live:
             raise CommandError(f"Timesheet {timesheet.pk} is not what submit and approve would leave.")

@@ -9,7 +9,15 @@ from decimal import ROUND_HALF_UP, Context, Decimal
 
 from core.formatting import clock_hours, rate_text
 
-__all__ = ["ShownTime", "clock_hours", "decimal_hours", "line_amount", "rate_text", "round_half_up"]
+__all__ = [
+    "ShownTime",
+    "clock_hours",
+    "decimal_hours",
+    "line_amount",
+    "rate_text",
+    "round_half_up",
+    "tasks_amount",
+]
 
 CENT = Decimal("0.01")
 ONE = Decimal(1)
@@ -27,6 +35,11 @@ def line_amount(seconds: int, hourly_rate: Decimal, multiplier: Decimal = ONE) -
     """round_half_up(seconds x hourly_rate x multiplier / 3600): the amount of one line."""
     product = _EXACT.multiply(_EXACT.multiply(Decimal(seconds), hourly_rate), multiplier)
     return round_half_up(_EXACT.divide(product, SECONDS_PER_HOUR))
+
+
+def tasks_amount(units: int, task_rate: Decimal) -> Decimal:
+    """round_half_up(units x task_rate): the amount of one task line (PAY_RULES §9)."""
+    return round_half_up(_EXACT.multiply(Decimal(units), task_rate))
 
 
 def decimal_hours(seconds: int) -> Decimal:

@@ -1,22 +1,26 @@
-"""The pay engine: a worker's sessions, rates and contract -> a period's lines (PAY_RULES §2-5).
+"""The pay engine: a worker's sessions, rates and contract -> a period's lines (PAY_RULES §2-5, §8-10).
 
 Pure functions over plain data: no ORM, no I/O, no floats. Instants are whole epoch
 seconds, so a session's length is real elapsed time whatever the clocks did that night
 (DST), and the engine can price millions of sessions in seconds. Money appears only at
-the line level: one half-up rounding per line (payroll.money.line_amount).
+the line level: one half-up rounding per line (payroll.money).
 
 The steps, in order:
-1. clip each session to the period window (a session over a boundary is split; §2);
+1. clip each session to the period window (a session over a boundary is split; §2); its
+   tasks stay with its last second, so only the period holding its end gets them (§9);
 2. split each piece where its applicable rate changes (local midnight of a rate's
-   `effective_from`; a project rate beats the default; §3);
+   `effective_from`; an activity rate beats a project rate, which beats the default;
+   §3, §8); the last piece of a session carries its tasks;
 3. walk the pieces in time order and mark seconds past the overtime threshold (§5);
-4. group by (project, rate, kind) into lines (§4); time with no rate is reported as
-   unpriced, never paid as zero.
+4. group hourly time by (project, activity, rate, kind) and tasks by (project, activity,
+   task rate) into lines (§4, §9); time with no rate is reported as unpriced, never paid
+   as zero;
+5. with a fair-pay floor, top the period up to floor x worked time (§10).
 """
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -25,16 +29,19 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from core.periods import local_day_start
-from payroll.money import ONE, line_amount
+from payroll.money import ONE, line_amount, tasks_amount
 
+LABELLING = "labelling"  # production work; every other activity is paid non-production time
 REGULAR = "regular"
 OVERTIME = "overtime"
+TASKS = "tasks"
+TOP_UP = "top_up"
 _NEVER = -(2**62)  # before any rate: a sentinel step with no rate
-_KIND_ORDER = {REGULAR: 0, OVERTIME: 1}
+_KIND_ORDER = {REGULAR: 0, OVERTIME: 1, TASKS: 2, TOP_UP: 3}
 
 
 class WorkSpan(NamedTuple):
-    """A finished session [start, end) in epoch seconds, on a project.
+    """A finished session [start, end) in epoch seconds, on a project, with its activity and tasks.
 
     A named tuple, not a frozen dataclass: a bulk close builds millions, and a frozen
     dataclass's `__init__` (one `object.__setattr__` per field) cost 9 % of its CPU.
@@ -43,15 +50,23 @@ class WorkSpan(NamedTuple):
     start: int
     end: int
     project_id: int
+    activity: str = LABELLING
+    tasks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class RateStep:
-    """An hourly rate that applies from `starts_at` (epoch seconds of local midnight)."""
+    """A rate that applies from `starts_at` (epoch seconds of local midnight).
+
+    Its scope is the worker's default (no project, no activity), one project, or one
+    non-production activity (PAY_RULES §8). `task_rate` None: tasks are not paid by the piece.
+    """
 
     project_id: int | None
     starts_at: int
     hourly_rate: Decimal
+    activity: str | None = None
+    task_rate: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +79,20 @@ class OvertimePolicy:
 
 @dataclass(frozen=True, slots=True)
 class PayLine:
-    """One line of a timesheet: a (project, rate, kind) group with its exact amount."""
+    """One line of a timesheet with its exact amount.
 
-    project_id: int
-    hourly_rate: Decimal
+    `kind` regular/overtime: `seconds` at the hourly `rate` x `multiplier`; tasks: `units`
+    at the task `rate`; top_up (no project, no activity): the floor `rate` x `seconds`
+    (all the period's time) less what the other lines earned.
+    """
+
+    project_id: int | None
+    activity: str | None
     kind: str
+    rate: Decimal
     multiplier: Decimal
     seconds: int
+    units: int
     amount: Decimal
 
 
@@ -96,11 +118,20 @@ class PeriodPay:
         """Sum of the line amounts (each already rounded once)."""
         return sum((line.amount for line in self.lines), Decimal(0))
 
+    @property
+    def top_up(self) -> Decimal:
+        """The fair-pay floor's top-up (0 when the period earned at least the floor)."""
+        return sum((line.amount for line in self.lines if line.kind == TOP_UP), Decimal(0))
 
+
+# A rate in force: (hourly_rate, task_rate or None).
+_Rate = tuple[Decimal, Decimal | None]
 # A piece of a session, as a plain tuple (a frozen dataclass per piece costs more than the
-# pricing itself at millions of sessions): (start, end, project_id, hourly_rate or None, kind).
-_Piece = tuple[int, int, int, Decimal | None, str]
-_Steps = tuple[list[int], list[Decimal | None]]
+# pricing itself at millions of sessions):
+# (start, end, project_id, activity, rate or None, kind, tasks delivered at its end).
+_Piece = tuple[int, int, int, str, _Rate | None, str, int]
+_Clipped = tuple[int, int, int, str, int]
+_Steps = tuple[list[int], list[_Rate | None]]
 _START = itemgetter(0)
 _START_END = itemgetter(0, 1)
 
@@ -110,18 +141,33 @@ def price_period(
     rates: Sequence[RateStep],
     window: tuple[int, int],
     policy: OvertimePolicy | None = None,
+    minimum_hourly: Decimal | None = None,
 ) -> PeriodPay:
-    """Price one worker's period: the lines and unpriced time of the sessions in `window`."""
+    """Price one worker's period: the lines and unpriced time of the sessions in `window`.
+
+    `minimum_hourly`: the contract's fair-pay floor per hour worked (None: no floor).
+    """
     policy = policy or OvertimePolicy()
     pieces = _split_at_rate_changes(_clip_to_window(spans, window), rates)
-    return _group(_mark_overtime(pieces, policy), policy)
+    pay = _group(_mark_overtime(pieces, policy), policy)
+    return _with_floor(pay, minimum_hourly) if minimum_hourly is not None else pay
 
 
-def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[tuple[int, int, int]]:
-    """The parts of the spans inside the window, as (start, end, project), in time order."""
+def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[_Clipped]:
+    """The parts of the spans inside the window, in time order, with the tasks they deliver.
+
+    A session's tasks come with its last second, so a part gets them only if the session
+    ends inside the window (PAY_RULES §9).
+    """
     low, high = window
     clipped = [
-        (low if span.start < low else span.start, high if span.end > high else span.end, span.project_id)
+        (
+            low if span.start < low else span.start,
+            high if span.end > high else span.end,
+            span.project_id,
+            span.activity,
+            span.tasks if span.end <= high else 0,
+        )
         for span in spans
         if span.end > low and span.start < high
     ]
@@ -129,87 +175,100 @@ def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[
     return clipped
 
 
-def _split_at_rate_changes(clipped: list[tuple[int, int, int]], rates: Sequence[RateStep]) -> list[_Piece]:
-    """Cut each span where its project's rate changes; each piece carries its rate."""
-    timelines: dict[int, _Steps] = {}
-    default: list[_Steps] = []  # built once, shared by every project without a rate of its own
+def _split_at_rate_changes(clipped: list[_Clipped], rates: Sequence[RateStep]) -> list[_Piece]:
+    """Cut each span where its rate changes; each piece carries its rate, the last its tasks."""
+    timelines: dict[tuple[int, str], _Steps] = {}
     pieces: list[_Piece] = []
-    for start, end, project in clipped:
-        steps = timelines.get(project)
+    for start, end, project, activity, tasks in clipped:
+        steps = timelines.get((project, activity))
         if steps is None:
-            steps = timelines[project] = _steps_for(rates, project, default)
+            steps = timelines[(project, activity)] = _build_steps(rates, project, activity)
         starts, values = steps
         index = bisect_right(starts, start) - 1
         following = index + 1
         if following == len(starts) or starts[following] >= end:  # the usual case: one rate
-            pieces.append((start, end, project, values[index], REGULAR))
+            pieces.append((start, end, project, activity, values[index], REGULAR, tasks))
             continue
         while start < end:
             piece_end = starts[following] if following < len(starts) and starts[following] < end else end
-            pieces.append((start, piece_end, project, values[following - 1], REGULAR))
+            delivered = tasks if piece_end == end else 0
+            pieces.append((start, piece_end, project, activity, values[following - 1], REGULAR, delivered))
             start = piece_end
             following += 1
     return pieces
 
 
-def _steps_for(rates: Sequence[RateStep], project_id: int, default: list[_Steps]) -> _Steps:
-    if any(rate.project_id == project_id for rate in rates):
-        return _build_steps(rates, project_id)
-    if not default:
-        default.append(_build_steps(rates, project_id))
-    return default[0]
+def _build_steps(rates: Sequence[RateStep], project_id: int, activity: str) -> _Steps:
+    """Steps (start, rate) for one project and activity: the first scope with a rate in force.
 
-
-def _build_steps(rates: Sequence[RateStep], project_id: int) -> _Steps:
-    """Steps (start, rate) for one project: its own rate once one applies, else the default."""
-    own = sorted((r.starts_at, r.hourly_rate) for r in rates if r.project_id == project_id)
-    default = sorted((r.starts_at, r.hourly_rate) for r in rates if r.project_id is None)
+    The scopes, most specific first: the activity (unless labelling), the project, the
+    worker's default (PAY_RULES §8).
+    """
+    scopes = [
+        _scope_steps(rates, lambda rate: rate.activity == activity) if activity != LABELLING else [],
+        _scope_steps(rates, lambda rate: rate.project_id == project_id and rate.activity is None),
+        _scope_steps(rates, lambda rate: rate.project_id is None and rate.activity is None),
+    ]
     starts = [_NEVER]
-    values: list[Decimal | None] = [None]
-    for instant in sorted({s for s, _ in own} | {s for s, _ in default}):
-        rate = _latest(own, instant)
-        if rate is None:
-            rate = _latest(default, instant)
+    values: list[_Rate | None] = [None]
+    for instant in sorted({start for scope in scopes for start, _ in scope}):
+        rate = next((found for scope in scopes if (found := _latest(scope, instant)) is not None), None)
         if rate != values[-1]:
             starts.append(instant)
             values.append(rate)
     return starts, values
 
 
-def _latest(steps: list[tuple[int, Decimal]], instant: int) -> Decimal | None:
+def _scope_steps(rates: Sequence[RateStep], in_scope: Callable[[RateStep], bool]) -> list[tuple[int, _Rate]]:
+    """The scope's (start, rate) steps in time order (the database allows one rate per day
+    and scope; should two share a start, the order is still the same for any input order)."""
+    steps = [(rate.starts_at, (rate.hourly_rate, rate.task_rate)) for rate in rates if in_scope(rate)]
+    return sorted(steps, key=_step_order)
+
+
+def _step_order(step: tuple[int, _Rate]) -> tuple[int, Decimal, bool, Decimal]:
+    start, (hourly_rate, task_rate) = step
+    return start, hourly_rate, task_rate is not None, task_rate or Decimal(0)
+
+
+def _latest(steps: list[tuple[int, _Rate]], instant: int) -> _Rate | None:
     """The rate of the last step starting at or before `instant`."""
-    index = bisect_right(steps, instant, key=lambda step: step[0])
+    index = bisect_right(steps, instant, key=_START)
     return steps[index - 1][1] if index else None
 
 
 def _mark_overtime(pieces: list[_Piece], policy: OvertimePolicy) -> list[_Piece]:
-    """Walk in time order; seconds past the threshold are overtime (a straddler is split)."""
+    """Walk in time order; seconds past the threshold are overtime (a straddler is split).
+
+    All time counts, whatever its activity; a split piece's tasks stay with its end.
+    """
     threshold = policy.after_seconds
     if threshold is None:
         return pieces
     marked: list[_Piece] = []
     worked = 0
     for piece in sorted(pieces, key=_START):  # nearly sorted already: timsort makes this O(n)
-        start, end, project, rate, _ = piece
+        start, end, project, activity, rate, _, tasks = piece
         length = end - start
         if worked >= threshold:
-            marked.append((start, end, project, rate, OVERTIME))
+            marked.append((start, end, project, activity, rate, OVERTIME, tasks))
         elif worked + length <= threshold:
             marked.append(piece)
         else:
             cut = start + (threshold - worked)
-            marked.append((start, cut, project, rate, REGULAR))
-            marked.append((cut, end, project, rate, OVERTIME))
+            marked.append((start, cut, project, activity, rate, REGULAR, 0))
+            marked.append((cut, end, project, activity, rate, OVERTIME, tasks))
         worked += length
     return marked
 
 
 def _group(pieces: list[_Piece], policy: OvertimePolicy) -> PeriodPay:
-    """Sum seconds per (project, rate, kind); price each group once; collect unpriced time."""
-    seconds: dict[tuple[int, Decimal, str], int] = defaultdict(int)
+    """Sum seconds and tasks per group; price each group once; collect unpriced time."""
+    seconds: dict[tuple[int, str, Decimal, str], int] = defaultdict(int)
+    units: dict[tuple[int, str, Decimal], int] = defaultdict(int)
     unpriced: dict[int, list[int]] = {}
     total = 0
-    for start, end, project, rate, kind in pieces:
+    for start, end, project, activity, rate, kind, tasks in pieces:
         length = end - start
         total += length
         if rate is None:
@@ -217,22 +276,54 @@ def _group(pieces: list[_Piece], policy: OvertimePolicy) -> PeriodPay:
             entry[0] += length
             if start < entry[1]:
                 entry[1] = start
-        else:
-            seconds[(project, rate, kind)] += length
-    lines = [_line(key, secs, policy) for key, secs in seconds.items()]
-    lines.sort(key=lambda line: (line.project_id, _KIND_ORDER[line.kind], line.hourly_rate))
+            continue
+        hourly_rate, task_rate = rate
+        seconds[(project, activity, hourly_rate, kind)] += length
+        if tasks and task_rate is not None:
+            units[(project, activity, task_rate)] += tasks
+    lines = [_hourly_line(key, secs, policy) for key, secs in seconds.items()]
+    lines += [_task_line(key, count) for key, count in units.items()]
+    lines.sort(key=_line_order)
     gaps = [UnpricedTime(project, secs, first) for project, (secs, first) in sorted(unpriced.items())]
     return PeriodPay(tuple(lines), tuple(gaps), total)
 
 
-def _line(key: tuple[int, Decimal, str], secs: int, policy: OvertimePolicy) -> PayLine:
-    project_id, hourly_rate, kind = key
+def _line_order(line: PayLine) -> tuple[object, ...]:
+    return (line.project_id or 0, line.activity or "", _KIND_ORDER[line.kind], line.rate)
+
+
+def _hourly_line(key: tuple[int, str, Decimal, str], secs: int, policy: OvertimePolicy) -> PayLine:
+    project_id, activity, hourly_rate, kind = key
     multiplier = policy.multiplier if kind == OVERTIME else ONE
-    return PayLine(
-        project_id, hourly_rate, kind, multiplier, secs, line_amount(secs, hourly_rate, multiplier)
-    )
+    amount = line_amount(secs, hourly_rate, multiplier)
+    return PayLine(project_id, activity, kind, hourly_rate, multiplier, secs, 0, amount)
 
 
-def rate_steps_in_zone(rates: Iterable[tuple[int | None, Decimal, date]], zone: ZoneInfo) -> list[RateStep]:
-    """RateSteps from (project_id, hourly_rate, effective_from) rows, dates read in `zone`."""
-    return [RateStep(project, local_day_start(day, zone), rate) for project, rate, day in rates]
+def _task_line(key: tuple[int, str, Decimal], count: int) -> PayLine:
+    project_id, activity, task_rate = key
+    return PayLine(project_id, activity, TASKS, task_rate, ONE, 0, count, tasks_amount(count, task_rate))
+
+
+def _with_floor(pay: PeriodPay, minimum_hourly: Decimal) -> PeriodPay:
+    """Add a top-up line when the period earned less than the floor for its time (PAY_RULES §10).
+
+    Worked time is every second of the period, whatever its activity; earned is the
+    hourly and task lines (adjustments are not lines here).
+    """
+    floor = line_amount(pay.total_seconds, minimum_hourly)
+    earned = pay.amount
+    if earned >= floor:
+        return pay
+    top_up = PayLine(None, None, TOP_UP, minimum_hourly, ONE, pay.total_seconds, 0, floor - earned)
+    return PeriodPay((*pay.lines, top_up), pay.unpriced, pay.total_seconds)
+
+
+RateRow = tuple[int | None, Decimal, date] | tuple[int | None, Decimal, date, str | None, Decimal | None]
+
+
+def rate_steps_in_zone(rates: Iterable[RateRow], zone: ZoneInfo) -> list[RateStep]:
+    """RateSteps from (project_id, hourly_rate, effective_from[, activity, task_rate]) rows.
+
+    Dates are read in `zone`: a rate applies from local midnight of its first day.
+    """
+    return [RateStep(row[0], local_day_start(row[2], zone), row[1], *row[3:]) for row in rates]

@@ -178,7 +178,7 @@ def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
         yield list(Worker.objects.filter(pk__any_of=worker_ids[start : start + PRICING_CHUNK]))
 
 
-def _live_key(group_by: str, worker: Worker, period: str, project_id: int) -> GroupKey:
+def _live_key(group_by: str, worker: Worker, period: str, project_id: int | None) -> GroupKey:
     return {"worker": worker.pk, "project": project_id, "team": worker.team_id, "period": period}[group_by]
 
 

@@ -40,7 +40,7 @@ class Problem:
 class LineFigures(ShownTime):
     """A timesheet line as shown: time both as h:mm:ss and decimal hours, rate, amount."""
 
-    project_id: int
+    project_id: int | None  # None: a top-up line, which belongs to the whole period
     project_name: str
     kind: str
     hourly_rate: Decimal
@@ -151,7 +151,7 @@ def _live_pays(timesheets: list[Timesheet]) -> dict[int, PeriodPay]:
 
 def _project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
     pays = list(pays)
-    ids = {line.project_id for pay in pays for line in pay.lines}
+    ids = {line.project_id for pay in pays for line in pay.lines if line.project_id is not None}
     ids |= {gap.project_id for pay in pays for gap in pay.unpriced}
     return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
@@ -228,9 +228,9 @@ def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:
     return [
         LineFigures(
             line.project_id,
-            names.get(line.project_id, ""),
+            names.get(line.project_id, "") if line.project_id is not None else "",
             line.kind,
-            line.hourly_rate,
+            line.rate,
             line.multiplier,
             line.seconds,
             line.amount,

@@ -84,7 +84,7 @@ def test_the_synthetic_week_exercises_every_path_of_the_engine():
     assert any(span.start < worker.window[0] for worker in people for span in worker.spans)
     scopes = Counter(rate.project_id is None for worker in people for rate in worker.rates)
     assert scopes[True] and scopes[False]
-    assert any(len({line.hourly_rate for line in pay.lines}) > 1 for pay in priced)
+    assert any(len({line.rate for line in pay.lines}) > 1 for pay in priced)
     kinds = Counter(line.kind for pay in priced for line in pay.lines)
     assert kinds["regular"] and kinds["overtime"]
     assert 0 < sum(worker.policy is not NO_OVERTIME for worker in people) < len(people)

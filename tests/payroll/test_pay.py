@@ -73,7 +73,7 @@ def test_example_4_rate_change_at_local_midnight():
         [(None, Decimal("15.00"), date(2026, 1, 1)), (None, Decimal("16.50"), date(2026, 11, 4))], CHICAGO
     )
     pay = price([span(local(2026, 11, 3, 23, 30), local(2026, 11, 4, 0, 45))], "2026-W45", rates)
-    assert [(line.hourly_rate, line.seconds, line.amount) for line in pay.lines] == [
+    assert [(line.rate, line.seconds, line.amount) for line in pay.lines] == [
         (Decimal("15.00"), 1800, Decimal("7.50")),
         (Decimal("16.50"), 2700, Decimal("12.38")),
     ]
@@ -104,7 +104,7 @@ def test_project_rate_beats_the_default_from_its_first_day():
         span(local(2026, 11, 3, 11, 0), local(2026, 11, 3, 12, 0), A),
     ]
     pay = price(spans, "2026-W45", rates)
-    assert [(line.project_id, line.hourly_rate, line.seconds) for line in pay.lines] == [
+    assert [(line.project_id, line.rate, line.seconds) for line in pay.lines] == [
         (A, Decimal("15"), 3600),
         (B, Decimal("15"), 3600),
         (B, Decimal("20"), 3600),
@@ -222,10 +222,10 @@ def test_seconds_are_conserved_and_each_amount_is_exact(spans, rates, policy):
     assert sum(line.seconds for line in pay.lines) + sum(gap.seconds for gap in pay.unpriced) == inside
     assert pay.total_seconds == inside
     for line in pay.lines:
-        exact = Fraction(line.seconds) * Fraction(line.hourly_rate) * Fraction(line.multiplier) / 3600
+        exact = Fraction(line.seconds) * Fraction(line.rate) * Fraction(line.multiplier) / 3600
         cents = Decimal(exact.numerator) / Decimal(exact.denominator)
         assert line.amount == cents.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        assert line.amount == line_amount(line.seconds, line.hourly_rate, line.multiplier)
+        assert line.amount == line_amount(line.seconds, line.rate, line.multiplier)
         assert line.amount.as_tuple().exponent == -2
 
 

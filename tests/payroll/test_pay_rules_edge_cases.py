@@ -58,7 +58,7 @@ def priced(zone: str, period: str, spans, rates, policy=None):
     pay = price_period(
         spans, rate_steps_in_zone(rates, ZoneInfo(zone)), period_window(period, ZoneInfo(zone)), policy
     )
-    lines = [(line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount) for line in pay.lines]
+    lines = [(line.project_id, line.kind, line.rate, line.seconds, line.amount) for line in pay.lines]
     return lines, pay.amount
 
 
