@@ -132,12 +132,12 @@ SET status = 'approved', submitted_at = %(submitted)s, decided_at = %(decided)s,
 FROM trainers_worker w JOIN {managers} m ON m.team_id = w.team_id
 WHERE w.id = t.worker_id AND t.period = %(period)s AND t.status = 'open';
 
-INSERT INTO payroll_timesheetevent (timesheet_id, from_status, to_status, actor_id, at, note)
-SELECT t.id, 'open', 'submitted', w.user_id, %(submitted)s, ''
+INSERT INTO payroll_timesheetevent (timesheet_id, sequence, from_status, to_status, actor_id, at, note)
+SELECT t.id, 1, 'open', 'submitted', w.user_id, %(submitted)s, ''
 FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
 WHERE t.period = %(period)s AND t.status = 'approved'
 UNION ALL
-SELECT t.id, 'submitted', 'approved', t.decided_by_id, %(decided)s, ''
+SELECT t.id, 2, 'submitted', 'approved', t.decided_by_id, %(decided)s, ''
 FROM payroll_timesheet t WHERE t.period = %(period)s AND t.status = 'approved'
 """
 
@@ -147,7 +147,8 @@ def submit_and_approve_in_bulk(period: str = PERIOD) -> None:
 
     The close stored each open timesheet's lines and total from the same sessions and
     rates that submit would price (no adjustments exist), so only the state, the
-    submit and decision fields and the two events are written here.
+    submit and decision fields and the two events are written here (the timesheets are
+    the close's, with no events yet: these are their first two).
     """
     now = timezone.now()
     params: dict[str, Any] = {"period": period, "submitted": now, "decided": now + timedelta(seconds=1)}

@@ -161,22 +161,32 @@ class TimesheetLine(models.Model):
 
 
 class TimesheetEvent(models.Model):
-    """An audit row for every state change: from, to, who, when, why."""
+    """An audit row for every state change: from, to, who, when, why, and its place in line.
 
-    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="events")
+    `sequence` numbers a timesheet's events 1, 2, 3... in the order their transactions
+    committed: each is written under the timesheet's row lock, as the last one's + 1.
+    """
+
+    # No index of its own: `timesheet_event_unique_sequence` (timesheet, sequence) leads with it.
+    timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="events", db_index=False)
+    sequence = models.IntegerField(help_text="The event's place in its timesheet's history: 1, 2, 3...")
     from_status = models.CharField(max_length=10, choices=TimesheetStatus.choices)
     to_status = models.CharField(max_length=10, choices=TimesheetStatus.choices)
     actor = models.ForeignKey(
         "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    at = models.DateTimeField()
+    at = models.DateTimeField(help_text="When the step was taken; never before the previous event's.")
     note = models.TextField(blank=True, default="")
 
     class Meta:
-        ordering = ["at", "id"]
+        ordering = ["timesheet_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["timesheet", "sequence"], name="timesheet_event_unique_sequence"),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="timesheet_event_sequence_positive"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.from_status} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
+        return f"#{self.sequence} {self.from_status} -> {self.to_status} at {self.at:%Y-%m-%d %H:%M}"
 
 
 MAX_ADJUSTMENT = Decimal("1000000")

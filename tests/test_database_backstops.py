@@ -153,6 +153,13 @@ def copy(row: models.Model, **changes: Any) -> models.Model:
     return type(row).objects.create(**{**values, **changes})
 
 
+def event(scene: Scene, sequence: int) -> TimesheetEvent:
+    """An `invoiced` event of the scene's timesheet, numbered as given."""
+    return TimesheetEvent.objects.create(
+        timesheet=scene.timesheet, sequence=sequence, from_status="approved", to_status="invoiced", at=T0
+    )
+
+
 Write = Callable[[Scene], object]
 
 HELD: list[Any] = [
@@ -194,6 +201,8 @@ HELD: list[Any] = [
     ("timesheet_period_order", lambda s: update(s.timesheet, period_end=F("period_start"))),
     ("timesheet_line_unique_group", lambda s: copy(s.line, seconds=60, amount=Decimal("0.25"))),
     ("timesheet_line_positive_seconds", lambda s: update(s.line, seconds=0, amount=Decimal("0"))),
+    ("timesheet_event_unique_sequence", lambda s: [event(s, sequence=1) for _ in range(2)]),
+    ("timesheet_event_sequence_positive", lambda s: event(s, sequence=0)),
     ("adjustment_amount_nonzero_bounded", lambda s: update(s.adjustment, amount=Decimal("0.00"))),
     ("adjustment_amount_nonzero_bounded", lambda s: update(s.adjustment, amount=Decimal("1000000.00"))),
     ("adjustment_amount_nonzero_bounded", lambda s: update(s.adjustment, amount=Decimal("-1000000.00"))),
@@ -320,7 +329,7 @@ GAPS: list[Any] = [
     _gap(
         "CHECK (from_status IN (...) AND to_status IN (...)) (TimesheetStatus)",
         lambda s: TimesheetEvent.objects.create(
-            timesheet=s.timesheet, from_status="approved", to_status="paid", at=T0
+            timesheet=s.timesheet, sequence=1, from_status="approved", to_status="paid", at=T0
         ),
         "event-status",
     ),

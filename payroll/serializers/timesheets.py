@@ -58,12 +58,14 @@ class ProblemSerializer(serializers.Serializer):
 
 
 class TimesheetEventSerializer(serializers.ModelSerializer):
+    """A step of the timesheet's history; a timesheet lists them by `sequence` (1, 2, 3...)."""
+
     from_status = TimesheetStatusField()
     to_status = TimesheetStatusField()
 
     class Meta:
         model = TimesheetEvent
-        fields = ["from_status", "to_status", "actor", "at", "note"]
+        fields = ["sequence", "from_status", "to_status", "actor", "at", "note"]
         read_only_fields = fields
 
 

@@ -178,10 +178,10 @@ def invoices_issue_batch(
     so everything else is done first, and only plain-row writes follow the numbering, or
     parallel chunks would take turns for the whole of their work.
     """
-    now = now or timezone.now()
     with transaction.atomic():
         contractors = _lock_contractors(timesheet_ids)
         due = _move_to_invoiced(timesheet_ids, contractors, actor)
+        now = now or timezone.now()  # once the timesheets are locked: their events' time
         drafts = _drafts(due, contractors, now)
         if drafts:
             _write(drafts, actor, now)

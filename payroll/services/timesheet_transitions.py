@@ -2,8 +2,9 @@
 
 TRANSITIONS is the one map of the steps a timesheet may take. Every status change is
 written by `timesheets_move` (one UPDATE, only from a step's sources) and recorded by
-`timesheet_events_insert` (one event per timesheet, one COPY), for one timesheet or for
-thousands:
+`timesheet_events_insert` (one event per timesheet, one INSERT), for one timesheet or for
+thousands. Both run under the timesheets' row locks, so each timesheet's events are
+numbered 1, 2, 3... (`sequence`) in the order they commit, their times never going back:
 
 - a person's step (submit, approve, reject, reopen) is `timesheets_transition`: each
   timesheet is checked against the map (guard, state, note) before any is written, then
@@ -28,10 +29,9 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from core.db import locks
-from core.db.bulk import insert_rows
 from core.db.lookups import int_array
 from core.errors import Conflict, Forbidden, InvalidInput
-from payroll.models import Timesheet, TimesheetEvent, TimesheetStatus
+from payroll.models import Timesheet, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
 from payroll.services.timesheet_lines import FreshFigures, timesheets_store_figures
 from trainers.models import Role, User
@@ -182,13 +182,13 @@ def timesheets_transition(
 
     Each is checked against TRANSITIONS under lock (guard, state, note) before any is
     written; then the step's side effects, the status change (one UPDATE) and one event
-    each (one COPY). Returns the timesheets as now stored, in id order.
+    each (one INSERT). Returns the timesheets as now stored, in id order.
     """
     transition, effect = _person_step(action)
     ids = sorted({timesheet if isinstance(timesheet, int) else timesheet.pk for timesheet in timesheets})
-    now = now or timezone.now()
     with transaction.atomic():
         locked = _lock(ids)
+        now = now or timezone.now()  # once locked: the step's time follows the steps before it
         _check(transition, action, actor, locked, note)
         changes = {**effect(actor, locked, note, now), "updated_at": timezone.now()}
         moved = timesheets_move(action=action, ids=ids, changes=changes)
@@ -283,7 +283,23 @@ def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None 
         return sorted(Moved(*row) for row in cursor.fetchall())
 
 
-EVENT_COLUMNS = ("timesheet_id", "from_status", "to_status", "actor_id", "at", "note")
+# Each event is its timesheet's last one + 1, at no earlier time than that one: the caller
+# holds the timesheets' row locks (the move took them), so no other writer is between the
+# read of the last event and the insert, and the numbers follow the commit order. The
+# time is the caller's, taken once the locks are held; GREATEST keeps a clock running
+# behind (another host's) from writing history backwards. The unique (timesheet,
+# sequence) constraint refuses a writer that ever skips the lock.
+EVENTS_SQL = """
+INSERT INTO payroll_timesheetevent (timesheet_id, sequence, from_status, to_status, actor_id, at, note)
+SELECT step.timesheet_id, COALESCE(last.sequence, 0) + 1, step.from_status, %(target)s, %(actor)s,
+       GREATEST(%(at)s::timestamptz, last.at), step.note
+FROM unnest(%(ids)s::bigint[], %(from_statuses)s::text[], %(notes)s::text[])
+    AS step(timesheet_id, from_status, note)
+LEFT JOIN LATERAL (
+    SELECT e.sequence, e.at FROM payroll_timesheetevent AS e
+    WHERE e.timesheet_id = step.timesheet_id ORDER BY e.sequence DESC LIMIT 1
+) AS last ON true
+"""
 
 
 def timesheet_events_insert(
@@ -294,13 +310,22 @@ def timesheet_events_insert(
     at: datetime,
     notes: str | Mapping[int, str] = "",
 ) -> None:
-    """Record the step of each moved timesheet, one COPY: from, to, who, when and why.
+    """Record the step of each moved timesheet, one INSERT: from, to, who, when, why, and its number.
 
-    `notes`: one note for all, or each timesheet's own by its id (an invoice's number).
+    Call it with the moved timesheets still locked (in the transaction that moved them),
+    and `at` read after they were locked. `notes`: one note for all, or each timesheet's
+    own by its id (an invoice's number).
     """
-    target, actor_id = TRANSITIONS[action].target, actor.pk if actor else None
-    rows = (
-        (row.pk, row.from_status, target, actor_id, at, notes if isinstance(notes, str) else notes[row.pk])
-        for row in moved
-    )
-    insert_rows(TimesheetEvent, EVENT_COLUMNS, rows)
+    rows = list(moved)
+    if not rows:
+        return
+    params = {
+        "target": TRANSITIONS[action].target,
+        "actor": actor.pk if actor else None,
+        "at": at,
+        "ids": int_array(row.pk for row in rows),
+        "from_statuses": [row.from_status for row in rows],
+        "notes": [notes if isinstance(notes, str) else notes[row.pk] for row in rows],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(EVENTS_SQL, params)

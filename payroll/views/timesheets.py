@@ -87,7 +87,7 @@ def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "timesheet": timesheet,
         "figures": timesheet_figures(timesheet),
         "sessions": sessions,
-        "events": timesheet.events.select_related("actor"),
+        "events": timesheet.events.select_related("actor").order_by("sequence"),
         "note_form": NoteForm(),
         "can": _allowed_transitions(request, timesheet),
     }

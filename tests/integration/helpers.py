@@ -186,7 +186,12 @@ def approve_all(manager: User) -> None:
     submitted = list(rest.values_list("pk", "worker__user_id"))
     TimesheetEvent.objects.bulk_create(
         TimesheetEvent(
-            timesheet_id=pk, from_status="open", to_status="submitted", actor_id=contractor, at=now
+            timesheet_id=pk,
+            sequence=1,
+            from_status="open",
+            to_status="submitted",
+            actor_id=contractor,
+            at=now,
         )
         for pk, contractor in submitted
     )
