@@ -115,14 +115,13 @@ def stored_figures_match_sessions(timesheet: Timesheet) -> Timesheet:
 
 
 def events_follow_status(timesheet: Timesheet) -> None:
-    """The event chain is unbroken and ends at the stored status."""
+    """The event chain, numbered 1..n, is unbroken and ends at the stored status."""
     status = "open"
-    for from_status, to_status in (
-        TimesheetEvent.objects.filter(timesheet=timesheet)
-        .order_by("pk")
-        .values_list("from_status", "to_status")
+    events = TimesheetEvent.objects.filter(timesheet=timesheet).order_by("sequence")
+    for expected, (sequence, from_status, to_status) in enumerate(
+        events.values_list("sequence", "from_status", "to_status"), start=1
     ):
-        assert from_status == status
+        assert (sequence, from_status) == (expected, status)
         status = to_status
     assert Timesheet.objects.get(pk=timesheet.pk).status == status
 
