@@ -27,11 +27,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from benchmarks.close_and_invoice import scratch_database_url
 from benchmarks.common import process_cpu_seconds, process_tree_cpu_seconds
 from trainers.models import Project, Role, User, Worker
+from trainers.services import tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
@@ -127,7 +127,7 @@ def _clients(name: str, count: int, *, with_tokens: bool) -> list[Client]:
             user=user, full_name=f"{name} {number}", email=f"{name}{number}@example.com", time_zone="UTC"
         )
         project.workers.add(worker)
-        token = Token.objects.create(user=user).key if with_tokens else None
+        token = tokens.token_issue(user)[1] if with_tokens else None
         made.append(Client(worker.pk, project.pk, token, number))
     return made
 

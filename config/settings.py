@@ -7,6 +7,7 @@ every variable.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -42,7 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -123,6 +124,20 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "trainers:sign-in"
 LOGIN_REDIRECT_URL = "trainers:home"
 LOGOUT_REDIRECT_URL = "trainers:sign-in"
+# API tokens (django-rest-knox): only a digest is stored; a token ends API_TOKEN_TTL_DAYS after
+# its last use (the expiry moves on at most once an hour, one UPDATE, not one per request),
+# on DELETE auth/token/ or auth/tokens/, and when the password changes.
+API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+if API_TOKEN_TTL_DAYS < 1:
+    raise ImproperlyConfigured("API_TOKEN_TTL_DAYS must be at least 1.")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=API_TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": 60 * 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+# Password reset links (Django's PasswordResetView) work for this many seconds: 3 days.
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

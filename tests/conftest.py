@@ -5,10 +5,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ProjectFactory, SessionFactory, TeamFactory, UserFactory, WorkerFactory
+from tests.factories import ProjectFactory, SessionFactory, TeamFactory, UserFactory, WorkerFactory, api_token
 from trainers.hooks import register_period_lock, unregister_period_lock
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
 
@@ -23,8 +22,7 @@ def client_for() -> Callable[[User | None], APIClient]:
     def build(user: User | None) -> APIClient:
         client = APIClient()
         if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+            client.credentials(HTTP_AUTHORIZATION=f"Token {api_token(user)}")
         return client
 
     return build

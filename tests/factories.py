@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import factory
+from knox.models import AuthToken
 
 from payroll.models import Rate
 from trainers.models import LabellingSession, Project, Role, SessionSource, Team, User, Worker
@@ -78,3 +79,8 @@ class RateFactory(factory.django.DjangoModelFactory):
     hourly_rate = Decimal("15.00")
     currency = factory.LazyAttribute(lambda r: r.worker.currency)
     effective_from = date(2026, 1, 1)
+
+
+def api_token(user: User) -> str:
+    """The key of a new API token for `user` (knox stores only its digest, so only now is it known)."""
+    return AuthToken.objects.create(user=user)[1]

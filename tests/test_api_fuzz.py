@@ -19,12 +19,11 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 
 from config.wsgi import application
-from tests.factories import RateFactory
+from tests.factories import RateFactory, api_token
 
 FUZZ_CONFIG = SchemathesisConfig.from_dict(
     {
@@ -63,7 +62,7 @@ def who(world, username) -> dict[str, Any]:
     """The caller's token and, per resource in a path, the id of an object they may see."""
     user = world.user(username)
     return {
-        "token": Token.objects.get_or_create(user=user)[0].key,
+        "token": api_token(user),
         "ids": {
             "sessions": world.session_a.pk,
             "workers": world.worker_a.pk,

@@ -2,16 +2,14 @@
 
 from typing import Any, cast
 
-from django.contrib.auth import authenticate
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiRequest, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import BaseParser, MultiPartParser
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -31,8 +29,6 @@ from trainers.serializers import (
     SessionStartSerializer,
     SessionStopSerializer,
     TeamSerializer,
-    TokenRequestSerializer,
-    TokenSerializer,
     UserSerializer,
     WorkerSerializer,
 )
@@ -43,29 +39,6 @@ ADMIN = frozenset({Role.ADMIN})
 ADMIN_FINANCE = frozenset({Role.ADMIN, Role.FINANCE})
 CONTRACTOR = frozenset({Role.CONTRACTOR})
 ID_PATTERN = r"[0-9]{1,18}"
-
-
-class TokenView(APIView):
-    """Exchange a username and password for an API token (brute-force protected)."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [AllowAny]
-
-    @extend_schema(request=TokenRequestSerializer, responses=TokenSerializer)
-    def post(self, request: Request) -> Response:
-        """Return the caller's token; django-axes counts failures and locks out."""
-        form = TokenRequestSerializer(data=request.data)
-        form.is_valid(raise_exception=True)
-        # axes needs Django's own request to record the attempt and flag a lockout.
-        user = authenticate(request=request._request, **form.validated_data)
-        if user is None:
-            return Response(
-                {"detail": "Unable to log in with these credentials."},
-                status=status.HTTP_401_UNAUTHORIZED,
-                headers={"WWW-Authenticate": "Token"},
-            )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
 
 
 class MeView(APIView):

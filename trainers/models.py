@@ -71,9 +71,9 @@ class User(AbstractUser):
         ends_tokens = self.pk is not None and getattr(self, "_password", None) is not None
         super().save(*args, **kwargs)
         if ends_tokens:
-            from rest_framework.authtoken.models import Token  # here: another app's model
+            from knox.models import AuthToken  # here: another app's model
 
-            Token.objects.filter(user=self).delete()
+            AuthToken.objects.filter(user=self).delete()
 
 
 class Team(models.Model):

@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.api_helpers import assert_refused, row_counts
 from tests.conftest import NOW
-from tests.factories import ProjectFactory, SessionFactory
+from tests.factories import ProjectFactory, SessionFactory, api_token
 from trainers.models import LabellingSession
 
 pytestmark = pytest.mark.django_db
@@ -885,7 +884,7 @@ def test_cookie_session_write_with_csrf_token_works(world, frozen_now, cookie_cl
 
 def test_token_auth_write_needs_no_csrf_token(world, frozen_now):
     # given a client that enforces CSRF, authenticated by token only
-    key = Token.objects.create(user=world.contractor_a).key
+    key = api_token(world.contractor_a)
     client = APIClient(enforce_csrf_checks=True)
     client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     # when

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 from trainers.models import LabellingSession, Project, User
 
@@ -76,7 +76,7 @@ def test_the_busiest_statements_are_prepared_on_each_connection(world, frozen_no
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = " ".join(statement for (statement,) in cursor.fetchall())
-    assert '"authtoken_token"' in prepared
+    assert '"knox_authtoken"' in prepared
     assert "FOR UPDATE" in prepared
     assert 'INSERT INTO "trainers_labellingsession"' in prepared
 
@@ -87,7 +87,7 @@ def test_a_deleted_token_or_a_deactivated_user_stops_logging_at_once(world, froz
     assert client.post(URL, {**BODY, "project": world.project_a.pk}, format="json").status_code == 201
     later = {"started_at": "2026-11-16T11:00:00-06:00", "ended_at": "2026-11-16T12:00:00-06:00"}
     # when the token is deleted / the user deactivated (with a new token)
-    Token.objects.filter(user=world.contractor_a).delete()
+    AuthToken.objects.filter(user=world.contractor_a).delete()
     after_delete = client.post(URL, {**later, "project": world.project_a.pk}, format="json")
     client = client_for(world.contractor_a)
     User.objects.filter(pk=world.contractor_a.pk).update(is_active=False)
