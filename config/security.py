@@ -1,8 +1,15 @@
-"""Who is asking, behind the TLS proxy of the README's production notes ("Configuration")."""
+"""Who is asking, behind the TLS proxy of the README's production notes ("Configuration"),
+and how many failed logins their address has: django-axes' wiring."""
 
 import ipaddress
+from typing import Any
 
+from axes.attempts import get_cool_off_threshold
+from axes.handlers.database import AxesDatabaseHandler
+from axes.helpers import get_failure_limit
+from axes.models import AccessAttempt
 from django.conf import settings
+from django.db.models import Sum
 from django.http import HttpRequest
 
 
@@ -30,3 +37,30 @@ def _is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class AddressLimitedHandler(AxesDatabaseHandler):
+    """axes' database handler, with a second, higher limit for an address alone.
+
+    axes locks out a username at one address after AXES_FAILURE_LIMIT failures
+    (AXES_LOCKOUT_PARAMETERS); a password spray tries many usernames once each, so this
+    also counts every failure from the address, whatever the username, within the
+    cool-off, and past AXES_ADDRESS_FAILURE_LIMIT the address is locked out for all. A
+    success resets only its own username's count (AXES_RESET_ON_SUCCESS), so one account
+    of the sprayer's own does not wipe the address's.
+    """
+
+    def get_failures(self, request: Any, credentials: dict | None = None) -> int:
+        """The username's failures at this address, or the limit itself once the address is past its own."""
+        failures = super().get_failures(request, credentials)
+        if address_failures(request) >= settings.AXES_ADDRESS_FAILURE_LIMIT:
+            return max(failures, get_failure_limit(request, credentials))
+        return failures
+
+
+def address_failures(request: Any) -> int:
+    """Failed logins from the request's address within the cool-off, for every username."""
+    attempts = AccessAttempt.objects.filter(ip_address=request.axes_ip_address)
+    if settings.AXES_COOLOFF_TIME is not None:
+        attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
+    return attempts.aggregate(total=Sum("failures_since_start"))["total"] or 0

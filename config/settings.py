@@ -228,6 +228,10 @@ SPECTACULAR_SETTINGS = {
 
 # Brute-force protection of every login (token endpoint, admin, browsable API).
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# Failures from one address, whatever the usernames, before that address is locked out: a
+# password spray tries many usernames once each, which the per-username limit never sees.
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_HANDLER = "config.security.AddressLimitedHandler"
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=1.0)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

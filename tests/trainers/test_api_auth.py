@@ -3,8 +3,9 @@
 import pytest
 from axes.models import AccessAttempt
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from tests.factories import UserFactory, WorkerFactory
@@ -144,3 +145,78 @@ def test_the_token_check_reads_the_callers_worker_profile_with_the_token(world, 
     # then: one query for the token, its user and their worker profile, which /me/ reuses
     assert me["worker"] == world.worker_a.pk
     assert len(queries) == 1, [query["sql"] for query in queries.captured_queries]
+
+
+# --- the per-address limit: a password spray -----------------------------------------------
+
+
+def spray(client: APIClient, count: int, *, start: int = 0) -> None:
+    """One wrong guess for each of `count` usernames, from the client's one address (the
+    guess that reaches a limit is itself answered 429, as axes locks out on it)."""
+    for number in range(start, start + count - 1):
+        response = client.post(
+            TOKEN_URL, {"username": f"someone{number}", "password": "Summer2026!"}, format="json"
+        )
+        assert response.status_code == 401, (number, response.status_code)
+    last = {"username": f"someone{start + count - 1}", "password": "Summer2026!"}
+    assert client.post(TOKEN_URL, last, format="json").status_code in (401, 429)
+
+
+def test_thirty_usernames_from_one_address_lock_that_address_out():
+    # given a real user, and an address that has tried 30 other usernames once each
+    UserFactory(username="dana")
+    sprayer = APIClient(REMOTE_ADDR="203.0.113.9")
+    spray(sprayer, 30)
+    # when the right password for dana comes from that address, or any guess
+    from_sprayer = sprayer.post(
+        TOKEN_URL, {"username": "dana", "password": "correct-horse-battery"}, format="json"
+    )
+    web_page = Client(REMOTE_ADDR="203.0.113.9").post(
+        reverse("trainers:sign-in"), {"username": "dana", "password": "correct-horse-battery"}
+    )
+    # then the address is locked out, on the API and the web sign-in alike; another address is not
+    assert from_sprayer.status_code == 429
+    assert web_page.status_code == 429
+    elsewhere = APIClient(REMOTE_ADDR="198.51.100.4")
+    assert (
+        elsewhere.post(TOKEN_URL, {"username": "dana", "password": "correct-horse-battery"}).status_code
+        == 200
+    )
+
+
+def test_an_address_below_its_limit_still_signs_in_and_its_own_success_does_not_reset_it():
+    # given an address with 29 failures over 29 usernames
+    UserFactory(username="dana")
+    sprayer = APIClient(REMOTE_ADDR="203.0.113.9")
+    spray(sprayer, 29)
+    # when it signs in to an account of its own, it may (29 < 30) ...
+    own = sprayer.post(TOKEN_URL, {"username": "dana", "password": "correct-horse-battery"}, format="json")
+    assert own.status_code == 200
+    # ... but that success clears only dana's count: one more guess locks the address
+    spray(sprayer, 1, start=29)
+    again = sprayer.post(TOKEN_URL, {"username": "dana", "password": "correct-horse-battery"}, format="json")
+    assert again.status_code == 429
+
+
+@override_settings(AXES_ADDRESS_FAILURE_LIMIT=4)
+def test_the_address_limit_is_a_setting():
+    UserFactory(username="dana")
+    sprayer = APIClient(REMOTE_ADDR="203.0.113.9")
+    spray(sprayer, 4)
+    response = sprayer.post(
+        TOKEN_URL, {"username": "dana", "password": "correct-horse-battery"}, format="json"
+    )
+    assert response.status_code == 429
+
+
+@override_settings(TRUSTED_PROXY_COUNT=1)
+def test_behind_the_proxy_the_forwarded_address_is_the_one_counted():
+    # given a spray through the TLS proxy (REMOTE_ADDR is the proxy's for everyone)
+    UserFactory(username="dana")
+    spray(APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9"), 30)
+    # when / then: the sprayer's address is locked out, another client through the same proxy is not
+    body = {"username": "dana", "password": "correct-horse-battery"}
+    sprayer = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    other = APIClient(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    assert sprayer.post(TOKEN_URL, body, format="json").status_code == 429
+    assert other.post(TOKEN_URL, body, format="json").status_code == 200
