@@ -687,6 +687,25 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": (
+        "accelerometer=(), autoplay=(), browsing-topics=(), camera=(), display-capture=(), "
+        "encrypted-media=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), microphone=(), "
+        "midi=(), payment=(), screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()"
+    ),
+}
+# django-csp writes the policy's directives in no fixed order: compared as a set.
+CONTENT_SECURITY_POLICY = {
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 }
 
 
@@ -721,6 +740,7 @@ def test_a_manual_entry_answers_unusual_requests_with_the_apis_words_and_headers
     else:
         assert response.json() == answer
     sent = {name: value for name, value in response.headers.items() if name not in ("Date", "Content-Length")}
+    assert set(sent.pop("Content-Security-Policy").split("; ")) == CONTENT_SECURITY_POLICY
     assert sent == HEADERS
     assert response.headers["Content-Length"] == str(len(response.content))
 
