@@ -3,13 +3,13 @@
 from django_filters import rest_framework as filters
 
 from payroll.models import Adjustment, Invoice, InvoiceStatus, Rate, Timesheet, TimesheetStatus
-from trainers.filters import IdFilter, PeriodFilter
+from trainers.filters import IdFilter, IsoDateFilter, PeriodFilter
 
 
 class RateFilter(filters.FilterSet):
     worker = IdFilter(field_name="worker_id")
     project = IdFilter(field_name="project_id")
-    effective_from = filters.DateFilter()
+    effective_from = IsoDateFilter()
 
     class Meta:
         model = Rate

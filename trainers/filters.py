@@ -1,16 +1,17 @@
 """Query-parameter filters of the list endpoints, named after fields (API.md)."""
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
+from core.api.fields import DATE_MESSAGE, INSTANT_MESSAGE, NAIVE_MESSAGE, iso_date, iso_instant
 from core.periods import parse_period_key
 from trainers.models import LabellingSession, Project, SessionSource, Worker
 from trainers.rules import EARLIEST_INSTANT
 from trainers.selectors import sessions_starting_in_period
-from trainers.validators import parsed_datetime
 
 MAX_ID = 2**63 - 1
 
@@ -54,20 +55,36 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
 
 class AwareIsoDateTimeField(forms.DateTimeField):
-    """An ISO 8601 instant with its UTC offset; naive values are refused (API.md)."""
+    """An ISO 8601 instant with its UTC offset, spelled as in request bodies (core.api.fields)."""
 
     def to_python(self, value: object) -> datetime | None:
-        """Parse the instant; refuse it if it carries no offset."""
+        """Parse the instant; refuse other spellings and naive values."""
         if value in self.empty_values:
             return None
-        parsed = parsed_datetime(value)
+        parsed = iso_instant(value)
         if parsed is None:
-            raise forms.ValidationError("Enter an ISO 8601 date-time, e.g. 2026-11-02T09:00:00-06:00.")
+            raise forms.ValidationError(INSTANT_MESSAGE, code="invalid")
         if parsed.utcoffset() is None:
-            raise forms.ValidationError("Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.")
+            raise forms.ValidationError(NAIVE_MESSAGE, code="invalid")
         if parsed < EARLIEST_INSTANT:
             raise forms.ValidationError(f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}.")
         return parsed
+
+
+class IsoDateFormField(forms.DateField):
+    """A day as YYYY-MM-DD only (Django's DateField also reads 12/01/2026 and Dec 1 2026)."""
+
+    def to_python(self, value: object) -> date | None:
+        if value in self.empty_values:
+            return None
+        day = iso_date(value)
+        if day is None:
+            raise forms.ValidationError(DATE_MESSAGE, code="invalid")
+        return day
+
+
+class IsoDateFilter(filters.DateFilter):
+    field_class = IsoDateFormField
 
 
 class AwareDateTimeFilter(filters.Filter):
@@ -75,7 +92,11 @@ class AwareDateTimeFilter(filters.Filter):
 
 
 class PeriodField(forms.CharField):
-    """An ISO week key such as 2026-W45."""
+    """An ISO week key such as 2026-W45, with nothing around it (as in request bodies)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["strip"] = False
+        super().__init__(*args, **kwargs)
 
     def validate(self, value: str) -> None:
         """Refuse anything that is not a real ISO week."""

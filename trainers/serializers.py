@@ -1,10 +1,11 @@
 """Shapes of the people and session API: input validation and output, no rules."""
 
-from datetime import datetime
 from typing import Any, cast
 
+from django.db import models
 from rest_framework import serializers
 
+from core.api.fields import AwareDateTimeField, IdField, StrictModelSerializer
 from trainers.models import (
     MAX_NOTES_LENGTH,
     MAX_TASK_COUNT,
@@ -16,46 +17,36 @@ from trainers.models import (
     Worker,
 )
 from trainers.selectors import projects_visible_to, workers_visible_to
-from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number, parsed_datetime
+from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number
+
+PADDED_NUMBER_MESSAGE = "Write the number with no spaces around it, e.g. 12.50."
+
+
+def plain_number(data: Any) -> Any:
+    """`data` if it is a JSON number or a plain ASCII number in text, with nothing around it.
+
+    DRF strips text before reading a number, so " 5" passed where "5 " did not; one form is
+    accepted and everything else is refused with its reason.
+    """
+    if isinstance(data, str) and data != data.strip():
+        raise serializers.ValidationError(PADDED_NUMBER_MESSAGE, code="invalid")
+    if not is_plain_number(data):
+        raise serializers.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
+    return data
 
 
 class PlainIntegerField(serializers.IntegerField):
     """A whole number in ASCII digits ("1_0" or other scripts' digits are refused, like the import)."""
 
     def to_internal_value(self, data: Any) -> int:
-        if not is_plain_number(data):
-            raise serializers.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
-        return super().to_internal_value(data)
+        return super().to_internal_value(plain_number(data))
 
 
 class PlainDecimalField(serializers.DecimalField):
     """A decimal in ASCII digits and a dot: money is never read from "1_000" or other scripts' digits."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if not is_plain_number(data):
-            raise serializers.ValidationError(PLAIN_NUMBER_MESSAGE, code="invalid")
-        return super().to_internal_value(data)
-
-
-class AwareDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 instant that must carry its UTC offset; naive input is refused.
-
-    Instants before EARLIEST_INSTANT are refused by the session rules (trainers.rules).
-    """
-
-    default_error_messages = {
-        "naive": "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00.",
-    }
-
-    def to_internal_value(self, value: Any) -> datetime:
-        """Refuse naive datetimes instead of guessing their zone."""
-        if isinstance(value, str):
-            parsed = parsed_datetime(value)
-            if parsed is not None and parsed.utcoffset() is None:
-                self.fail("naive")
-        elif isinstance(value, datetime) and value.utcoffset() is None:
-            self.fail("naive")
-        return super().to_internal_value(value)
+        return super().to_internal_value(plain_number(data))
 
 
 def caller(serializer: serializers.BaseSerializer) -> User:
@@ -63,7 +54,7 @@ def caller(serializer: serializers.BaseSerializer) -> User:
     return serializer.context["request"].user
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(StrictModelSerializer):
     password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
     role = serializers.ChoiceField(choices=Role.choices)
 
@@ -80,18 +71,21 @@ class MeSerializer(serializers.Serializer):
     time_zone = serializers.CharField()
 
 
-class TeamSerializer(serializers.ModelSerializer):
-    managers = serializers.PrimaryKeyRelatedField(
-        many=True, queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN])
-    )
+class TeamSerializer(StrictModelSerializer):
+    managers = IdField(many=True, queryset=User.objects.filter(role__in=[Role.MANAGER, Role.ADMIN]))
 
     class Meta:
         model = Team
         fields = ["id", "name", "managers"]
 
 
-class WorkerSerializer(serializers.ModelSerializer):
-    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(role=Role.CONTRACTOR))
+class WorkerSerializer(StrictModelSerializer):
+    # The contract's numbers (tax rate, overtime) are read as plainly as money.
+    serializer_field_mapping = {
+        **StrictModelSerializer.serializer_field_mapping,
+        models.DecimalField: PlainDecimalField,
+    }
+    user = IdField(queryset=User.objects.filter(role=Role.CONTRACTOR))
 
     class Meta:
         model = Worker
@@ -111,8 +105,8 @@ class WorkerSerializer(serializers.ModelSerializer):
         ]
 
 
-class ProjectSerializer(serializers.ModelSerializer):
-    workers = serializers.PrimaryKeyRelatedField(many=True, queryset=Worker.objects.none(), required=False)
+class ProjectSerializer(StrictModelSerializer):
+    workers = IdField(many=True, queryset=Worker.objects.none(), required=False)
 
     class Meta:
         model = Project
@@ -145,7 +139,7 @@ class ProjectSerializer(serializers.ModelSerializer):
 class SessionSerializer(serializers.Serializer):
     id = serializers.IntegerField(label="ID", read_only=True)
     worker = serializers.IntegerField(source="worker_id", read_only=True)
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    project = IdField(queryset=Project.objects.none())
     started_at = AwareDateTimeField()
     ended_at = AwareDateTimeField()
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
@@ -168,7 +162,7 @@ class SessionSerializer(serializers.Serializer):
 
 
 class SessionStartSerializer(serializers.Serializer):
-    project = serializers.PrimaryKeyRelatedField(queryset=Project.objects.none())
+    project = IdField(queryset=Project.objects.none())
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
 
     def get_fields(self) -> dict[str, Any]:

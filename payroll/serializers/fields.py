@@ -38,10 +38,11 @@ class MoneyField(PlainDecimalField):
 
 
 class PeriodKeyField(serializers.RegexField):
-    """An ISO week key such as 2026-W45 (a real week, years 2000-2999)."""
+    """An ISO week key such as 2026-W45 (a real week, years 2000-2999), with nothing around it."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 8)
+        kwargs.setdefault("trim_whitespace", False)  # " 2026-W49" is refused, not read as 2026-W49
         kwargs.setdefault("help_text", "ISO week, e.g. 2026-W45.")
         kwargs.setdefault("error_messages", {"invalid": "Must be an ISO week such as 2026-W45."})
         super().__init__(PERIOD_KEY_PATTERN, **kwargs)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from core.api.fields import IsoDateField, StrictModelSerializer
 from payroll.models import Invoice, InvoiceLine
 from payroll.money import clock_hours, decimal_hours
 from payroll.serializers.fields import (
@@ -18,7 +19,7 @@ from payroll.serializers.fields import (
 VOID_REASON_NEEDED = "Say why the invoice is void."
 
 
-class InvoiceLineSerializer(serializers.ModelSerializer):
+class InvoiceLineSerializer(StrictModelSerializer):
     """A copied timesheet line (time, rate, multiplier) or an adjustment (amount only)."""
 
     kind = serializers.CharField(read_only=True, help_text="regular, overtime or adjustment.")
@@ -73,7 +74,7 @@ class InvoiceContractorSerializer(serializers.Serializer):
     currency = serializers.CharField(read_only=True)
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
+class InvoiceSerializer(StrictModelSerializer):
     """An issued invoice (PAY_RULES §7): its figures never change, only paid/void do."""
 
     status = InvoiceStatusField(help_text="issued, paid or void.")
@@ -119,7 +120,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 
 class InvoicePaySerializer(serializers.Serializer):
-    paid_on = serializers.DateField(help_text="The day the payment was made (not before issue).")
+    paid_on = IsoDateField(help_text="The day the payment was made (not before issue).")
     payment_reference = serializers.CharField(max_length=MAX_PAYMENT_REFERENCE_LENGTH)
 
 

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from core.api.fields import StrictModelSerializer
 from payroll.models import Job
 from payroll.serializers.fields import JobStatusField, PeriodKeyField
 
@@ -18,7 +19,7 @@ class JobStartedSerializer(serializers.Serializer):
     job = serializers.IntegerField(help_text="Poll jobs/{id}/ for its progress.")
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(StrictModelSerializer):
     status = JobStatusField(help_text="queued, running, done or failed.")
     progress = serializers.IntegerField(min_value=0, max_value=100, read_only=True)
 

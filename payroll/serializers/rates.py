@@ -3,8 +3,7 @@
 from decimal import Decimal
 from typing import Any
 
-from rest_framework import serializers
-
+from core.api.fields import IdField, StrictModelSerializer
 from payroll.models import MAX_HOURLY_RATE, Rate
 from payroll.serializers.fields import RateField
 from trainers.models import Project
@@ -12,13 +11,11 @@ from trainers.selectors import projects_visible_to, workers_visible_to
 from trainers.serializers import caller
 
 
-class RateSerializer(serializers.ModelSerializer):
+class RateSerializer(StrictModelSerializer):
     hourly_rate = RateField(
         max_digits=10, decimal_places=4, min_value=Decimal("0.0001"), max_value=MAX_HOURLY_RATE
     )
-    project = serializers.PrimaryKeyRelatedField(
-        queryset=Project.objects.none(), allow_null=True, default=None
-    )
+    project = IdField(queryset=Project.objects.none(), allow_null=True, default=None)
 
     class Meta:
         model = Rate

@@ -6,6 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api.fields import IdField, StrictModelSerializer
 from payroll.models import Adjustment, LineKind, Timesheet, TimesheetEvent
 from payroll.selectors.timesheets import timesheet_figures
 from payroll.serializers.fields import (
@@ -41,7 +42,7 @@ class TimesheetLineSerializer(serializers.Serializer):
     amount = MoneyField()
 
 
-class TimesheetAdjustmentSerializer(serializers.ModelSerializer):
+class TimesheetAdjustmentSerializer(StrictModelSerializer):
     class Meta:
         model = Adjustment
         fields = ["id", "amount", "currency", "reason", "created_by"]
@@ -57,7 +58,7 @@ class ProblemSerializer(serializers.Serializer):
     session_ids = serializers.ListField(child=serializers.IntegerField())
 
 
-class TimesheetEventSerializer(serializers.ModelSerializer):
+class TimesheetEventSerializer(StrictModelSerializer):
     """A step of the timesheet's history; a timesheet lists them by `sequence` (1, 2, 3...)."""
 
     from_status = TimesheetStatusField()
@@ -69,7 +70,7 @@ class TimesheetEventSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimesheetSerializer(serializers.ModelSerializer):
+class TimesheetSerializer(StrictModelSerializer):
     """A timesheet with its figures: live while open or rejected, stored once submitted."""
 
     status = TimesheetStatusField()
@@ -129,7 +130,7 @@ class TimesheetSerializer(serializers.ModelSerializer):
 
 
 class TimesheetCreateSerializer(serializers.Serializer):
-    worker = serializers.PrimaryKeyRelatedField(
+    worker = IdField(
         queryset=Worker.objects.none(),
         required=False,
         help_text="Finance and admins name the worker; a contractor's own is implied.",
@@ -161,8 +162,8 @@ class TimesheetReopenSerializer(serializers.Serializer):
     )
 
 
-class AdjustmentSerializer(serializers.ModelSerializer):
-    worker = serializers.PrimaryKeyRelatedField(queryset=Worker.objects.none())
+class AdjustmentSerializer(StrictModelSerializer):
+    worker = IdField(queryset=Worker.objects.none())
     amount = MoneyField(
         max_digits=12,
         min_value=-LARGEST_ADJUSTMENT,
