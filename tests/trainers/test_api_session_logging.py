@@ -176,7 +176,11 @@ CASES = [
         "no-project", {**SOON, "project": None}, 400, lambda w: {"project": ["This field may not be null."]}
     ),
     case(
-        "project-as-text", SOON, 201, lambda w: {"project": w.project_a.pk, "task_count": 0}, project="text"
+        "project-as-text",
+        SOON,
+        400,
+        lambda w: {"project": ["Must be an id: a JSON whole number such as 12, not a string."]},
+        project="text",
     ),
     case(
         "manager",

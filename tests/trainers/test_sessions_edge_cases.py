@@ -609,7 +609,12 @@ def entry_case(name: str, body: Any, status: int, answer: dict[str, Any], **head
 
 
 ENTRY_CASES = [
-    entry_case("project-as-text", {**ENTRY, "project": "A"}, 201, LOGGED),
+    entry_case(
+        "project-as-text",
+        {**ENTRY, "project": "A"},
+        400,
+        {"project": ["Must be an id: a JSON whole number such as 12, not a string."]},
+    ),
     entry_case(
         "unknown-and-read-only-fields",
         {**ENTRY, "project": 0, "colour": "red", "source": "import", "needs_review": True, "id": 1},
@@ -654,13 +659,13 @@ ENTRY_CASES = [
         "project-float",
         {**ENTRY, "project": 1.0},
         400,
-        {"project": ['Invalid pk "1.0" - object does not exist.']},
+        {"project": ["Must be an id: a JSON whole number such as 12, not a number with a fraction."]},
     ),
     entry_case(
         "project-true",
         {**ENTRY, "project": True},
         400,
-        {"project": ["Incorrect type. Expected pk value, received bool."]},
+        {"project": ["Must be an id: a JSON whole number such as 12, not a boolean."]},
     ),
     entry_case(
         "over-days",
