@@ -1,16 +1,16 @@
-"""Request parsers that turn every malformed body into a 400 (or 415), never a 500."""
+"""Request parsers that turn every malformed body into a 400, never a 500.
+
+(Which content types and charsets reach a parser at all is core.api.negotiation's rule.)
+"""
 
 import codecs
 import math
 from typing import IO, Any, cast
 
-from django.utils.http import parse_header_parameters
-from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined] # not in the stubs yet
 from rest_framework.utils import json
 
-# RFC 8259: JSON exchanged between systems is UTF-8. Another charset is a client's mistake.
-UTF8_NAMES = frozenset({"utf-8", "utf8"})
 DUPLICATE_KEY_MESSAGE = "Given twice in one JSON object: send each key once."
 
 
@@ -45,24 +45,12 @@ def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
-def refuse_other_charsets(media_type: str | None) -> None:
-    """415 for `application/json; charset=latin-1` or a charset that does not exist."""
-    _, params = parse_header_parameters(media_type or "")
-    charset = params.get("charset")
-    if charset is not None and charset.strip().lower() not in UTF8_NAMES:
-        raise UnsupportedMediaType(
-            media_type or "",
-            detail=f"JSON bodies are UTF-8: send Content-Type: application/json, not charset={charset[:40]}.",
-        )
-
-
 class SafeJSONParser(JSONParser):
-    """DRF's strict JSON parser, also refusing duplicate keys, other charsets, numbers beyond a
-    float and bodies nested too deep."""
+    """DRF's strict JSON parser, also refusing duplicate keys, numbers beyond a float and
+    bodies nested too deep."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        """Parse JSON; answer what it cannot hold with a 400 (or 415 for the charset)."""
-        refuse_other_charsets(media_type)
+        """Parse JSON; answer what Python cannot hold as the client meant it with a 400."""
         try:  # as DRF's JSONParser.parse, with finite_float and unique_keys
             decoded = codecs.getreader(get_encoding(parser_context or {}))(stream)
             return json.load(cast(IO[str], decoded), parse_float=finite_float, object_pairs_hook=unique_keys)
