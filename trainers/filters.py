@@ -16,10 +16,21 @@ from trainers.selectors import sessions_starting_in_period
 MAX_ID = 2**63 - 1
 
 
+class IdFormField(forms.IntegerField):
+    """An id in ASCII digits only: Django's IntegerField also reads "1.0", " 1" and "+1"."""
+
+    def to_python(self, value: object) -> int | None:
+        if value in self.empty_values:
+            return None
+        if not (isinstance(value, str) and value.isascii() and value.isdigit()):
+            raise forms.ValidationError("Must be an id: a whole number such as 12.", code="invalid")
+        return super().to_python(value)
+
+
 class IdFilter(filters.NumberFilter):
     """A bounded whole-number id, so huge or fractional input is a 400, never a 500."""
 
-    field_class = forms.IntegerField
+    field_class = IdFormField
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("min_value", 1)
