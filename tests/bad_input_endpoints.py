@@ -346,13 +346,42 @@ def send(client: APIClient, endpoint: Endpoint, stage: Stage, sent: Sent | None)
     return client.generic(endpoint.method.upper(), url, sent.content, content_type=sent.content_type)
 
 
-def assert_clean_refusal(response: Any, status: int, field: str, before: dict[str, int]) -> None:
-    """The status, a JSON body naming `field` with a message, and not one row written."""
-    assert response.status_code == status, (response.status_code, response.content[:600])
-    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+def refusal_problem(response: Any, status: int, field: str, before: dict[str, int]) -> str | None:
+    """What is wrong with this refusal, or None if it is clean: the status, a JSON body
+    naming `field` with a message, and not one row written in any table."""
+    if response.status_code != status:
+        return f"status {response.status_code}, not {status}: {response.content[:300]!r}"
+    if not response["Content-Type"].startswith("application/json"):
+        return f"answered {response['Content-Type']}"
     body = response.json()
-    assert isinstance(body, dict) and body.get(field), body
-    assert row_counts() == before
+    if not (isinstance(body, dict) and body.get(field)):
+        return f"does not name {field}: {body}"
+    if row_counts() != before:
+        return "wrote rows"
+    return None
+
+
+def assert_clean_refusal(response: Any, status: int, field: str, before: dict[str, int]) -> None:
+    problem = refusal_problem(response, status, field, before)
+    assert problem is None, problem
+
+
+def assert_each_refused(
+    client: APIClient, endpoint: Endpoint, stage: Stage, cases: list[tuple[str, Sent, int, str]]
+) -> None:
+    """Send every case to one endpoint; fail naming each case that was not a clean refusal.
+
+    One world for all of an endpoint's cases keeps the catalogue quick; every case still
+    counts the rows before and after itself.
+    """
+    endpoint.url(stage)  # build what the path names before the first count
+    wrong = []
+    for label, sent, status, named in cases:
+        before = row_counts()
+        problem = refusal_problem(send(client, endpoint, stage, sent), status, named, before)
+        if problem:
+            wrong.append(f"{label}: {problem}")
+    assert not wrong, "\n".join(wrong)
 
 
 def form_encoded(body: dict[str, Any]) -> Sent:
