@@ -84,15 +84,28 @@ def test_an_export_id_past_bigint_is_a_json_404(world, client_for):
     assert_clean_refusal(response, 404, "detail", row_counts())
 
 
-@pytest.mark.parametrize("path", ["/nowhere/", "/api/v1/nowhere/", "/api/v1/sessions/12345678901234567890/"])
-def test_a_boundary_less_multipart_post_with_a_csrf_cookie_is_never_a_500(world, path):
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/nowhere/", 404),
+        ("/api/v1/nowhere/", 404),
+        ("/api/v1/sessions/12345678901234567890/", 404),
+        ("/api/v1/sessions/", 415),
+        ("/sign-in/", 400),
+        ("/sessions/", 400),
+    ],
+)
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "signed-in"])
+def test_a_boundary_less_multipart_post_with_a_csrf_cookie_is_never_a_500(world, path, status, signed_in):
     """Django's 404 view checks CSRF and so reads the body; the test client skips that unless asked."""
     client = APIClient(enforce_csrf_checks=True)
+    if signed_in:
+        client.force_login(world.contractor_a)
     client.cookies["csrftoken"] = "a" * 32
     response = client.generic("POST", path, b"abc", content_type="multipart/form-data")
-    assert response.status_code == 404, response.content[:300]
+    assert response.status_code == status, response.content[:300]
     if path.startswith("/api/"):
-        assert response.json() == {"detail": "Not found."}
+        assert response.json()["detail"]
 
 
 @pytest.mark.parametrize("encode", [form_encoded, multipart], ids=["form-urlencoded", "multipart"])
