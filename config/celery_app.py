@@ -12,6 +12,8 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 
+import config.redis_broker  # noqa: F401 - fixes kombu's closed channels on import
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("fairhour")

@@ -283,6 +283,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": env.str("CELERY_BROKER_KEY_PREFIX", default=""),
 }
 CELERY_TIMEZONE = "UTC"
+# A worker that lost Redis tries again for ever, every 2, 4, ... then 30 s (kombu's cap),
+# not 100 times (about 46 minutes) before it exits; so does one that starts without Redis.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 
 # Mail: reminders, forgotten timers, password resets. With the SMTP backend, Django's
 # EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD and EMAIL_USE_TLS apply.

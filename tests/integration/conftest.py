@@ -8,7 +8,7 @@ from celery import Celery
 from django.conf import settings
 
 from payroll import tasks
-from tests.integration.helpers import CeleryWorker, delete_keys_with_prefix, worker_env
+from tests.integration.helpers import SHORT_TIMEOUTS, CeleryWorker, delete_keys_with_prefix, worker_env
 
 
 @pytest.fixture
@@ -29,13 +29,17 @@ def broker_key_prefix(broker_url) -> Iterator[str]:
 def start_worker(
     broker_url, broker_key_prefix, transactional_db, tmp_path, request
 ) -> Callable[..., CeleryWorker]:
-    """Start a worker of a Celery app on the test database and broker; killed at the end."""
+    """Start a worker of a Celery app on the test database and broker; killed at the end.
 
-    def start(app: str, **extra_env: str) -> CeleryWorker:
+    Its task time limit and visibility timeout are short (SHORT_TIMEOUTS) unless `timeouts`
+    says otherwise: `{}` for the defaults.
+    """
+
+    def start(app: str, timeouts: dict[str, str] = SHORT_TIMEOUTS, **extra_env: str) -> CeleryWorker:
         name = request.node.originalname.removeprefix("test_")[:20]
         # PDFs the worker renders land in the test's folder, not the project's
         media = str(tmp_path / "media")
-        env = worker_env(broker_url, broker_key_prefix, **{"MEDIA_ROOT": media, **extra_env})
+        env = worker_env(broker_url, broker_key_prefix, timeouts, **{"MEDIA_ROOT": media, **extra_env})
         celery_worker = CeleryWorker(env, tmp_path / "worker.log", app, name)
         request.addfinalizer(celery_worker.kill)  # whatever happens, no worker outlives the test
         celery_worker.start()

