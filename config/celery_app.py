@@ -12,13 +12,16 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_process_init
 
-import config.redis_broker  # noqa: F401 - fixes kombu's closed channels on import
+from config.redis_broker import LeaseRenewal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("fairhour")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Each worker renews the messages it holds, so a short visibility timeout hands out again
+# only a dead worker's (config/redis_broker.py, which also fixes kombu's closed channels).
+app.steps["consumer"].add(LeaseRenewal)
 
 
 @worker_process_init.connect

@@ -260,18 +260,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_WORKER_PREFETCH_MULTIPLIER",
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 # The soft limit lets a task fail its job with a message first: 60 s before (less for short limits).
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - max(1, min(60, CELERY_TASK_TIME_LIMIT // 10))
-# Redis redelivers unacknowledged tasks after this; it must exceed the longest task, or a
-# task still running is delivered a second time.
-_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 15 * 60)
-if _visibility_timeout <= CELERY_TASK_TIME_LIMIT:
+# Redis keeps a copy of each task handed to a worker and hands it out again once it is older
+# than this. Every worker renews the copies of the tasks it holds every third of it
+# (config/redis_broker.py), so it may be far shorter than a task: a killed worker's chunk
+# comes back within this, while a PDF render or an export that runs longer is never handed
+# out twice while its worker lives.
+_visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=30)
+if _visibility_timeout < 6:
     raise ImproperlyConfigured(
-        f"CELERY_VISIBILITY_TIMEOUT ({_visibility_timeout} s) must exceed "
-        f"CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT} s)."
+        f"CELERY_VISIBILITY_TIMEOUT ({_visibility_timeout} s) must be at least 6 s: "
+        "workers renew what they hold every third of it."
     )
-# kombu looks for messages past their visibility timeout every interval x throttle seconds
-# (100 s by default); a short timeout is looked at about 20 times as often. A worker killed
-# while it looks keeps the looking mutex until it expires (300 s by default), so with a
-# short timeout the mutex expires sooner too.
+# kombu looks for copies past the visibility timeout every interval x throttle seconds
+# (100 s by default): here about 20 times a timeout (every second by default). A worker
+# killed while it looks keeps the looking mutex until it expires (300 s by default): a
+# quarter of a timeout here.
 _restore_every = max(1, min(100, _visibility_timeout // 20))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _visibility_timeout,

@@ -3,7 +3,9 @@
 The pytest fixtures built on these are in tests/integration/conftest.py.
 """
 
+import base64
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -32,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PERIOD = "2026-W45"
 CHUNK_SIZE = 50  # 20 chunks per job of 1,000, each well under a second on an idle machine
 # The worker's hard limit and Redis's visibility timeout, shorter than the defaults (30 min
-# and 45 s) to keep the tests short: a delivery held by a killed worker comes back VISIBILITY
+# and 30 s) to keep the tests short: a delivery held by a killed worker comes back VISIBILITY
 # seconds after its worker last renewed it. The limit leaves a chunk three times what it
 # takes on a busy machine. Pass `timeouts={}` for the defaults.
 TIME_LIMIT, VISIBILITY = 11, 12
@@ -56,6 +58,33 @@ def delete_keys_with_prefix(url: str, prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}*", count=1_000))
     if keys:
         client.delete(*keys)
+
+
+def chunks_held_for_redelivery(url: str, prefix: str) -> list[tuple[int, int]]:
+    """(job id, index) of the chunk tasks handed to a worker and not acknowledged: Redis's copies.
+
+    kombu keeps each copy in the `unacked` hash as [message, exchange, routing key].
+    """
+    copies = redis_client(url).hvals(f"{prefix}unacked")
+    return sorted(_chunk_of(json.loads(copy)[0]) for copy in copies if _is_chunk(json.loads(copy)[0]))
+
+
+def chunks_on_the_broker(url: str, prefix: str) -> list[tuple[int, int]]:
+    """(job id, index) of the chunk tasks Redis has: queued (any priority) or handed out."""
+    client = redis_client(url)
+    queues = [key for key in client.scan_iter(match=f"{prefix}*") if client.type(key) == b"list"]
+    queued = [json.loads(raw) for key in queues for raw in client.lrange(key, 0, -1)]
+    return sorted([_chunk_of(m) for m in queued if _is_chunk(m)] + chunks_held_for_redelivery(url, prefix))
+
+
+def _is_chunk(message: dict) -> bool:
+    return str(message.get("headers", {}).get("task", "")).endswith("_chunk")
+
+
+def _chunk_of(message: dict) -> tuple[int, int]:
+    """A chunk task's (job id, index): its body is Celery's [args, kwargs, embed], base64-encoded."""
+    job_id, index = json.loads(base64.b64decode(message["body"]))[0]
+    return job_id, index
 
 
 class CeleryWorker:

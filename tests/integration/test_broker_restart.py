@@ -5,9 +5,11 @@ its own port and directory), never the suite's shared Redis. The worker closes a
 then Redis is stopped and started again on the same port, empty. The same worker process,
 never restarted, must reconnect and run the next job. A job queued while Redis was down
 lost its message; the stalled-job sweep must send it again and the same worker must finish
-it. Restarted ten times under a job, a Redis that keeps its data (as a broker should) loses
-nothing: the job finishes with no sweep, and the worker lives. The kombu error that once
-made a worker exit as Redis went away is reproduced step by step (config/redis_broker.py).
+it. Restarted ten times under a job, a Redis that keeps its data (as a broker should) hands
+back every chunk a worker held; the job finishes exactly, the same worker alive (a message
+Redis popped as it stopped is lost, as kombu's BRPOP goes: the sweep sends it again). The
+kombu error that once made a worker exit as Redis went away is reproduced step by step
+(config/redis_broker.py).
 """
 
 import contextlib
@@ -28,8 +30,17 @@ from kombu.exceptions import OperationalError
 
 from core.embedded import redis_server_executable
 from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet, TimesheetStatus
-from payroll.services.jobs import QUEUED_GRACE, job_start, jobs_sweep_stalled
-from tests.integration.helpers import PERIOD, CeleryWorker, approve_all, job_finished, make_workers, wait_for
+from payroll.services.jobs import QUEUED_GRACE, STALL_MARGIN, job_start, jobs_sweep_stalled
+from tests.integration.helpers import (
+    PERIOD,
+    VISIBILITY,
+    CeleryWorker,
+    approve_all,
+    chunks_on_the_broker,
+    job_finished,
+    make_workers,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -196,6 +207,50 @@ def test_a_channel_closed_again_after_redis_went_away_fails_as_a_lost_connection
 
 
 RESTARTS = 10
+QUIET_BEFORE_SWEEP = timedelta(seconds=3 * VISIBILITY)  # any chunk Redis kept is back by then
+
+
+def finish_sweeping_what_the_broker_lost(
+    job_id: int, server: PrivateRedis, worker: CeleryWorker
+) -> list[int]:
+    """Wait for the job; run the sweep, as beat would, for chunks that are nowhere on the broker.
+
+    kombu's BRPOP takes a message off its queue before the worker records it as handed out,
+    and Redis stopping between the two loses it. Such a chunk is not queued, not held and
+    not done: the stalled-job sweep sends it again. Every chunk Redis kept must come back
+    by itself (queued, or held and its lease lapsed). Returns the chunks swept.
+    """
+    swept: list[int] = []
+    prefix = worker.env["CELERY_BROKER_KEY_PREFIX"]
+
+    def done_or_swept() -> bool:
+        if job_finished(job_id)():
+            return True
+        job = Job.objects.get(pk=job_id)
+        quiet_since = job.progressed_at or job.started_at
+        if swept or quiet_since is None or timezone.now() - quiet_since < QUIET_BEFORE_SWEEP:
+            return False
+        undone = set(
+            JobChunk.objects.filter(job_id=job_id, done_at__isnull=True).values_list("index", flat=True)
+        )
+        on_broker = {index for job, index in chunks_on_the_broker(server.url, prefix) if job == job_id}
+        if undone and not undone & on_broker:
+            swept.extend(sorted(undone))
+            stalled_for = timedelta(seconds=VISIBILITY) + STALL_MARGIN + timedelta(minutes=1)
+            jobs_sweep_stalled(now=timezone.now() + stalled_for)
+        return False
+
+    try:
+        wait_for(f"job {job_id} to finish", done_or_swept, worker, 4 * JOB_TIMEOUT)
+    except pytest.fail.Exception as failure:  # say where the job and the broker stood
+        undone = list(
+            JobChunk.objects.filter(job_id=job_id, done_at__isnull=True).values_list("index", "attempts")
+        )
+        on_broker = chunks_on_the_broker(server.url, prefix)
+        raise AssertionError(
+            f"{failure}\nUndone (index, attempts): {undone}; on the broker: {on_broker}"
+        ) from failure
+    return swept
 
 
 def deliveries(job_id: int) -> int:
@@ -208,7 +263,9 @@ SLOW_WORKERS, SLOW_CHUNK_SIZE = 400, 10  # 40 chunks of half a second: about 10 
 
 
 @pytest.mark.parametrize("private_redis", [True], ids=["persistent"], indirect=True)
-def test_a_job_rides_out_ten_redis_restarts_with_nothing_lost(private_redis, start_worker, send_to_broker):
+def test_a_job_finishes_exactly_across_ten_redis_restarts_under_one_worker(
+    private_redis, start_worker, send_to_broker, capsys
+):
     # given a worker closing a period in 40 slow chunks
     worker = start_worker("tests.integration.slow_worker", JOB_CHUNK_SIZE=str(SLOW_CHUNK_SIZE))
     pid = worker.process.pid
@@ -231,8 +288,10 @@ def test_a_job_rides_out_ten_redis_restarts_with_nothing_lost(private_redis, sta
         taken = deliveries(close.pk)
         time.sleep(RESTART_DOWN_FOR)
         private_redis.start()
-    # then the same worker finishes the job, with no sweep: nothing was lost
-    wait_for(f"close {close.pk} to finish", job_finished(close.pk), worker, 4 * JOB_TIMEOUT)
+    # then the same worker finishes the job: from what Redis kept, and what it lost swept
+    swept = finish_sweeping_what_the_broker_lost(close.pk, private_redis, worker)
+    with capsys.disabled():
+        print(f"\nChunks Redis lost while stopping, sent again by the sweep: {swept}")
     close.refresh_from_db()
     assert (close.status, close.done_chunks, close.total_chunks) == (JobStatus.DONE, 40, 40)
     # and its counts are exact, however often a chunk was delivered
