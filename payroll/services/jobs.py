@@ -43,9 +43,20 @@ JOB_CHUNK_TASKS = {
 }
 # A queued job not planned after this long lost its message (Redis keeps nothing on disk).
 QUEUED_GRACE = timedelta(minutes=5)
-# A running job with no chunk started or finished for the visibility timeout plus this long
-# lost its chunk messages: the broker would have redelivered anything merely unacknowledged.
+# A running job with no chunk started or finished for `stall_window()` lost its chunk
+# messages: the broker would have redelivered anything merely unacknowledged.
 STALL_MARGIN = timedelta(minutes=10)
+
+
+def stall_window() -> timedelta:
+    """How long a running job may go without a sign before its messages are taken for lost.
+
+    A chunk whose worker died is handed out again within the broker's visibility timeout,
+    and a running chunk ends within the task time limit: quiet past both and STALL_MARGIN,
+    the job lost its messages. A chunk still running is never sent a second time.
+    """
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    return timedelta(seconds=max(visibility, settings.CELERY_TASK_TIME_LIMIT)) + STALL_MARGIN
 
 
 def period_job_params(period: str) -> dict[str, str]:
@@ -231,22 +242,22 @@ def jobs_sweep_stalled(*, now: datetime | None = None) -> SweepResult:
     """Restart the jobs whose broker messages were lost; fail those past the attempts cap.
 
     A queued job still unplanned after QUEUED_GRACE gets its planning task again. A running
-    job with no chunk started or finished for the broker's visibility timeout plus
-    STALL_MARGIN gets its undone chunks again (chunks are idempotent), unless one of them
-    has used up JOB_CHUNK_MAX_ATTEMPTS: then it fails. A nudged job is left alone for a
+    job with no chunk started or finished for `stall_window()` gets its undone chunks again
+    (chunks are idempotent), unless one of them has used up JOB_CHUNK_MAX_ATTEMPTS: then it
+    fails. A nudged job is left alone for a
     whole window again, so a slow broker is not flooded with copies.
     """
     now = now or timezone.now()
-    visibility = timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
+    stalled_before = now - stall_window()
     last_sign = Coalesce("progressed_at", "started_at", "created_at")
     queued = _stale_job_ids(JobStatus.QUEUED, last_sign, now - QUEUED_GRACE)
-    running = _stale_job_ids(JobStatus.RUNNING, last_sign, now - visibility - STALL_MARGIN)
+    running = _stale_job_ids(JobStatus.RUNNING, last_sign, stalled_before)
     result = SweepResult(replanned=[], redispatched=[], failed=[])
     for job_id in queued:
         if _nudge_safely(job_id, JobStatus.QUEUED, now - QUEUED_GRACE, now):
             result.replanned.append(job_id)
     for job_id in running:
-        outcome = _nudge_safely(job_id, JobStatus.RUNNING, now - visibility - STALL_MARGIN, now)
+        outcome = _nudge_safely(job_id, JobStatus.RUNNING, stalled_before, now)
         if outcome == "failed":
             result.failed.append(job_id)
         elif outcome:

@@ -30,7 +30,7 @@ from kombu.exceptions import OperationalError
 
 from core.embedded import redis_server_executable
 from payroll.models import Invoice, Job, JobChunk, JobStatus, Timesheet, TimesheetStatus
-from payroll.services.jobs import QUEUED_GRACE, STALL_MARGIN, job_start, jobs_sweep_stalled
+from payroll.services.jobs import QUEUED_GRACE, job_start, jobs_sweep_stalled, stall_window
 from tests.integration.helpers import (
     PERIOD,
     VISIBILITY,
@@ -236,8 +236,7 @@ def finish_sweeping_what_the_broker_lost(
         on_broker = {index for job, index in chunks_on_the_broker(server.url, prefix) if job == job_id}
         if undone and not undone & on_broker:
             swept.extend(sorted(undone))
-            stalled_for = timedelta(seconds=VISIBILITY) + STALL_MARGIN + timedelta(minutes=1)
-            jobs_sweep_stalled(now=timezone.now() + stalled_for)
+            jobs_sweep_stalled(now=timezone.now() + stall_window() + timedelta(minutes=1))
         return False
 
     try:

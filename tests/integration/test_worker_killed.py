@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +30,7 @@ from payroll.models import (
     TimesheetEvent,
     TimesheetStatus,
 )
-from payroll.services.jobs import STALL_MARGIN, job_start, jobs_sweep_stalled
+from payroll.services.jobs import job_start, jobs_sweep_stalled, stall_window
 from tests.integration.helpers import (
     CHUNK_SIZE,
     PERIOD,
@@ -121,8 +120,7 @@ def waits_only_on_lost_messages(job_id: int) -> bool:
 
 def sweep_lost_messages(job_id: int) -> None:
     """Run the stalled-job sweep at the time beat would first find this job stalled."""
-    stalled_since = timedelta(seconds=settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"])
-    jobs_sweep_stalled(now=timezone.now() + stalled_since + STALL_MARGIN + timedelta(minutes=1))
+    jobs_sweep_stalled(now=timezone.now() + stall_window() + timedelta(minutes=1))
 
 
 def kill_while_held(job_id: int, kill_when: Callable[[], bool], worker: CeleryWorker, label: str) -> None:

@@ -24,7 +24,7 @@ from trainers.models import Role
 
 pytestmark = pytest.mark.django_db
 PERIOD = "2026-W45"
-STALLED = timedelta(hours=1)  # past the default visibility timeout (45 min) plus the margin (10 min)
+STALLED = timedelta(hours=1)  # past the default time limit (30 min) plus the margin (10 min)
 
 
 @pytest.fixture
@@ -187,7 +187,7 @@ def test_a_running_job_that_progressed_recently_is_left_alone(
 ):
     # given chunk 0 finished just now; a long close is still on its way
     tasks.close_period_chunk.delay(planned_job.pk, 0)
-    # when the sweep runs half an hour later (inside the visibility timeout)
+    # when the sweep runs half an hour later (the chunk may still run: inside the time limit)
     with django_capture_on_commit_callbacks(execute=True) as sent:
         result = jobs_sweep_stalled(now=timezone.now() + timedelta(minutes=30))
     # then
@@ -211,13 +211,24 @@ def test_a_stalled_job_with_a_chunk_past_the_cap_fails_instead_of_being_sent_aga
     assert job.error.startswith("Chunk 2 was started 3 times without finishing")
 
 
-def test_the_stall_window_follows_the_visibility_timeout(planned_job, settings):
-    # given a broker that redelivers after 10 minutes
+def test_the_stall_window_follows_the_visibility_timeout_or_the_time_limit(planned_job, settings):
+    # given a broker that redelivers after 10 minutes, and tasks limited to 5
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}
+    settings.CELERY_TASK_TIME_LIMIT = 300
     now = timezone.now()
     # then stalled after 10 + 10 minutes, not before
     assert jobs_sweep_stalled(now=now + timedelta(minutes=19)).redispatched == []
     assert jobs_sweep_stalled(now=now + timedelta(minutes=21)).redispatched == [planned_job.pk]
+
+
+def test_a_chunk_may_run_its_whole_time_limit_before_its_job_is_swept(planned_job, settings):
+    # given a broker that redelivers a dead worker's chunk after 30 s, and tasks limited to 30 min
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
+    settings.CELERY_TASK_TIME_LIMIT = 1800
+    now = timezone.now()
+    # then a job quiet for less than 30 + 10 minutes may have a chunk still running
+    assert jobs_sweep_stalled(now=now + timedelta(minutes=39)).redispatched == []
+    assert jobs_sweep_stalled(now=now + timedelta(minutes=41)).redispatched == [planned_job.pk]
 
 
 def test_finished_jobs_are_never_swept(planned_job):
