@@ -38,7 +38,7 @@ pytestmark = pytest.mark.django_db
 
 W47 = "2026-W47"
 IN_W45 = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)  # Tue 06:00 Chicago: W45 is the open period
-STALLED = timedelta(hours=1)  # past the default visibility timeout (45 min) plus the margin (10 min)
+STALLED = timedelta(hours=1)  # past the default time limit (30 min) plus the margin (10 min)
 PDFTOTEXT = shutil.which("pdftotext")
 
 
