@@ -8,27 +8,46 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from trainers.models import Project, Worker
+from trainers.models import NON_PRODUCTION_ACTIVITIES, Activity, Project, Worker
 from trainers.validators import validate_currency
 
 MAX_HOURLY_RATE = Decimal("100000")
+MAX_TASK_RATE = Decimal("100000")
 RATE_DAYS = (date(2000, 1, 1), date(2999, 12, 31))  # the periods Fairhour holds
 
 
 class Rate(models.Model):
-    """An hourly rate from a local date on (PAY_RULES §3); project-scoped or the default.
+    """A rate from a local date on (PAY_RULES §3, §8, §9): per hour, and optionally per task.
 
-    Rates are never rounded: four decimal places keep per-minute prices exact.
+    Its scope is the worker's default (no project, no activity), one project, or one
+    non-production activity; never a project and an activity together. 0.00 an hour is a
+    price (pure piece work), not a missing rate. Rates are never rounded: four decimal
+    places keep per-minute prices exact.
     """
 
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="rates")
     project = models.ForeignKey(
         Project, on_delete=models.PROTECT, related_name="rates", null=True, blank=True
     )
+    activity = models.CharField(
+        max_length=12,
+        choices=[(value, Activity(value).label) for value in NON_PRODUCTION_ACTIVITIES],
+        null=True,
+        blank=True,
+        help_text="A non-production activity this rate prices; empty for the default or a project rate.",
+    )
     hourly_rate = models.DecimalField(
         max_digits=10,
         decimal_places=4,
-        validators=[MinValueValidator(Decimal("0.0001")), MaxValueValidator(MAX_HOURLY_RATE)],
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_HOURLY_RATE)],
+    )
+    task_rate = models.DecimalField(
+        max_digits=10,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_TASK_RATE)],
+        help_text="Paid per task on top of the hourly rate; empty: tasks are not paid by the piece.",
     )
     currency = models.CharField(max_length=3, validators=[validate_currency])
     effective_from = models.DateField(help_text="Local date in the worker's time zone.")
@@ -45,12 +64,26 @@ class Rate(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["worker", "effective_from"],
-                condition=Q(project__isnull=True),
+                condition=Q(project__isnull=True, activity__isnull=True),
                 name="rate_unique_default_scope_day",
             ),
+            models.UniqueConstraint(
+                fields=["worker", "activity", "effective_from"],
+                condition=Q(activity__isnull=False),
+                name="rate_unique_activity_scope_day",
+            ),
             models.CheckConstraint(
-                condition=Q(hourly_rate__gt=0) & Q(hourly_rate__lte=MAX_HOURLY_RATE),
+                condition=Q(activity__isnull=True)
+                | (Q(project__isnull=True) & Q(activity__in=NON_PRODUCTION_ACTIVITIES)),
+                name="rate_scope_one_of",
+            ),
+            models.CheckConstraint(
+                condition=Q(hourly_rate__gte=0) & Q(hourly_rate__lte=MAX_HOURLY_RATE),
                 name="rate_hourly_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(task_rate__isnull=True) | (Q(task_rate__gte=0) & Q(task_rate__lte=MAX_TASK_RATE)),
+                name="rate_task_rate_range",
             ),
             models.CheckConstraint(
                 condition=Q(effective_from__range=RATE_DAYS), name="rate_effective_from_range"
@@ -58,8 +91,10 @@ class Rate(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.project.name if self.project else "default"
-        return f"{self.hourly_rate} {self.currency}/h for {self.worker} ({scope}) from {self.effective_from}"
+        scope = self.project.name if self.project else (self.activity or "default")
+        per_task = f" + {self.task_rate}/task" if self.task_rate is not None else ""
+        price = f"{self.hourly_rate} {self.currency}/h{per_task}"
+        return f"{price} for {self.worker} ({scope}) from {self.effective_from}"
 
 
 class TimesheetStatus(models.TextChoices):
@@ -125,39 +160,74 @@ class Timesheet(models.Model):
 class LineKind(models.TextChoices):
     REGULAR = "regular", "Regular"
     OVERTIME = "overtime", "Overtime"
+    TASKS = "tasks", "Tasks"
+    TOP_UP = "top_up", "Fair-pay top-up"
 
 
-# How a timesheet's lines read (docs/pay-rules.md): by project, regular before overtime, by rate.
+HOURLY_KINDS = (LineKind.REGULAR, LineKind.OVERTIME)
+
+# How a timesheet's lines read (PAY_RULES §4): by project and activity, regular, overtime,
+# then tasks, by rate; the period's top-up (no project) last.
 LINE_ORDER = (
-    "project_id",
-    models.Case(models.When(kind=LineKind.REGULAR, then=models.Value(0)), default=models.Value(1)),
+    models.F("project_id").asc(nulls_last=True),
+    "activity",
+    models.Case(
+        models.When(kind=LineKind.REGULAR, then=models.Value(0)),
+        models.When(kind=LineKind.OVERTIME, then=models.Value(1)),
+        models.When(kind=LineKind.TASKS, then=models.Value(2)),
+        default=models.Value(3),
+    ),
     "hourly_rate",
 )
 
 
 class TimesheetLine(models.Model):
-    """A (project, rate, kind) group of a timesheet, with the rate and amount copied in."""
+    """A group of a timesheet's pay, with its rate and amount copied in (PAY_RULES §4, §9, §10).
+
+    regular/overtime: `seconds` of (project, activity) time at `hourly_rate` x `multiplier`;
+    tasks: `units` at the task rate (in `hourly_rate`, the line's one rate column);
+    top_up: no project or activity, the floor per hour (in `hourly_rate`) x all the
+    period's `seconds`, less what the other lines earned.
+    """
 
     # No index of its own: `timesheet_line_unique_group` (timesheet, ...) leads with it.
     timesheet = models.ForeignKey(Timesheet, on_delete=models.CASCADE, related_name="lines", db_index=False)
-    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+", null=True)
+    # The default also fills the lines stored before activities existed (migration 0010).
+    activity = models.CharField(
+        max_length=12, choices=Activity.choices, null=True, default=Activity.LABELLING
+    )
     kind = models.CharField(max_length=8, choices=LineKind.choices)
-    hourly_rate = models.DecimalField(max_digits=10, decimal_places=4)
+    hourly_rate = models.DecimalField(max_digits=10, decimal_places=4, help_text="The line's one rate.")
     multiplier = models.DecimalField(max_digits=4, decimal_places=2)
     seconds = models.PositiveIntegerField()
+    units = models.PositiveIntegerField(default=0, db_default=0)
     amount = models.DecimalField(max_digits=14, decimal_places=2)
 
     class Meta:
-        ordering = ["project_id", "kind", "hourly_rate"]
+        ordering = ["project_id", "activity", "kind", "hourly_rate"]
         constraints = [
             models.UniqueConstraint(
-                fields=["timesheet", "project", "hourly_rate", "kind"], name="timesheet_line_unique_group"
+                fields=["timesheet", "project", "activity", "hourly_rate", "kind"],
+                name="timesheet_line_unique_group",
+                nulls_distinct=False,
             ),
-            models.CheckConstraint(condition=Q(seconds__gt=0), name="timesheet_line_positive_seconds"),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind__in=HOURLY_KINDS, seconds__gt=0, units=0)
+                    | Q(kind=LineKind.TASKS, seconds=0, units__gt=0)
+                    | Q(kind=LineKind.TOP_UP, seconds__gt=0, units=0)
+                )
+                & (
+                    Q(kind=LineKind.TOP_UP, project__isnull=True, activity__isnull=True)
+                    | (~Q(kind=LineKind.TOP_UP) & Q(project__isnull=False, activity__isnull=False))
+                ),
+                name="timesheet_line_kind_shape",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.seconds}s {self.kind} at {self.hourly_rate} = {self.amount}"
+        return f"{self.seconds}s {self.units} tasks {self.kind} at {self.hourly_rate} = {self.amount}"
 
 
 class TimesheetEvent(models.Model):
@@ -386,8 +456,9 @@ class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines", db_index=False)
     position = models.PositiveIntegerField()
     description = models.CharField(max_length=300)
-    kind = models.CharField(max_length=10)  # regular, overtime or adjustment
+    kind = models.CharField(max_length=10)  # a timesheet line's kind, or adjustment
     seconds = models.PositiveIntegerField(default=0)
+    units = models.PositiveIntegerField(default=0, db_default=0)  # tasks, on a tasks line
     hourly_rate = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
     multiplier = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
     amount = models.DecimalField(max_digits=14, decimal_places=2)

@@ -13,6 +13,7 @@ __all__ = [
     "ShownTime",
     "clock_hours",
     "decimal_hours",
+    "effective_hourly",
     "line_amount",
     "rate_text",
     "round_half_up",
@@ -40,6 +41,13 @@ def line_amount(seconds: int, hourly_rate: Decimal, multiplier: Decimal = ONE) -
 def tasks_amount(units: int, task_rate: Decimal) -> Decimal:
     """round_half_up(units x task_rate): the amount of one task line (PAY_RULES §9)."""
     return round_half_up(_EXACT.multiply(Decimal(units), task_rate))
+
+
+def effective_hourly(amount: Decimal, seconds: int) -> Decimal | None:
+    """What an amount paid per hour of `seconds`, to the cent (display only; None for no time)."""
+    if not seconds:
+        return None
+    return round_half_up(_EXACT.divide(_EXACT.multiply(amount, SECONDS_PER_HOUR), Decimal(seconds)))
 
 
 def decimal_hours(seconds: int) -> Decimal:

@@ -19,6 +19,7 @@ MAX_NOTES_LENGTH = 2000
 # The database's absolute ceiling on a session's length; MAX_SESSION_HOURS may be lower.
 SESSION_LENGTH_CEILING = timedelta(hours=24)
 HOURS_IN_A_WEEK = 168
+MAX_MINIMUM_HOURLY = Decimal("100000")  # as payroll's MAX_HOURLY_RATE
 
 
 class Role(models.TextChoices):
@@ -126,6 +127,14 @@ class Worker(models.Model):
     weekly_hours_cap = _weekly_hours_field(
         "Optional contractual weekly cap; time past it is flagged, not refused."
     )
+    minimum_hourly = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(MAX_MINIMUM_HOURLY)],
+        help_text="The fair-pay floor per hour worked, in the contract currency; empty: no floor.",
+    )
     is_active = models.BooleanField(default=True)
     history = HistoricalRecords()
 
@@ -148,6 +157,11 @@ class Worker(models.Model):
                 condition=Q(weekly_hours_cap__isnull=True)
                 | (Q(weekly_hours_cap__gt=0) & Q(weekly_hours_cap__lte=HOURS_IN_A_WEEK)),
                 name="worker_weekly_hours_cap_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(minimum_hourly__isnull=True)
+                | (Q(minimum_hourly__gte=0) & Q(minimum_hourly__lte=MAX_MINIMUM_HOURLY)),
+                name="worker_minimum_hourly_range",
             ),
         ]
 
@@ -176,6 +190,21 @@ class Project(models.Model):
         return f"{self.name} ({self.client})"
 
 
+class Activity(models.TextChoices):
+    """What a session's time was spent on (PAY_RULES §8): all of it is paid working time."""
+
+    LABELLING = "labelling", "Labelling"  # production work, the default
+    REVIEW = "review", "Review"
+    TRAINING = "training", "Training"
+    GUIDELINES = "guidelines", "Guideline reading"
+    CALIBRATION = "calibration", "Calibration"
+    MEETING = "meeting", "Meeting"
+
+
+# Activities a rate may be scoped to: every one but production work (PAY_RULES §8).
+NON_PRODUCTION_ACTIVITIES = tuple(value for value in Activity.values if value != Activity.LABELLING)
+
+
 class SessionSource(models.TextChoices):
     TIMER = "timer", "Timer"
     MANUAL = "manual", "Manual entry"
@@ -193,6 +222,10 @@ class LabellingSession(models.Model):
     # No index of its own: `session_worker_start` (worker, started_at) leads with it.
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="sessions", db_index=False)
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="sessions")
+    # db_default too: rows written by COPY or by SQL that names no activity are labelling.
+    activity = models.CharField(
+        max_length=12, choices=Activity.choices, default=Activity.LABELLING, db_default=Activity.LABELLING
+    )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
     task_count = models.PositiveIntegerField(default=0)
@@ -222,6 +255,7 @@ class LabellingSession(models.Model):
                 condition=Q(task_count__lte=MAX_TASK_COUNT), name="session_task_count_max"
             ),
             models.CheckConstraint(condition=Q(source__in=SessionSource.values), name="session_source_valid"),
+            models.CheckConstraint(condition=Q(activity__in=Activity.values), name="session_activity_valid"),
         ]
 
     def __str__(self) -> str:

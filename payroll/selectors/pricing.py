@@ -7,8 +7,7 @@ time (the bulk close), then pure pricing in memory (payroll.pay).
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -16,7 +15,7 @@ from django.db import connection
 from core.db.lookups import int_array
 from core.periods import period_bounds, period_window
 from payroll.models import Rate
-from payroll.pay import OvertimePolicy, PeriodPay, WorkSpan, price_period, rate_steps_in_zone
+from payroll.pay import OvertimePolicy, PeriodPay, RateRow, WorkSpan, price_period, rate_steps_in_zone
 from trainers.models import Worker
 
 # Zones run from UTC-12 to UTC+14: a window this wide around UTC covers every zone's week.
@@ -58,7 +57,11 @@ def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, Wo
         if worker.time_zone not in windows:
             windows[worker.time_zone] = period_window(period, worker.zone)
         pay = price_period(
-            spans.get(worker.pk, ()), steps, windows[worker.time_zone], overtime_policy(worker)
+            spans.get(worker.pk, ()),
+            steps,
+            windows[worker.time_zone],
+            overtime_policy(worker),
+            worker.minimum_hourly,
         )
         priced[worker.pk] = WorkerPay(worker, period, pay)
     return priced
@@ -68,8 +71,8 @@ def _finished_spans(workers: list[Worker], period: str) -> dict[int, list[WorkSp
     low, high = _any_zone_bounds(period)
     ids = [worker.pk for worker in workers]
     spans: dict[int, list[WorkSpan]] = defaultdict(list)
-    for worker_id, start, end, project_id in _epoch_rows(ids, low, high):
-        spans[worker_id].append(WorkSpan(start, end, project_id))
+    for worker_id, start, end, project_id, activity, tasks in _epoch_rows(ids, low, high):
+        spans[worker_id].append(WorkSpan(start, end, project_id, activity, tasks))
     return spans
 
 
@@ -77,30 +80,34 @@ def _finished_spans(workers: list[Worker], period: str) -> dict[int, list[WorkSp
 # parsing two datetimes per session, and Django's per-row converters, were a third of a
 # bulk close. One array parameter, not thousands of placeholders.
 EPOCH_SPANS_SQL = """
-SELECT worker_id, EXTRACT(EPOCH FROM started_at)::bigint, EXTRACT(EPOCH FROM ended_at)::bigint, project_id
+SELECT worker_id, EXTRACT(EPOCH FROM started_at)::bigint, EXTRACT(EPOCH FROM ended_at)::bigint, project_id,
+       activity, task_count
 FROM trainers_labellingsession
 WHERE worker_id = ANY(%s::bigint[]) AND ended_at IS NOT NULL AND started_at < %s AND ended_at > %s
 """
 
 
-def _epoch_rows(ids: list[int], low: datetime, high: datetime) -> Iterator[tuple[int, int, int, int]]:
-    """(worker, start, end, project) of the finished sessions overlapping [low, high), in epoch seconds."""
+SpanRow = tuple[int, int, int, int, str, int]
+
+
+def _epoch_rows(ids: list[int], low: datetime, high: datetime) -> Iterator[SpanRow]:
+    """(worker, start, end, project, activity, tasks) of the finished sessions overlapping [low, high).
+
+    Instants in epoch seconds.
+    """
     with connection.cursor() as cursor:
         cursor.execute(EPOCH_SPANS_SQL, [int_array(ids), high, low])
         while rows := cursor.fetchmany(20_000):
             yield from rows
 
 
-RateRow = tuple[int | None, Decimal, date]
-
-
 def _rate_rows(workers: list[Worker]) -> dict[int, list[RateRow]]:
     rows = Rate.objects.filter(worker_id__any_of=[worker.pk for worker in workers]).values_list(
-        "worker_id", "project_id", "hourly_rate", "effective_from"
+        "worker_id", "project_id", "hourly_rate", "effective_from", "activity", "task_rate"
     )
     by_worker: dict[int, list[RateRow]] = defaultdict(list)
-    for worker_id, project_id, hourly_rate, effective_from in rows:
-        by_worker[worker_id].append((project_id, hourly_rate, effective_from))
+    for worker_id, *rate in rows:
+        by_worker[worker_id].append(tuple(rate))  # type: ignore[arg-type]
     return by_worker
 
 

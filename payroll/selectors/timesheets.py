@@ -10,11 +10,20 @@ from typing import TypeVar
 from django.db.models import Q, QuerySet
 
 from core.periods import iso_week_key, next_period
-from payroll.models import FROZEN_STATUSES, LINE_ORDER, LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine
-from payroll.money import ShownTime, clock_hours
+from payroll.models import (
+    FROZEN_STATUSES,
+    HOURLY_KINDS,
+    LINE_ORDER,
+    LOCKED_STATUSES,
+    Adjustment,
+    LineKind,
+    Timesheet,
+    TimesheetLine,
+)
+from payroll.money import ShownTime, clock_hours, effective_hourly, line_amount, rate_text
 from payroll.pay import PeriodPay
 from payroll.selectors.pricing import price_workers_period
-from trainers.models import LabellingSession, Project, Role, User, Worker
+from trainers.models import Activity, LabellingSession, Project, Role, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
 
 WorkerRow = TypeVar("WorkerRow", Timesheet, Adjustment)
@@ -38,15 +47,41 @@ class Problem:
 
 @dataclass(frozen=True)
 class LineFigures(ShownTime):
-    """A timesheet line as shown: time both as h:mm:ss and decimal hours, rate, amount."""
+    """A timesheet line as shown: time both as h:mm:ss and decimal hours, rate, amount.
 
-    project_id: int | None  # None: a top-up line, which belongs to the whole period
+    `hourly_rate` is the line's one rate: per hour (regular, overtime), per task (tasks),
+    the floor per hour (top_up). A top-up has no project or activity.
+    """
+
+    project_id: int | None
     project_name: str
+    activity: str | None
     kind: str
     hourly_rate: Decimal
     multiplier: Decimal
     seconds: int
+    units: int
     amount: Decimal
+
+    @property
+    def is_hourly(self) -> bool:
+        return self.kind in HOURLY_KINDS
+
+    @property
+    def description(self) -> str:
+        """The line in words a reader can check: time or tasks, rate, and for a top-up the floor."""
+        if self.kind == LineKind.TOP_UP:
+            floor = line_amount(self.seconds, self.hourly_rate)
+            return (
+                f"Fair-pay top-up: floor {rate_text(self.hourly_rate)}/h x {clock_hours(self.seconds)}"
+                f" = {floor}; earned {floor - self.amount}"
+            )
+        what = self.project_name
+        if self.activity and self.activity != Activity.LABELLING:
+            what = f"{what}, {Activity(self.activity).label.lower()}"
+        if self.kind == LineKind.TASKS:
+            return f"{what} (tasks) {self.units} x {rate_text(self.hourly_rate)}"
+        return f"{what} ({self.kind}) {clock_hours(self.seconds)} = {self.hours} h"
 
 
 @dataclass(frozen=True)
@@ -66,7 +101,22 @@ class TimesheetFigures:
 
     @property
     def total_seconds(self) -> int:
-        return sum(line.seconds for line in self.lines)
+        """The time worked: the hourly lines' seconds (a top-up line counts them again)."""
+        return sum(line.seconds for line in self.lines if line.is_hourly)
+
+    @property
+    def tasks(self) -> int:
+        return sum(line.units for line in self.lines)
+
+    @property
+    def top_up(self) -> Decimal:
+        return sum((line.amount for line in self.lines if line.kind == LineKind.TOP_UP), Decimal("0.00"))
+
+    @property
+    def effective_hourly(self) -> Decimal | None:
+        """What the lines paid per hour worked (display only; None with no time)."""
+        earned = sum((line.amount for line in self.lines), Decimal("0.00"))
+        return effective_hourly(earned, self.total_seconds)
 
     @property
     def blocking_problems(self) -> list[Problem]:
@@ -165,13 +215,15 @@ def _stored_lines_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Li
     for line in rows.order_by("timesheet_id", *LINE_ORDER):
         lines[line.timesheet_id].append(
             LineFigures(
-                line.project_id,
-                line.project.name,
-                line.kind,
-                line.hourly_rate,
-                line.multiplier,
-                line.seconds,
-                line.amount,
+                project_id=line.project_id,
+                project_name=line.project.name if line.project else "",
+                activity=line.activity,
+                kind=line.kind,
+                hourly_rate=line.hourly_rate,
+                multiplier=line.multiplier,
+                seconds=line.seconds,
+                units=line.units,
+                amount=line.amount,
             )
         )
     return lines
@@ -227,13 +279,15 @@ def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[Line
 def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:
     return [
         LineFigures(
-            line.project_id,
-            names.get(line.project_id, "") if line.project_id is not None else "",
-            line.kind,
-            line.rate,
-            line.multiplier,
-            line.seconds,
-            line.amount,
+            project_id=line.project_id,
+            project_name=names.get(line.project_id, "") if line.project_id is not None else "",
+            activity=line.activity,
+            kind=line.kind,
+            hourly_rate=line.rate,
+            multiplier=line.multiplier,
+            seconds=line.seconds,
+            units=line.units,
+            amount=line.amount,
         )
         for line in pay.lines
     ]

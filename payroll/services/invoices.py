@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.db import locks
@@ -30,7 +32,7 @@ from payroll.models import (
     Timesheet,
     TimesheetLine,
 )
-from payroll.money import clock_hours, round_half_up
+from payroll.money import round_half_up
 from payroll.selectors.timesheets import LineFigures
 from payroll.services.timesheet_transitions import (
     TRANSITIONS,
@@ -116,6 +118,7 @@ class LineValues(NamedTuple):
     description: str
     kind: str
     seconds: int
+    units: int
     hourly_rate: Decimal | None
     multiplier: Decimal | None
     amount: Decimal
@@ -124,9 +127,10 @@ class LineValues(NamedTuple):
 def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -> list[LineValues]:
     copied = [
         LineValues(
-            f"{line.project_name} ({line.kind}) {clock_hours(line.seconds)} = {line.hours} h",
+            line.description,
             line.kind,
             line.seconds,
+            line.units,
             line.hourly_rate,
             line.multiplier,
             line.amount,
@@ -134,7 +138,9 @@ def _lines_of(lines: Iterable[LineFigures], adjustments: Iterable[Adjustment]) -
         for line in lines
     ]
     copied += [
-        LineValues(f"Adjustment: {adjustment.reason}"[:300], "adjustment", 0, None, None, adjustment.amount)
+        LineValues(
+            f"Adjustment: {adjustment.reason}"[:300], "adjustment", 0, 0, None, None, adjustment.amount
+        )
         for adjustment in adjustments
     ]
     return copied
@@ -302,7 +308,7 @@ def _lines_by_timesheet(due: list[Moved]) -> dict[int, list[LineValues]]:
         .values_list("timesheet_id", *LINE_FIGURES)
     )
     for timesheet_id, *figures in rows:
-        stored[timesheet_id].append(LineFigures(*figures))
+        stored[timesheet_id].append(LineFigures(**dict(zip(LINE_FIGURE_NAMES, figures, strict=True))))
     adjustments: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
     for adjustment in Adjustment.objects.filter(
         worker_id__any_of={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
@@ -312,7 +318,18 @@ def _lines_by_timesheet(due: list[Moved]) -> dict[int, list[LineValues]]:
 
 
 # The fields of a stored line that LineFigures holds, in its order.
-LINE_FIGURES = ("project_id", "project__name", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+LINE_FIGURE_NAMES = tuple(LineFigures.__dataclass_fields__)
+LINE_FIGURES = (
+    "project_id",
+    Coalesce("project__name", Value("")),  # a top-up line has no project
+    "activity",
+    "kind",
+    "hourly_rate",
+    "multiplier",
+    "seconds",
+    "units",
+    "amount",
+)
 
 
 INVOICE_LINE_COLUMNS = (
@@ -321,6 +338,7 @@ INVOICE_LINE_COLUMNS = (
     "description",
     "kind",
     "seconds",
+    "units",
     "hourly_rate",
     "multiplier",
     "amount",

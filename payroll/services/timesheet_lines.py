@@ -16,7 +16,17 @@ from core.db.lookups import decimal_array, int_array
 from payroll.models import TimesheetLine
 from payroll.selectors.timesheets import LineFigures
 
-LINE_COLUMNS = ("timesheet_id", "project_id", "kind", "hourly_rate", "multiplier", "seconds", "amount")
+LINE_COLUMNS = (
+    "timesheet_id",
+    "project_id",
+    "activity",
+    "kind",
+    "hourly_rate",
+    "multiplier",
+    "seconds",
+    "units",
+    "amount",
+)
 
 
 class FreshFigures(NamedTuple):
@@ -29,7 +39,16 @@ class FreshFigures(NamedTuple):
 
 def line_key(line: LineFigures) -> tuple[object, ...]:
     """A line's stored values but its timesheet, in LINE_COLUMNS order."""
-    return (line.project_id, line.kind, line.hourly_rate, line.multiplier, line.seconds, line.amount)
+    return (
+        line.project_id,
+        line.activity,
+        line.kind,
+        line.hourly_rate,
+        line.multiplier,
+        line.seconds,
+        line.units,
+        line.amount,
+    )
 
 
 def timesheet_lines_insert(lines: Mapping[int, Iterable[LineFigures]]) -> None:

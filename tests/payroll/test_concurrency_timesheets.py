@@ -67,9 +67,7 @@ def stored_figures_are_consistent(timesheet: Timesheet) -> None:
         (a.amount for a in adjustments), Decimal(0)
     )
     fresh = price_worker_period(timesheet.worker, timesheet.period)
-    assert stored == sorted(
-        (ln.project_id, ln.kind, ln.hourly_rate, ln.seconds, ln.amount) for ln in fresh.lines
-    )
+    assert stored == sorted((ln.project_id, ln.kind, ln.rate, ln.seconds, ln.amount) for ln in fresh.lines)
 
 
 def code(outcome: Any) -> Any:
