@@ -26,7 +26,7 @@ from django.db import connection
 from core.db.bulk import insert_rows, reset_id_sequence
 from core.periods import from_epoch, local_day_start
 from payroll.models import Rate
-from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.models import Activity, LabellingSession, Project, Role, Team, User, Worker
 from trainers.services.session_bulk_write import SESSION_COLUMNS as bulk_session_columns
 
 PERIOD = "2026-W44"  # Mon 26 Oct - Mon 2 Nov 2026 local: the US fall-back night is inside
@@ -272,7 +272,10 @@ def _session_rows(
         count = per_worker + (1 if i < extra else 0)
         for start, end, project in _spans(rng, days[plan.zone], count, plan.projects):
             started, ended = from_epoch(start), from_epoch(end)
-            yield (worker_base + i, project, started, ended, 0, "", "manual", False, CREATED, CREATED)
+            yield (
+                *(worker_base + i, project, Activity.LABELLING.value, started, ended),
+                *(0, "", "manual", False, CREATED, CREATED),  # tasks, notes, source, review, stamps
+            )
 
 
 def _days(zone_name: str, weeks: int) -> list[_Day]:

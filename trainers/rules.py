@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from trainers.models import Activity
+
 Errors = dict[str, list[str]]
 
 # Nothing Fairhour pays happened before this; it also keeps every instant far from the
@@ -74,6 +76,11 @@ def add_error(errors: Errors, field: str, message: str) -> None:
 def too_long_message(max_hours: int) -> str:
     """The length rule's words (MAX_SESSION_HOURS is a setting)."""
     return f"A session may last at most {max_hours} hours."
+
+
+def activity_message(value: str) -> str:
+    """The refusal of an activity Fairhour does not know (PAY_RULES §8)."""
+    return f"'{value[:40]}' is not an activity; use one of: {', '.join(Activity.values)}."
 
 
 def locked_message(period: str, reason: str) -> str:

@@ -29,6 +29,10 @@ from trainers.selectors import SEES_EVERYTHING, role_of
 WorkerRow = TypeVar("WorkerRow", Timesheet, Adjustment)
 
 LONG_SESSION = timedelta(hours=12)
+TOP_UP_WARNING = (
+    "This week paid less than the contract's fair-pay floor, so it is topped up ({words}). "
+    "The task rate may be too low for the time the work takes."
+)
 NEGATIVE_TOTAL = (
     "The adjustments take the total to {total}: nobody is invoiced a negative sum. Finance must "
     "offset part of the clawback here and add it again on a later week."
@@ -310,6 +314,9 @@ def timesheet_problems(
     if cap is not None and worked > cap * 3600:
         message = f"{clock_hours(worked)} logged, over the contract's weekly cap of {cap} h."
         problems.append(Problem("over_weekly_cap", False, message))
+    top_up = next((line for line in figures.lines if line.kind == LineKind.TOP_UP), None)
+    if top_up is not None:
+        problems.append(Problem("fair_pay_top_up", False, TOP_UP_WARNING.format(words=top_up.description)))
     return sorted(problems, key=lambda problem: not problem.blocking)
 
 

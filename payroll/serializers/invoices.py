@@ -22,7 +22,7 @@ VOID_REASON_NEEDED = "Say why the invoice is void."
 class InvoiceLineSerializer(StrictModelSerializer):
     """A copied timesheet line (time, rate, multiplier) or an adjustment (amount only)."""
 
-    kind = serializers.CharField(read_only=True, help_text="regular, overtime or adjustment.")
+    kind = serializers.CharField(read_only=True, help_text="regular, overtime, tasks, top_up or adjustment.")
     duration = serializers.SerializerMethodField(help_text="The time as h:mm:ss.")
     hours = serializers.SerializerMethodField(help_text="seconds / 3600 to two places (display only).")
     hourly_rate = RateField(max_digits=10, decimal_places=4, read_only=True, allow_null=True)
@@ -38,6 +38,7 @@ class InvoiceLineSerializer(StrictModelSerializer):
             "seconds",
             "duration",
             "hours",
+            "units",
             "hourly_rate",
             "multiplier",
             "amount",

@@ -18,7 +18,7 @@ from payroll.serializers.fields import (
     RateField,
     TimesheetStatusField,
 )
-from trainers.models import Worker
+from trainers.models import Activity, Worker
 from trainers.selectors import workers_visible_to
 from trainers.serializers import caller
 
@@ -27,14 +27,27 @@ REOPEN_NOTE_NEEDED = "Reopening needs a note saying why."
 
 
 class TimesheetLineSerializer(serializers.Serializer):
-    """A line of a timesheet: (project, rate, kind) with its time and amount."""
+    """A line of a timesheet (PAY_RULES §4, §9, §10): time, tasks or the fair-pay top-up."""
 
-    project = serializers.IntegerField(source="project_id")
+    project = serializers.IntegerField(source="project_id", allow_null=True, help_text="None on a top-up.")
     project_name = serializers.CharField()
+    activity = serializers.ChoiceField(
+        choices=Activity.choices, allow_null=True, help_text="None on a top-up."
+    )
     kind = serializers.ChoiceField(choices=LineKind.choices)
-    hourly_rate = RateField(max_digits=10, decimal_places=4)
+    rate = RateField(
+        source="hourly_rate",
+        max_digits=10,
+        decimal_places=4,
+        help_text="Per hour (regular, overtime), per task (tasks), the floor per hour (top_up).",
+    )
+    hourly_rate = RateField(
+        max_digits=10, decimal_places=4, help_text="The same as `rate` (kept for older clients)."
+    )
     multiplier = serializers.DecimalField(max_digits=4, decimal_places=2)
-    seconds = serializers.IntegerField()
+    seconds = serializers.IntegerField(help_text="Time paid; on a top-up, all the week's time.")
+    units = serializers.IntegerField(help_text="Tasks paid, on a tasks line; else 0.")
+    description = serializers.CharField(help_text="The line in words, e.g. a top-up's floor and earnings.")
     duration = serializers.CharField(help_text="The time as h:mm:ss.")
     hours = serializers.DecimalField(
         max_digits=10, decimal_places=2, help_text="seconds / 3600 to two places (display only)."
@@ -77,6 +90,7 @@ class TimesheetSerializer(StrictModelSerializer):
     lines = serializers.SerializerMethodField()
     adjustments = serializers.SerializerMethodField()
     total = serializers.SerializerMethodField()
+    effective_hourly = serializers.SerializerMethodField()
     problems = serializers.SerializerMethodField()
     events = TimesheetEventSerializer(many=True, read_only=True)
 
@@ -93,6 +107,7 @@ class TimesheetSerializer(StrictModelSerializer):
             "adjustments",
             "total",
             "currency",
+            "effective_hourly",
             "problems",
             "submitted_at",
             "decided_at",
@@ -123,6 +138,18 @@ class TimesheetSerializer(StrictModelSerializer):
     @extend_schema_field(MoneyField(help_text="Sum of the line amounts and adjustments."))
     def get_total(self, timesheet: Timesheet) -> str:
         return MoneyField().to_representation(self._figures.total)
+
+    @extend_schema_field(
+        serializers.DecimalField(
+            max_digits=14,
+            decimal_places=2,
+            allow_null=True,
+            help_text="The lines' total per hour worked (display only); null with no time.",
+        )
+    )
+    def get_effective_hourly(self, timesheet: Timesheet) -> str | None:
+        hourly = self._figures.effective_hourly
+        return None if hourly is None else MoneyField().to_representation(hourly)
 
     @extend_schema_field(ProblemSerializer(many=True))
     def get_problems(self, timesheet: Timesheet) -> Any:

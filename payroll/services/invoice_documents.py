@@ -21,7 +21,7 @@ from django.template.loader import render_to_string
 from weasyprint import HTML
 
 from core.db import locks
-from payroll.models import Invoice, InvoiceLine
+from payroll.models import HOURLY_KINDS, Invoice, InvoiceLine, LineKind
 from payroll.money import clock_hours, decimal_hours, rate_text
 from payroll.services.invoices import invoice_parties
 
@@ -121,13 +121,18 @@ def _context(invoice: Invoice) -> dict[str, Any]:
     }
 
 
+RATE_UNITS: dict[str, str] = {LineKind.TASKS: "/task", LineKind.TOP_UP: "/h floor"}
+
+
 def _document_line(line: InvoiceLine) -> DocumentLine:
-    timed = line.kind != "adjustment"
+    """A line of the PDF; a tasks line shows its rate per task, a top-up its floor per hour."""
+    timed = line.kind in HOURLY_KINDS
+    per = RATE_UNITS.get(line.kind, "")
     return DocumentLine(
         description=line.description,
         duration=clock_hours(line.seconds) if timed else "",
         hours=f"{decimal_hours(line.seconds):f}" if timed else "",
-        rate=rate_text(line.hourly_rate) if line.hourly_rate is not None else "",
+        rate=f"{rate_text(line.hourly_rate)}{per}" if line.hourly_rate is not None else "",
         multiplier=f"{line.multiplier:f}" if line.multiplier is not None else "",
         amount=f"{line.amount:f}",
     )

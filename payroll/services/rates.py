@@ -1,7 +1,9 @@
-"""Writes of rates (PAY_RULES §3): effective-dated, one currency per worker."""
+"""Writes of rates (PAY_RULES §3, §8, §9): effective-dated, one currency per worker.
+
+A rate's scope is the worker's default, one project, or one non-production activity.
+"""
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -9,7 +11,7 @@ from django.db import IntegrityError, transaction
 from core.db import locks
 from core.errors import InvalidInput
 from payroll.models import RATE_DAYS, Rate
-from trainers.models import Project, Role, User, Worker
+from trainers.models import NON_PRODUCTION_ACTIVITIES, Role, User, Worker
 from trainers.services.people import ensure_role
 
 RATE_MANAGERS = frozenset({Role.ADMIN, Role.FINANCE})
@@ -49,9 +51,12 @@ def _save_rate(actor: User, rate: Rate) -> Rate:
         # The worker as it is now, locked as worker_update locks it: a currency changed since
         # the caller read the worker is the one the rate must be in (one currency per worker).
         rate.worker = locks.worker(rate.worker_id)
-        _check_rate(rate.worker, rate.project, rate.currency, rate.effective_from)
+        _check_rate(rate.worker, rate)
         same_day = Rate.objects.filter(
-            worker=rate.worker, project=rate.project, effective_from=rate.effective_from
+            worker=rate.worker,
+            project=rate.project,
+            activity=rate.activity,
+            effective_from=rate.effective_from,
         ).exclude(pk=rate.pk)
         if same_day.exists():
             raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]})
@@ -66,15 +71,26 @@ def _save_rate(actor: User, rate: Rate) -> Rate:
     return rate
 
 
-def _check_rate(worker: Worker, project: Project | None, currency: str, effective_from: date) -> None:
+SCOPE_MESSAGE = "A rate is scoped to a project or to an activity, not both; leave one empty."
+ACTIVITY_SCOPE_MESSAGE = (
+    f"Only a non-production activity has rates of its own ({', '.join(NON_PRODUCTION_ACTIVITIES)}); "
+    "labelling is paid at the project or default rate."
+)
+
+
+def _check_rate(worker: Worker, rate: Rate) -> None:
     errors: dict[str, list[str]] = {}
-    if not EARLIEST_RATE_DAY <= effective_from <= LATEST_RATE_DAY:
+    if not EARLIEST_RATE_DAY <= rate.effective_from <= LATEST_RATE_DAY:
         errors["effective_from"] = [
             f"Must be between {EARLIEST_RATE_DAY} and {LATEST_RATE_DAY}, the days Fairhour pays."
         ]
-    if currency != worker.currency:
+    if rate.currency != worker.currency:
         errors["currency"] = [f"Must be the worker's contract currency, {worker.currency}."]
-    if project is not None and not project.workers.filter(pk=worker.pk).exists():
+    if rate.activity is not None and rate.activity not in NON_PRODUCTION_ACTIVITIES:
+        errors["activity"] = [ACTIVITY_SCOPE_MESSAGE]
+    elif rate.activity is not None and rate.project is not None:
+        errors["activity"] = [SCOPE_MESSAGE]
+    if rate.project is not None and not rate.project.workers.filter(pk=worker.pk).exists():
         errors["project"] = ["The worker is not assigned to this project."]
     if errors:
         raise InvalidInput(errors)

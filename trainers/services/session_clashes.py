@@ -15,7 +15,7 @@ from django.db.models import Q
 from core.periods import period_bounds, periods_touched
 from trainers import rules
 from trainers.hooks import period_lock_reason
-from trainers.models import LabellingSession, Project, Worker
+from trainers.models import Activity, LabellingSession, Project, Worker
 from trainers.rules import Errors, Interval, add_error
 
 WORKERS_PER_QUERY = 500  # workers per query of their stored sessions
@@ -32,6 +32,7 @@ class ParsedRow:
     ended_at: datetime
     task_count: int
     notes: str
+    activity: str = Activity.LABELLING
 
 
 def check_overlaps_and_locks(parsed: list[ParsedRow], errors: dict[int, Errors]) -> None:

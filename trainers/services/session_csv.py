@@ -1,9 +1,9 @@
 """Reading a CSV file of sessions: its header, its rows, and the plain values of a row.
 
 Columns: worker (admins only; contractors leave it empty or give their own id),
-project, started_at, ended_at, task_count, notes. A row's line is the physical line it
-starts on (the header is line 1), so a quoted notes field spanning lines shifts the rows
-after it. Nothing here reads the database: checking rows against it is
+project, started_at, ended_at, task_count, notes, activity (empty is labelling). A
+row's line is the physical line it starts on (the header is line 1), so a quoted notes
+field spanning lines shifts the rows after it. Nothing here reads the database: checking rows against it is
 trainers.services.session_import's work.
 """
 
@@ -15,11 +15,11 @@ from typing import Any
 
 from core.errors import InvalidInput
 from trainers import rules
-from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT
+from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Activity
 from trainers.rules import EARLIEST_INSTANT, Errors, add_error
 
 REQUIRED_COLUMNS = ("project", "started_at", "ended_at")
-KNOWN_COLUMNS = ("worker", "project", "started_at", "ended_at", "task_count", "notes")
+KNOWN_COLUMNS = ("worker", "project", "started_at", "ended_at", "task_count", "notes", "activity")
 MAX_IMPORT_ROWS = 200_000
 EXTRA_FIELDS = "\x00extra"  # marks a row longer than the header (NUL never reaches a header)
 
@@ -152,6 +152,17 @@ def parse_task_count(raw: str, errors: Errors) -> int:
         add_error(errors, "task_count", f"Must be a whole number from 0 to {MAX_TASK_COUNT}.")
         return 0
     return int(raw)
+
+
+def parse_activity(raw: str, errors: Errors) -> str:
+    """The activity (empty is labelling), or labelling with the reason in `errors`."""
+    raw = raw.strip()
+    if not raw:
+        return Activity.LABELLING
+    if raw not in Activity.values:
+        add_error(errors, "activity", rules.activity_message(raw))
+        return Activity.LABELLING
+    return raw
 
 
 def parse_notes(raw: str, errors: Errors) -> str:

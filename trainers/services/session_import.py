@@ -31,6 +31,7 @@ from trainers.services.session_csv import (
     Record,
     ids_in,
     int_or_none,
+    parse_activity,
     parse_instant,
     parse_notes,
     parse_task_count,
@@ -112,11 +113,12 @@ class _ImportContext:
         ended_at = parse_instant(row.get("ended_at") or "", "ended_at", errors)
         task_count = parse_task_count(row.get("task_count") or "", errors)
         notes = parse_notes(row.get("notes") or "", errors)
+        activity = parse_activity(row.get("activity") or "", errors)
         if started_at and ended_at:
             errors.update(self.interval_errors(started_at, ended_at))
         if errors or worker is None or project is None or started_at is None or ended_at is None:
             return errors
-        return ParsedRow(line, worker, project, started_at, ended_at, task_count, notes)
+        return ParsedRow(line, worker, project, started_at, ended_at, task_count, notes, activity)
 
     def _worker(self, raw: str, errors: Errors) -> Worker | None:
         raw = raw.strip()

@@ -21,15 +21,21 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.periods import periods_touched
 from trainers import rules
 from trainers.hooks import period_lock_reason
-from trainers.models import LabellingSession, Project, Role, SessionSource, User, Worker
+from trainers.models import Activity, LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.rules import Errors, Interval, truncate_to_second
 from trainers.services.session_bulk_write import session_insert_with_history
 
-EDITABLE_FIELDS = frozenset({"project", "started_at", "ended_at", "task_count", "notes"})
+EDITABLE_FIELDS = frozenset({"project", "activity", "started_at", "ended_at", "task_count", "notes"})
 
 
 def session_start(
-    *, actor: User, worker: Worker, project: Project, notes: str = "", now: datetime | None = None
+    *,
+    actor: User,
+    worker: Worker,
+    project: Project,
+    activity: str = Activity.LABELLING,
+    notes: str = "",
+    now: datetime | None = None,
 ) -> LabellingSession:
     """Start the worker's timer now; 409 if one is already running."""
     started_at = truncate_to_second(now or timezone.now())
@@ -42,6 +48,7 @@ def session_start(
         session = LabellingSession(
             worker=worker,
             project=project,
+            activity=activity,
             started_at=started_at,
             notes=notes,
             source=SessionSource.TIMER,
@@ -89,6 +96,7 @@ def session_create(
     ended_at: datetime,
     task_count: int = 0,
     notes: str = "",
+    activity: str = Activity.LABELLING,
     source: str = SessionSource.MANUAL,
     now: datetime | None = None,
 ) -> LabellingSession:
@@ -102,6 +110,7 @@ def session_create(
             ended_at=truncate_to_second(ended_at),
             task_count=task_count,
             notes=notes,
+            activity=activity,
             source=source,
         )
         _validate_and_save(actor, session, now=now or timezone.now(), assigned=assigned)
