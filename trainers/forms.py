@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.forms.fields import BaseTemporalField
 from django.utils import timezone
 
-from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Project
+from trainers.models import MAX_NOTES_LENGTH, MAX_TASK_COUNT, Activity, Project
 from trainers.rules import EARLIEST_INSTANT, EARLIEST_MESSAGE, FUTURE_MESSAGE
 from trainers.validators import PLAIN_NUMBER_MESSAGE, is_plain_number, parsed_datetime
 
@@ -64,7 +64,13 @@ class ProjectChoiceForm(forms.Form):
         self.fields["project"].queryset = projects  # type: ignore[attr-defined]
 
 
+def activity_field() -> forms.ChoiceField:
+    """What the time is spent on (PAY_RULES §8): labelling unless the contractor says otherwise."""
+    return forms.ChoiceField(choices=Activity.choices, initial=Activity.LABELLING)
+
+
 class TimerStartForm(ProjectChoiceForm):
+    activity = activity_field()
     notes = forms.CharField(max_length=MAX_NOTES_LENGTH, required=False, label="Notes (optional)")
 
 
@@ -109,6 +115,7 @@ FOLD_CHOICES = [
 
 
 class SessionForm(ProjectChoiceForm):
+    activity = activity_field()
     started_at = WallClockField(label="Started", widget=LOCAL_INPUT, help_text="In your time zone.")
     ended_at = WallClockField(label="Ended", widget=LOCAL_INPUT, help_text="In your time zone.")
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, initial=0, label="Tasks done")

@@ -181,7 +181,7 @@ def session_edit(request: HttpRequest, pk: int) -> HttpResponse:
     with timezone.override(worker.zone):
         initial = {
             name: getattr(session, name)
-            for name in ("project", "started_at", "ended_at", "task_count", "notes")
+            for name in ("project", "activity", "started_at", "ended_at", "task_count", "notes")
         }
         form = SessionForm(
             request.POST or None, initial=initial, projects=_editable_projects(request, session)
