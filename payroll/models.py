@@ -166,10 +166,12 @@ class LineKind(models.TextChoices):
 
 HOURLY_KINDS = (LineKind.REGULAR, LineKind.OVERTIME)
 
-# How a timesheet's lines read (PAY_RULES §4): by project and activity, regular, overtime,
-# then tasks, by rate; the period's top-up (no project) last.
+# How a timesheet's lines read (PAY_RULES §4), as the engine orders them: by project,
+# labelling before the other activities, regular, overtime, then tasks, by rate; the
+# period's top-up (no project) last.
 LINE_ORDER = (
     models.F("project_id").asc(nulls_last=True),
+    models.Case(models.When(activity=Activity.LABELLING, then=models.Value(0)), default=models.Value(1)),
     "activity",
     models.Case(
         models.When(kind=LineKind.REGULAR, then=models.Value(0)),

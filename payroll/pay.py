@@ -289,7 +289,16 @@ def _group(pieces: list[_Piece], policy: OvertimePolicy) -> PeriodPay:
 
 
 def _line_order(line: PayLine) -> tuple[object, ...]:
-    return (line.project_id or 0, line.activity or "", _KIND_ORDER[line.kind], line.rate)
+    """By project (a top-up last), labelling before the other activities, by kind and rate."""
+    activity = line.activity or ""
+    return (
+        line.project_id is None,
+        line.project_id or 0,
+        activity != LABELLING,
+        activity,
+        _KIND_ORDER[line.kind],
+        line.rate,
+    )
 
 
 def _hourly_line(key: tuple[int, str, Decimal, str], secs: int, policy: OvertimePolicy) -> PayLine:

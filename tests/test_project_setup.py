@@ -92,7 +92,7 @@ def test_seed_demo_is_complete_and_idempotent(capsys):
     out = capsys.readouterr().out
     assert "carlos" in out and "fairhour-demo" in out
     roles = sorted(User.objects.values_list("role", flat=True))
-    assert roles.count(Role.CONTRACTOR) == 3
+    assert roles.count(Role.CONTRACTOR) == 4
     assert {Role.MANAGER, Role.FINANCE, Role.ADMIN} <= set(roles)
     carlos = Worker.objects.get(user__username="carlos")
     assert (carlos.time_zone, carlos.currency, str(carlos.rates.get(project=None).hourly_rate)) == (
@@ -171,7 +171,31 @@ def test_seed_demo_puts_every_contractor_in_one_week_even_near_midnight_utc(monk
         ("priya", "2026-W48"),
         ("lena", "2026-W48"),
         ("lena", "2026-W47"),
+        ("tomas", "2026-W48"),
     }
+
+
+@pytest.mark.django_db
+def test_seed_demo_shows_piece_work_topped_up_to_the_floor_and_activities_at_their_own_rate():
+    # when
+    call_command("seed_demo")
+    # then Tomás's slow week of ranking, training and guideline reading meets his floor
+    from payroll.services.timesheets import timesheet_get_or_create
+
+    tomas = Worker.objects.get(user__username="tomas")
+    period = LabellingSession.objects.filter(worker=tomas).first().period
+    timesheet, _ = timesheet_get_or_create(worker=tomas, period=period)
+    figures = timesheet_figures(timesheet)
+    lines = [(line.activity, line.kind, line.seconds, line.units, str(line.amount)) for line in figures.lines]
+    assert lines == [
+        ("labelling", "regular", 6 * 3600, 0, "0.00"),
+        ("labelling", "tasks", 0, 115, "40.25"),
+        ("guidelines", "regular", 3600, 0, "14.00"),
+        ("training", "regular", 5400, 0, "21.00"),
+        (None, "top_up", 30600, 0, "52.25"),
+    ]
+    assert str(figures.total) == "127.50"
+    assert "fair_pay_top_up" in {problem.code for problem in figures.problems}
 
 
 @pytest.mark.django_db

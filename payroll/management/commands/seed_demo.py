@@ -1,6 +1,10 @@
-"""Load demo data: a team, its manager, three contractors, finance, an admin, projects,
+"""Load demo data: a team, its manager, four contractors, finance, an admin, projects,
 rates, last week's sessions and timesheets in every state. Safe to run again: existing
 demo users are kept.
+
+One contractor is paid by the piece (0.35 per ranked answer) with a 15.00/h fair-pay
+floor, and trains and reads guidelines at rates of their own (PAY_RULES §8-10): their
+slow week shows the top-up.
 """
 
 from dataclasses import dataclass
@@ -35,10 +39,32 @@ class DemoContractor:
     overtime_after_hours: Decimal | None = None
 
 
+@dataclass(frozen=True)
+class PieceRateContractor:
+    """Paid per task with a floor; non-production time at rates of its own."""
+
+    username: str = "tomas"
+    full_name: str = "Tomás Silva"
+    time_zone: str = "America/Sao_Paulo"
+    currency: str = "USD"
+    task_rate: Decimal = Decimal("0.35")  # per ranked answer
+    minimum_hourly: Decimal = Decimal("15.00")  # the seed's fair-pay floor
+    activity_rate: Decimal = Decimal("14.00")  # training and guideline reading
+
+
 CONTRACTORS = [
     DemoContractor("carlos", "Carlos Rivera", "America/Chicago", "USD", Decimal("15.00")),
     DemoContractor("priya", "Priya Nair", "Asia/Kolkata", "USD", Decimal("12.50")),
     DemoContractor("lena", "Lena Vogel", "Europe/Berlin", "EUR", Decimal("18.00"), Decimal("40")),
+]
+PIECE_RATE = PieceRateContractor()
+# The piece-rate contractor's slow week: (weekday, start, end, activity, tasks), local times.
+PIECE_RATE_WEEK = [
+    (0, time(9, 0), time(11, 0), "labelling", 60),
+    (1, time(9, 0), time(11, 0), "labelling", 25),
+    (2, time(9, 0), time(11, 0), "labelling", 30),
+    (3, time(14, 0), time(15, 30), "training", 0),
+    (4, time(10, 0), time(11, 0), "guidelines", 0),
 ]
 # Local working hours of each demo day (Mon-Fri of last week): two blocks.
 WORK_BLOCKS = [(time(9, 0), time(12, 30)), (time(13, 15), time(17, 40))]
@@ -66,6 +92,7 @@ class Command(BaseCommand):
                 worker = self._worker(demo, team, projects)
                 self._rates(demo, worker, projects, admin)
                 self._sessions(worker, projects, admin)
+            self._piece_rate_contractor(team, projects[0], admin)
             self._timesheets(projects, manager, admin)
             self._logged_as_worked()
         self._print_logins()
@@ -141,6 +168,47 @@ class Command(BaseCommand):
                     notes=DEMO_NOTES,
                 )
 
+    def _piece_rate_contractor(self, team: Team, ranking: Project, admin: User) -> None:
+        """Tomás ranks answers at 0.35 each with a 15.00/h floor; his slow week is topped up."""
+        demo = PIECE_RATE
+        user = self._user(demo.username, Role.CONTRACTOR)
+        worker, created = Worker.objects.get_or_create(
+            user=user,
+            defaults={
+                "full_name": demo.full_name,
+                "email": user.email,
+                "time_zone": demo.time_zone,
+                "team": team,
+                "currency": demo.currency,
+                "minimum_hourly": demo.minimum_hourly,
+            },
+        )
+        if not created:
+            return
+        ranking.workers.add(worker)
+        common = {"worker": worker, "currency": demo.currency, "effective_from": date(2026, 1, 1)}
+        rate_create(
+            actor=admin, fields={**common, "hourly_rate": Decimal("0.00"), "task_rate": demo.task_rate}
+        )
+        for activity in ("training", "guidelines"):
+            rate_create(
+                actor=admin, fields={**common, "activity": activity, "hourly_rate": demo.activity_rate}
+            )
+        today = timezone.now().date()
+        last_monday = today - timedelta(days=today.weekday() + 7)  # as _sessions: one week for all
+        for weekday, start, end, activity, tasks in PIECE_RATE_WEEK:
+            day = last_monday + timedelta(days=weekday)
+            session_create(
+                actor=admin,
+                worker=worker,
+                project=ranking,
+                activity=activity,
+                started_at=datetime.combine(day, start, tzinfo=worker.zone),
+                ended_at=datetime.combine(day, end, tzinfo=worker.zone),
+                task_count=tasks,
+                notes=DEMO_NOTES,
+            )
+
     def _timesheets(self, projects: list[Project], manager: User, admin: User) -> None:
         """Give every web page something real: an invoice, an approved and a submitted week.
 
@@ -187,6 +255,7 @@ class Command(BaseCommand):
             ("carlos", "contractor", "America/Chicago, 15.00 USD/h"),
             ("priya", "contractor", "Asia/Kolkata, 12.50 USD/h"),
             ("lena", "contractor", "Europe/Berlin, 18.00 EUR/h, overtime after 40 h"),
+            ("tomas", "contractor", "America/Sao_Paulo, 0.35 USD per task, floor 15.00 USD/h"),
         ]
         for username, role, what in rows:
             self.stdout.write(f"  {username:<8} {role:<11} {what}")
