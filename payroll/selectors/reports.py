@@ -27,14 +27,16 @@ from core.errors import Forbidden, InvalidInput
 from core.periods import parse_period_key
 from payroll.models import (
     FROZEN_STATUSES,
+    HOURLY_KINDS,
     Adjustment,
     Job,
     JobStatus,
+    LineKind,
     Timesheet,
     TimesheetLine,
     TimesheetStatus,
 )
-from payroll.money import ShownTime
+from payroll.money import ShownTime, effective_hourly
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import timesheets_visible_to
 from trainers.models import Project, Role, Team, User, Worker
@@ -60,15 +62,30 @@ _LINE_KEY = {
 _ADJUSTMENT_KEY = {"worker": "worker_id", "team": "worker__team_id", "period": "applies_to_period"}
 
 GroupKey = int | str | None
+# By project, the fair-pay top-ups belong to no project: they are a row of their own.
+TOP_UPS_NAME = "Fair-pay top-ups (no project)"
 
 
 @dataclass
 class _Sum:
-    """A group's running totals while the report is added up."""
+    """A group's running totals while the report is added up.
+
+    `seconds` is time worked (hourly lines only: a top-up line repeats the week's time).
+    """
 
     seconds: int = 0
     amount: Decimal = ZERO
     adjustments: Decimal = ZERO
+    tasks: int = 0
+    top_up: Decimal = ZERO
+
+    def add_line(self, kind: str, seconds: int, units: int, amount: Decimal) -> None:
+        if kind in HOURLY_KINDS:
+            self.seconds += seconds
+        self.tasks += units
+        self.amount += amount
+        if kind == LineKind.TOP_UP:
+            self.top_up += amount
 
 
 _Totals = defaultdict[tuple[GroupKey, str], _Sum]  # (group, currency) -> sums
@@ -84,6 +101,13 @@ class PayReportRow(ShownTime):
     seconds: int
     amount: Decimal
     adjustments: Decimal
+    tasks: int = 0
+    top_up: Decimal = ZERO
+
+    @property
+    def effective_hourly(self) -> Decimal | None:
+        """Pay for the work (adjustments aside) per hour worked; display only."""
+        return effective_hourly(self.amount - self.adjustments, self.seconds)
 
 
 @dataclass(frozen=True)
@@ -144,12 +168,11 @@ def _add_stored_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by
     rows = (
         TimesheetLine.objects.filter(timesheet__in=timesheets.filter(status__in=FROZEN_STATUSES).values("pk"))
         .order_by()
-        .values_list(key, "timesheet__currency")
-        .annotate(seconds=Sum("seconds"), amount=Sum("amount"))
+        .values_list(key, "timesheet__currency", "kind")
+        .annotate(seconds=Sum("seconds"), units=Sum("units"), amount=Sum("amount"))
     )
-    for group, currency, seconds, amount in rows:
-        totals[(group, currency)].seconds += seconds
-        totals[(group, currency)].amount += amount
+    for group, currency, kind, seconds, units, amount in rows:
+        totals[(group, currency)].add_line(kind, seconds, units, amount)
 
 
 def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
@@ -168,9 +191,9 @@ def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: 
                 worker = worker_pay.worker
                 for line in worker_pay.pay.lines:
                     group = _live_key(group_by, worker, period, line.project_id)
-                    total = totals[(group, currencies[worker.pk])]
-                    total.seconds += line.seconds
-                    total.amount += line.amount
+                    totals[(group, currencies[worker.pk])].add_line(
+                        line.kind, line.seconds, line.units, line.amount
+                    )
 
 
 def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
@@ -199,7 +222,16 @@ def _add_adjustments(totals: _Totals, timesheets: QuerySet[Timesheet], group_by:
 def _rows(totals: _Totals, group_by: str) -> list[PayReportRow]:
     names = _names(group_by, {group for group, _ in totals})
     rows = [
-        PayReportRow(group, names.get(group, ""), currency, sums.seconds, sums.amount, sums.adjustments)
+        PayReportRow(
+            group,
+            names.get(group, TOP_UPS_NAME if group_by == "project" else ""),
+            currency,
+            sums.seconds,
+            sums.amount,
+            sums.adjustments,
+            sums.tasks,
+            sums.top_up,
+        )
         for (group, currency), sums in totals.items()
     ]
     if group_by == "period":
