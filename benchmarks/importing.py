@@ -72,6 +72,7 @@ def _parsed_rows(rows: int, worker: Worker, project: Project) -> list[SimpleName
             ended_at=start + timedelta(minutes=30),
             task_count=index % 50,
             notes=f"batch {index}",
+            activity="labelling",
         )
         for index, start in enumerate(_starts(rows))
     ]

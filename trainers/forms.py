@@ -65,11 +65,20 @@ class ProjectChoiceForm(forms.Form):
 
 
 def activity_field() -> forms.ChoiceField:
-    """What the time is spent on (PAY_RULES §8): labelling unless the contractor says otherwise."""
-    return forms.ChoiceField(choices=Activity.choices, initial=Activity.LABELLING)
+    """What the time is spent on (PAY_RULES §8): labelling unless the contractor says otherwise.
+
+    Not required: a form sent without it (an older page) keeps the session's activity, or
+    records labelling (see ActivityChoice.clean_activity).
+    """
+    return forms.ChoiceField(choices=Activity.choices, initial=Activity.LABELLING, required=False)
 
 
-class TimerStartForm(ProjectChoiceForm):
+class ActivityChoice(forms.Form):
+    def clean_activity(self) -> str:
+        return str(self.cleaned_data.get("activity") or self.initial.get("activity") or Activity.LABELLING)
+
+
+class TimerStartForm(ActivityChoice, ProjectChoiceForm):
     activity = activity_field()
     notes = forms.CharField(max_length=MAX_NOTES_LENGTH, required=False, label="Notes (optional)")
 
@@ -114,7 +123,7 @@ FOLD_CHOICES = [
 ]
 
 
-class SessionForm(ProjectChoiceForm):
+class SessionForm(ActivityChoice, ProjectChoiceForm):
     activity = activity_field()
     started_at = WallClockField(label="Started", widget=LOCAL_INPUT, help_text="In your time zone.")
     ended_at = WallClockField(label="Ended", widget=LOCAL_INPUT, help_text="In your time zone.")

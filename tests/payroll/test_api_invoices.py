@@ -213,6 +213,7 @@ def test_approve_then_invoice_lists_a_numbered_invoice_with_its_lines(
                 "seconds": 7200,
                 "duration": "2:00:00",
                 "hours": "2.00",
+                "units": 0,
                 "hourly_rate": "15.00",
                 "multiplier": "1.00",
                 "amount": "30.00",

@@ -119,16 +119,21 @@ def test_the_whole_flow_log_close_read_submit_approve(world, rate_a, client_for,
         {
             "project": world.project_a.pk,
             "project_name": "Project A",
+            "activity": "labelling",
             "kind": "regular",
+            "rate": "15.00",
             "hourly_rate": "15.00",
             "multiplier": "1.00",
             "seconds": 12600,
+            "units": 0,
+            "description": "Project A (regular) 3:30:00 = 3.50 h",
             "duration": "3:30:00",
             "hours": "3.50",
             "amount": "52.50",
         }
     ]
     assert (sheet["total"], sheet["adjustments"], sheet["events"]) == ("52.50", [], [])
+    assert sheet["effective_hourly"] == "15.00"
     assert [p for p in sheet["problems"] if p["blocking"]] == []
     # when the contractor submits and the manager approves
     submitted = post(contractor, f"timesheets/{sheet['id']}/submit/")
