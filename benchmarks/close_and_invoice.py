@@ -24,9 +24,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from io import TextIOBase
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -158,19 +160,19 @@ def submit_and_approve_in_bulk(period: str = PERIOD) -> None:
             cursor.execute(statement, params)
 
 
+# A line as stored (TimesheetLine) and as priced (PayLine): the same values, in the same order.
+_STORED_LINE = attrgetter("project_id", "activity", "kind", "hourly_rate", "seconds", "units", "amount")
+_LIVE_LINE = attrgetter("project_id", "activity", "kind", "rate", "seconds", "units", "amount")
+
+
 def check_sample(seed: int, period: str = PERIOD) -> None:
     """Re-price a sample of approved timesheets live: stored lines must be what submit would store."""
     ids = list(Timesheet.objects.filter(period=period).values_list("pk", flat=True))
     sample = random.Random(seed).sample(ids, min(len(ids), 25))  # noqa: S311 - not a secret
     for timesheet in Timesheet.objects.filter(pk__in=sample).select_related("worker"):
         pay = price_worker_period(timesheet.worker, period)
-        stored = sorted(
-            (line.project_id, line.kind, line.hourly_rate, line.seconds, line.amount)
-            for line in timesheet.lines.all()
-        )
-        live = sorted(
-            (line.project_id, line.kind, line.rate, line.seconds, line.amount) for line in pay.lines
-        )
+        stored = Counter(map(_STORED_LINE, timesheet.lines.all()))
+        live = Counter(map(_LIVE_LINE, pay.lines))
         if timesheet.status != TimesheetStatus.APPROVED or pay.unpriced or stored != live:
             raise CommandError(f"Timesheet {timesheet.pk} is not what submit and approve would leave.")
 

@@ -2,13 +2,19 @@
 
 Exact for the synthetic workforce (benchmarks.workforce), and only for data like
 it: every session lies inside one local day of its worker, so none crosses the period
-boundary or a rate change (rates change at local midnights). So a session's rate is the
-one in force on its local start date (a project rate beats the default from its first
-day), and a GROUP BY (worker, project, rate, kind) with one rounding per line is the pay
-engine's answer. Overtime is split inside sessions by a running sum of seconds in start
-order, as the engine walks them. PostgreSQL's round() on numeric rounds half away from
-zero (half-up for pay), and seconds x rate x multiplier / 3600 is never within 1e-8 of a
-half cent unless exactly on it, so numeric division's 16+ digits round it exactly.
+boundary or a rate change (rates change at local midnights), and its tasks, delivered
+with its last second, belong to the same period and rate. So a session's rate is the
+first scope in force on its local start date (PAY_RULES §8: the activity's rate unless it
+is labelling, then the project's, then the default), and GROUP BYs with one rounding per
+line are the pay engine's answer: hourly lines by (worker, project, activity, rate, kind),
+task lines by (worker, project, activity, task rate) at round(units x task rate). Overtime
+is split inside sessions by a running sum of seconds in start order, as the engine walks
+them (all activities; it multiplies hourly pay only). A worker with a floor whose lines
+earned less than round(worked seconds x minimum_hourly / 3600) gets a top-up line of the
+difference, with no project or activity (§10). PostgreSQL's round() on numeric rounds
+half away from zero (half-up for pay), and seconds x rate x multiplier / 3600 is never
+within 1e-8 of a half cent unless exactly on it, so numeric division's 16+ digits round
+it exactly (units x task rate is exact).
 
 The result lands in two temporary tables, `floor_lines` and `floor_invoices`, which the
 scenario compares with the real invoices, to the cent.
@@ -21,11 +27,13 @@ from django.db import connection
 FLOOR_SQL = """
 CREATE TEMPORARY TABLE floor_lines AS
 WITH rate_spans AS (
-    SELECT worker_id, project_id, hourly_rate, effective_from,
-           LEAD(effective_from) OVER (PARTITION BY worker_id, project_id ORDER BY effective_from) AS until
+    SELECT worker_id, project_id, activity, hourly_rate, task_rate, effective_from,
+           LEAD(effective_from) OVER (PARTITION BY worker_id, project_id, activity ORDER BY effective_from)
+               AS until
     FROM payroll_rate
 ), pieces AS (
-    SELECT s.worker_id, s.project_id, s.started_at, w.overtime_after_hours, w.overtime_multiplier,
+    SELECT s.worker_id, s.project_id, s.activity, s.task_count, s.started_at,
+           w.overtime_after_hours, w.overtime_multiplier,
            EXTRACT(EPOCH FROM s.ended_at - s.started_at)::bigint AS secs,
            (s.started_at AT TIME ZONE w.time_zone)::date AS day
     FROM trainers_labellingsession s JOIN trainers_worker w ON w.id = s.worker_id
@@ -33,14 +41,24 @@ WITH rate_spans AS (
 ), in_period AS (
     SELECT * FROM pieces WHERE day >= %(monday)s AND day < %(next_monday)s
 ), priced AS (
-    SELECT p.*, COALESCE(own.hourly_rate, dflt.hourly_rate) AS rate
+    -- The first scope in force: the activity's rate (not for labelling), the project's, the default.
+    SELECT p.*,
+           CASE WHEN act.worker_id IS NOT NULL THEN act.hourly_rate
+                WHEN own.worker_id IS NOT NULL THEN own.hourly_rate ELSE dflt.hourly_rate END AS rate,
+           CASE WHEN act.worker_id IS NOT NULL THEN act.task_rate
+                WHEN own.worker_id IS NOT NULL THEN own.task_rate ELSE dflt.task_rate END AS task_rate
     FROM in_period p
+    LEFT JOIN rate_spans act ON act.worker_id = p.worker_id AND act.activity = p.activity
+         AND p.activity <> 'labelling' AND act.project_id IS NULL
+         AND act.effective_from <= p.day AND (act.until IS NULL OR p.day < act.until)
     LEFT JOIN rate_spans own ON own.worker_id = p.worker_id AND own.project_id = p.project_id
+         AND own.activity IS NULL
          AND own.effective_from <= p.day AND (own.until IS NULL OR p.day < own.until)
     LEFT JOIN rate_spans dflt ON dflt.worker_id = p.worker_id AND dflt.project_id IS NULL
+         AND dflt.activity IS NULL
          AND dflt.effective_from <= p.day AND (dflt.until IS NULL OR p.day < dflt.until)
 ), split AS (
-    SELECT worker_id, project_id, rate, overtime_multiplier, secs,
+    SELECT worker_id, project_id, activity, rate, task_rate, overtime_multiplier, secs, task_count,
            CASE WHEN overtime_after_hours IS NULL THEN secs
                 ELSE GREATEST(0, LEAST(secs, (overtime_after_hours * 3600)::bigint
                      - (SUM(secs) OVER (PARTITION BY worker_id ORDER BY started_at
@@ -48,17 +66,42 @@ WITH rate_spans AS (
            END AS regular
     FROM priced
 ), grouped AS (
-    SELECT worker_id, project_id, rate, overtime_multiplier,
-           SUM(regular) AS regular, SUM(secs - regular) AS overtime
-    FROM split GROUP BY worker_id, project_id, rate, overtime_multiplier
+    SELECT worker_id, project_id, activity, rate, task_rate, overtime_multiplier,
+           SUM(regular) AS regular, SUM(secs - regular) AS overtime, SUM(task_count) AS units
+    FROM split GROUP BY worker_id, project_id, activity, rate, task_rate, overtime_multiplier
+), hourly AS (
+    SELECT worker_id, project_id, activity, rate, overtime_multiplier,
+           SUM(regular) AS regular, SUM(overtime) AS overtime
+    FROM grouped GROUP BY worker_id, project_id, activity, rate, overtime_multiplier
+), lines AS (
+    SELECT worker_id, project_id, activity, rate, 'regular'::text AS kind, regular AS seconds,
+           0::bigint AS units, round(regular * rate / 3600, 2) AS amount
+    FROM hourly WHERE regular > 0
+    UNION ALL
+    SELECT worker_id, project_id, activity, rate, 'overtime', overtime, 0,
+           round(overtime * rate * overtime_multiplier / 3600, 2)
+    FROM hourly WHERE overtime > 0
+    UNION ALL
+    SELECT worker_id, project_id, activity, task_rate, 'tasks', 0, SUM(units),
+           round(SUM(units) * task_rate, 2)
+    FROM grouped WHERE task_rate IS NOT NULL
+    GROUP BY worker_id, project_id, activity, task_rate HAVING SUM(units) > 0
+), worked AS (
+    SELECT worker_id, SUM(regular + overtime) AS seconds FROM hourly GROUP BY worker_id
+), earned AS (
+    SELECT worker_id, SUM(amount) AS amount FROM lines GROUP BY worker_id
+), top_ups AS (
+    SELECT worker_id, minimum_hourly, seconds, floor - amount AS amount
+    FROM (SELECT k.worker_id, w.minimum_hourly, k.seconds, e.amount,
+                 round(k.seconds * w.minimum_hourly / 3600, 2) AS floor
+          FROM worked k JOIN earned e ON e.worker_id = k.worker_id
+          JOIN trainers_worker w ON w.id = k.worker_id
+          WHERE w.minimum_hourly IS NOT NULL) f
+    WHERE amount < floor
 )
-SELECT worker_id, project_id, rate, 'regular'::text AS kind, regular AS seconds,
-       round(regular * rate / 3600, 2) AS amount
-FROM grouped WHERE regular > 0
+SELECT * FROM lines
 UNION ALL
-SELECT worker_id, project_id, rate, 'overtime', overtime,
-       round(overtime * rate * overtime_multiplier / 3600, 2)
-FROM grouped WHERE overtime > 0;
+SELECT worker_id, NULL::bigint, NULL::varchar, minimum_hourly, 'top_up', seconds, 0, amount FROM top_ups;
 
 CREATE TEMPORARY TABLE floor_invoices AS
 SELECT t.worker_id, t.subtotal, round(t.subtotal * w.tax_rate, 2) AS tax,
@@ -105,13 +148,18 @@ SELECT
     (SELECT COUNT(*) FROM floor_lines) AS floor_lines,
     (SELECT COUNT(*) FROM payroll_invoiceline l JOIN payroll_invoice i ON i.id = l.invoice_id
        WHERE i.period = %(period)s AND l.kind <> 'adjustment') AS invoice_lines,
+    -- A top-up has no project or activity: the join matches them as 0 and '' (a FULL JOIN
+    -- takes only equalities, not IS NOT DISTINCT FROM).
     (SELECT COUNT(*) FROM floor_lines f FULL JOIN (
-        SELECT i.worker_id, tl.project_id, tl.hourly_rate, tl.kind, tl.seconds, tl.amount
+        SELECT i.worker_id, tl.project_id, tl.activity, tl.hourly_rate, tl.kind, tl.seconds, tl.units,
+               tl.amount
         FROM payroll_timesheetline tl JOIN payroll_timesheet t ON t.id = tl.timesheet_id
         JOIN payroll_invoice i ON i.timesheet_id = t.id WHERE t.period = %(period)s) s
-       ON (s.worker_id, s.project_id, s.hourly_rate, s.kind) = (f.worker_id, f.project_id, f.rate, f.kind)
+       ON (s.worker_id, COALESCE(s.project_id, 0), COALESCE(s.activity, ''), s.hourly_rate, s.kind)
+        = (f.worker_id, COALESCE(f.project_id, 0), COALESCE(f.activity, ''), f.rate, f.kind)
        WHERE s.worker_id IS NULL OR f.worker_id IS NULL
-          OR (s.seconds, s.amount) IS DISTINCT FROM (f.seconds, f.amount)) AS differing_lines
+          OR (s.seconds, s.units, s.amount) IS DISTINCT FROM (f.seconds, f.units, f.amount)
+    ) AS differing_lines
 """
 
 
