@@ -11,6 +11,10 @@ counts (the same statement varies by a factor of two on a shared machine; the ra
 against the jobs); then every invoice is compared with the floor, to the cent, and the
 run fails if one differs.
 
+`mix` (`--pay-mix`): a third of the workers paid by the piece, most with a fair-pay floor,
+with non-production activities (benchmarks.workforce_mix); the output says how many task,
+activity and top-up lines the close stored, so a reader sees the mix was exercised.
+
 Tasks run in this process (eager Celery) unless `--celery N` starts N worker processes on
 the scratch database and the configured Redis.
 """
@@ -46,6 +50,7 @@ from benchmarks.common import (
 )
 from benchmarks.floor import floor_compare, floor_run
 from benchmarks.workforce import MONDAY, PERIOD, load_workforce
+from benchmarks.workforce_mix import MixCounts
 from config.celery_app import app
 from core.db.connection import database_url
 from payroll.models import JobStatus, Timesheet, TimesheetStatus
@@ -69,17 +74,24 @@ class CpuSeconds:
         return CpuSeconds(self.tasks - other.tasks, self.database - other.database)
 
 
-def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers: int) -> None:
+def run(
+    out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers: int, mix: bool = False
+) -> None:
     """Load, close, approve, invoice, compute the floor, compare and print the figures."""
     if workers < 1 or sessions < workers:
         raise CommandError("--workers must be at least 1 and --sessions at least --workers.")
-    out.write(f"payroll: {workers} workers, {sessions} sessions in {PERIOD}, seed {seed}\n")
+    out.write(
+        f"payroll: {workers} workers, {sessions} sessions in {PERIOD}, seed {seed}, "
+        f"pay mix {'on' if mix else 'off'}\n"
+    )
     loaded_at = time.perf_counter()
-    force = load_workforce(workers, sessions, seed)
+    force = load_workforce(workers, sessions, seed, mix=mix)
     out.write(
         f"  load with COPY (untimed)       {time.perf_counter() - loaded_at:8.2f} s  "
         f"{force.sessions} sessions, {force.rates} rates\n"
     )
+    if force.mix is not None:
+        _report_mix_loaded(out, force.mix)
     assert force.finance is not None  # noqa: S101 - load_workforce always creates one
     floor_before = timed("SQL floor", force.sessions, lambda: floor_run(MONDAY))
     with celery_tasks(out, celery_workers) as celery:
@@ -89,6 +101,8 @@ def run(out: TextIOBase, workers: int, sessions: int, seed: int, celery_workers:
         )
         close_cpu = celery.cpu_seconds() - close_cpu
         timesheets = Timesheet.objects.filter(period=PERIOD).count()
+        if mix:
+            _report_mix_closed(out)
         approved_at = time.perf_counter()
         submit_and_approve_in_bulk()
         check_sample(seed)
@@ -178,6 +192,35 @@ def check_sample(seed: int, period: str = PERIOD) -> None:
 
 
 # Figures ----------------------------------------------------------------------------------
+
+
+def _report_mix_loaded(out: TextIOBase, mix: MixCounts) -> None:
+    out.write(
+        f"  pay mix: {mix.piece_workers} workers on task rates ({mix.pure_piece} at 0.00/h), "
+        f"{mix.floors} with a floor, {mix.activity_rates} activity rates; "
+        f"{mix.task_sessions} sessions with tasks, {mix.activity_sessions} of other activities\n"
+    )
+
+
+MIX_LINES_SQL = """
+SELECT COUNT(*) FILTER (WHERE l.kind = 'tasks'),
+       COUNT(*) FILTER (WHERE l.activity IS NOT NULL AND l.activity <> 'labelling'),
+       COUNT(*) FILTER (WHERE l.kind = 'top_up'),
+       COALESCE(SUM(l.amount) FILTER (WHERE l.kind = 'top_up'), 0)
+FROM payroll_timesheetline l JOIN payroll_timesheet t ON t.id = l.timesheet_id
+WHERE t.period = %s
+"""
+
+
+def _report_mix_closed(out: TextIOBase, period: str = PERIOD) -> None:
+    """What the close stored of the mix: the lines that exist only with it."""
+    with connection.cursor() as cursor:
+        cursor.execute(MIX_LINES_SQL, [period])
+        tasks, activities, top_ups, topped_up = cursor.fetchone()
+    out.write(
+        f"  pay mix closed: {tasks} task lines, {activities} activity lines, "
+        f"{top_ups} top-ups (amounting to {topped_up})\n"
+    )
 
 
 def _report(

@@ -11,18 +11,31 @@ every session lies inside one local day of the worker, so it never crosses the p
 boundary nor a rate change (rates change at local midnights), and its rate is the one in
 force on its local start date. Overtime is still split inside a session, by the floor's
 running sum. No history rows are written: neither the close nor invoicing reads them.
+
+With `mix` (the payroll scenario's `--pay-mix`), a third of the workers are paid by the
+piece, most with a fair-pay floor, and a quarter of their sessions are non-production
+activities (benchmarks.workforce_mix); every session's time is the same as without it.
 """
 
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 
+from benchmarks.workforce_mix import (
+    MixCounts,
+    PieceWork,
+    activity_rate_rows,
+    choose_piece_workers,
+    mix_stream,
+    piece_rate,
+    session_work,
+)
 from core.db.bulk import insert_rows, reset_id_sequence
 from core.periods import from_epoch, local_day_start
 from payroll.models import Rate
@@ -69,6 +82,7 @@ class Workforce:
     finance: User | None = None
     managers: dict[int, int] = field(default_factory=dict)  # team id -> manager user id
     contractors: list[int] = field(default_factory=list)  # a few worker ids, for the logging scenario
+    mix: MixCounts | None = None  # what the pay mix added (None: no mix)
 
 
 @dataclass(frozen=True)
@@ -77,10 +91,14 @@ class _Day:
     end: int
 
 
-def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1) -> Workforce:
-    """Create `workers` contractors with `sessions` sessions between them over `weeks` weeks from PERIOD."""
+def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1, mix: bool = False) -> Workforce:
+    """Create `workers` contractors with `sessions` sessions between them over `weeks` weeks from PERIOD.
+
+    `mix`: a third of them paid by the piece, with floors and activities (workforce_mix).
+    """
     rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, not a secret
-    loaded = Workforce(workers=workers)
+    mixing = mix_stream(seed)  # the mix's draws, apart: the workforce's own are the same either way
+    loaded = Workforce(workers=workers, mix=MixCounts() if mix else None)
     loaded.finance = User.objects.create(username="bench-finance", role=Role.FINANCE)
     teams = _teams(workers, loaded)
     projects = [
@@ -89,6 +107,9 @@ def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1) -> Wo
     user_base = _next_id(User)
     worker_base = _next_id(Worker)
     plans = [_plan(rng, index, projects) for index in range(workers)]
+    if mix:
+        for index, terms in choose_piece_workers(mixing, workers, MONDAY).items():
+            plans[index] = replace(plans[index], piece=terms)
     insert_rows(User, USER_COLUMNS, _users(user_base, workers))
     insert_rows(
         Worker,
@@ -104,12 +125,13 @@ def load_workforce(workers: int, sessions: int, seed: int, weeks: int = 1) -> Wo
         ("project_id", "worker_id"),
         ((project, worker_base + i) for i, plan in enumerate(plans) for project in plan.projects),
     )
-    loaded.rates = insert_rows(Rate, RATE_COLUMNS, _rate_rows(rng, worker_base, plans))
+    counts = loaded.mix or MixCounts()
+    loaded.rates = insert_rows(Rate, RATE_COLUMNS, _rate_rows(rng, mixing, worker_base, plans, counts))
     with bulk_load(LabellingSession._meta.db_table):
         loaded.sessions = insert_rows(
             LabellingSession,
             SESSION_COLUMNS,
-            _session_rows(rng, worker_base, plans, sessions, weeks),
+            _session_rows(rng, mixing, worker_base, plans, sessions, weeks, counts),
         )
     for model in (User, Worker, Rate, LabellingSession, through):
         reset_id_sequence(model)
@@ -182,6 +204,7 @@ class _Plan:
     overtime: bool
     taxed: bool
     currency: str
+    piece: PieceWork | None = None  # paid by the piece (the pay mix)
 
 
 def _plan(rng: random.Random, index: int, projects: list[int]) -> _Plan:
@@ -220,9 +243,19 @@ WORKER_COLUMNS = (
     "overtime_multiplier",
     "tax_rate",
     "weekly_hours_cap",
+    "minimum_hourly",
     "is_active",
 )
-RATE_COLUMNS = ("worker_id", "project_id", "hourly_rate", "currency", "effective_from", "created_at")
+RATE_COLUMNS = (
+    "worker_id",
+    "project_id",
+    "activity",
+    "hourly_rate",
+    "task_rate",
+    "currency",
+    "effective_from",
+    "created_at",
+)
 SESSION_COLUMNS = tuple(column for column in bulk_session_columns if column != "id")  # ids from the sequence
 
 
@@ -246,35 +279,69 @@ def _worker_row(pk: int, user_id: int, team_id: int, plan: _Plan) -> tuple[objec
         Decimal("1.50"),
         TAX_RATE if plan.taxed else Decimal("0"),
         None,
+        plan.piece.floor if plan.piece else None,
         True,
     )
 
 
-def _rate_rows(rng: random.Random, worker_base: int, plans: list[_Plan]) -> Iterator[tuple[object, ...]]:
-    """A default rate from long ago; maybe a project rate; maybe a change mid-week."""
+def _rate_rows(
+    rng: random.Random, mixing: random.Random, worker_base: int, plans: list[_Plan], counts: MixCounts
+) -> Iterator[tuple[object, ...]]:
+    """A default rate from long ago; maybe a project rate; maybe a change mid-week.
+
+    A piece worker's get a task rate instead of the drawn hourly rate, and it has
+    activity rates besides.
+    """
     for i, plan in enumerate(plans):
         worker, currency = worker_base + i, plan.currency
-        yield (worker, None, rng.choice(RATES), currency, LONG_AGO, CREATED)
+        scopes: list[tuple[int | None, Decimal, date]] = [(None, rng.choice(RATES), LONG_AGO)]
         if rng.random() < 0.4:
-            yield (worker, plan.projects[0], rng.choice(RATES), currency, LONG_AGO, CREATED)
+            scopes.append((plan.projects[0], rng.choice(RATES), LONG_AGO))
         if rng.random() < 0.4:
             scope = rng.choice([None, plan.projects[-1]])
             day = MONDAY + timedelta(days=rng.randint(1, 6))
-            yield (worker, scope, rng.choice(RATES), currency, day, CREATED)
+            scopes.append((scope, rng.choice(RATES), day))
+        for project, hourly, day in scopes:
+            task_rate = None
+            if plan.piece:
+                hourly, task_rate = piece_rate(plan.piece, mixing, project, changed=day != LONG_AGO)
+            yield (worker, project, None, hourly, task_rate, currency, day, CREATED)
+        if plan.piece:
+            _count_piece_worker(plan.piece, counts)
+            for activity, hourly, task_rate, day in activity_rate_rows(plan.piece, LONG_AGO):
+                counts.activity_rates += 1
+                yield (worker, None, activity, hourly, task_rate, currency, day, CREATED)
+
+
+def _count_piece_worker(terms: PieceWork, counts: MixCounts) -> None:
+    counts.piece_workers += 1
+    counts.pure_piece += not terms.base
+    counts.floors += terms.floor is not None
 
 
 def _session_rows(
-    rng: random.Random, worker_base: int, plans: list[_Plan], total: int, weeks: int
+    rng: random.Random,
+    mixing: random.Random,
+    worker_base: int,
+    plans: list[_Plan],
+    total: int,
+    weeks: int,
+    counts: MixCounts,
 ) -> Iterator[tuple[object, ...]]:
     days = {zone: _days(zone, weeks) for zone in ZONES}
     per_worker, extra = divmod(total, len(plans))
+    labelling = Activity.LABELLING.value
     for i, plan in enumerate(plans):
         count = per_worker + (1 if i < extra else 0)
         for start, end, project in _spans(rng, days[plan.zone], count, plan.projects):
-            started, ended = from_epoch(start), from_epoch(end)
+            activity, tasks = labelling, 0
+            if plan.piece:
+                activity, tasks = session_work(plan.piece, mixing, end - start)
+                counts.activity_sessions += activity != labelling
+                counts.task_sessions += tasks > 0
             yield (
-                *(worker_base + i, project, Activity.LABELLING.value, started, ended),
-                *(0, "", "manual", False, CREATED, CREATED),  # tasks, notes, source, review, stamps
+                *(worker_base + i, project, activity, from_epoch(start), from_epoch(end)),
+                *(tasks, "", "manual", False, CREATED, CREATED),  # notes, source, review, stamps
             )
 
 

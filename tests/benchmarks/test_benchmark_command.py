@@ -10,14 +10,22 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from benchmarks import close_and_invoice, logging_load, report
-from benchmarks.workforce import PERIOD
+from benchmarks.workforce import PERIOD, load_workforce
 from core.periods import next_period
-from payroll.models import Adjustment, Invoice, Timesheet, TimesheetEvent, TimesheetStatus
+from payroll.models import (
+    Adjustment,
+    Invoice,
+    InvoiceLine,
+    Timesheet,
+    TimesheetEvent,
+    TimesheetLine,
+    TimesheetStatus,
+)
 from payroll.selectors.reports import GROUP_BY
-from trainers.models import LabellingSession
+from trainers.models import LabellingSession, Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,7 +103,21 @@ def test_the_command_runs_the_payroll_scenario_in_a_scratch_database(scratch):
     call_command("benchmark", "--scenario", "payroll", "--workers", "5", "--sessions", "40", stdout=out)
     # then
     assert scratch == ["used"]
-    assert "payroll: 5 workers, 40 sessions" in out.getvalue()
+    assert "payroll: 5 workers, 40 sessions in 2026-W44, seed 45, pay mix off" in out.getvalue()
+    assert "pay mix:" not in out.getvalue()
+    assert "agrees with the SQL floor to the cent" in out.getvalue()
+
+
+def test_the_command_passes_the_pay_mix_flag_and_says_so_in_the_header(scratch):
+    # given the scratch database replaced by the test database (the fixture)
+    # when
+    out = StringIO()
+    call_command(
+        "benchmark", "--scenario", "payroll", "--workers", "6", "--sessions", "60", "--pay-mix", stdout=out
+    )
+    # then
+    assert "payroll: 6 workers, 60 sessions in 2026-W44, seed 45, pay mix on" in out.getvalue()
+    assert "pay mix: 2 workers on task rates" in out.getvalue()
     assert "agrees with the SQL floor to the cent" in out.getvalue()
 
 
@@ -173,3 +195,47 @@ def test_the_command_runs_the_report_scenario_in_a_scratch_database(scratch):
 def test_the_report_scenario_refuses_impossible_weeks(weeks, signed):
     with pytest.raises(CommandError, match="--signed-weeks"):
         report.run(StringIO(), workers=5, sessions=50, weeks=weeks, signed=signed, seed=1)
+
+
+def test_the_payroll_scenario_with_the_pay_mix_agrees_with_the_floor_on_tasks_activities_and_top_ups():
+    # given a tiny workforce, a third of it paid by the piece with floors and activities
+    out = StringIO()
+    # when
+    close_and_invoice.run(out, workers=36, sessions=720, seed=7, celery_workers=0, mix=True)
+    # then everyone was invoiced, to the cent of the floor extended for tasks and top-ups
+    output = out.getvalue()
+    assert "pay mix on" in output
+    assert Timesheet.objects.filter(period=PERIOD, status="invoiced").count() == 36
+    assert "every invoice and line agrees with the SQL floor to the cent" in output
+    # and the mix was exercised: task lines, pure piece work, activity lines, some top-ups, not all
+    lines = TimesheetLine.objects.filter(timesheet__period=PERIOD)
+    assert lines.filter(kind="tasks").exists()
+    assert lines.filter(kind="regular", hourly_rate=0).exists()
+    activities = set(lines.exclude(activity="labelling").values_list("activity", flat=True))
+    assert {"review", "training"} <= activities - {None}
+    floors = Worker.objects.filter(minimum_hourly__isnull=False).count()
+    top_ups = lines.filter(kind="top_up").count()
+    assert 0 < top_ups < floors
+    assert re.search(r"pay mix: 12 workers on task rates \(\d+ at 0\.00/h\), \d+ with a floor", output)
+    assert re.search(rf"pay mix closed: \d+ task lines, \d+ activity lines, {top_ups} top-ups", output)
+    # and the invoices carry the tasks
+    assert InvoiceLine.objects.filter(kind="tasks", units__gt=0).exists()
+
+
+def test_the_pay_mix_changes_prices_and_tasks_never_the_sessions_times():
+    # given the workforce of a seed without the mix (rolled back after reading its sessions)
+    with transaction.atomic():
+        plain = load_workforce(12, 120, seed=5)
+        times = _session_times()
+        transaction.set_rollback(True)
+    # when the same seed is loaded with the mix
+    mixed = load_workforce(12, 120, seed=5, mix=True)
+    # then a third of the workers are piece workers, and every session kept its time
+    assert plain.mix is None
+    assert mixed.mix is not None and mixed.mix.piece_workers == 4
+    assert _session_times() == times
+    assert LabellingSession.objects.filter(task_count__gt=0).exists()
+
+
+def _session_times() -> list[tuple[object, ...]]:
+    return list(LabellingSession.objects.order_by("pk").values_list("started_at", "ended_at"))

@@ -2,7 +2,7 @@
 
     manage.py benchmark --scenario import --rows 100000
     manage.py benchmark --scenario engine --workers 100000 --sessions-per-worker 20
-    manage.py benchmark --scenario payroll --workers 100000 --sessions 2000000
+    manage.py benchmark --scenario payroll --workers 100000 --sessions 2000000 [--pay-mix]
     manage.py benchmark --scenario logging --requests 2000
     manage.py benchmark --scenario report --workers 20000 --weeks 4 --signed-weeks 2
 
@@ -11,6 +11,8 @@ Scenarios (one module each in benchmarks/):
 - engine: the pure pay engine over synthetic workers in memory (no database).
 - payroll: the weekly close and invoicing jobs on a bulk-loaded workforce, against a
   hand-written SQL floor of the same pay; every invoice must agree with it to the cent.
+  `--pay-mix` puts a third of the workers on task rates, fair-pay floors and
+  non-production activities (off by default, so figures stay comparable across rounds).
 - logging: POST /api/v1/sessions/ under 8 concurrent clients against a bare INSERT
   endpoint, both served by gunicorn.
 - report: the pay report per grouping over weeks of which some are signed (stored lines)
@@ -63,6 +65,12 @@ class Command(BaseCommand):
             help="payroll: run the jobs in N Celery worker processes (needs REDIS_URL); default inline.",
         )
         parser.add_argument(
+            "--pay-mix",
+            action="store_true",
+            help="payroll: a third of the workers paid by the piece, most with a fair-pay floor, "
+            "some sessions non-production activities (off by default).",
+        )
+        parser.add_argument(
             "--requests", type=int, default=2_000, help="logging: requests per endpoint (8 clients)."
         )
         parser.add_argument(
@@ -102,7 +110,9 @@ class Command(BaseCommand):
             workers = _or(options["workers"], 5_000)
             sessions = _or(options["sessions"], 100_000)
             in_scratch_database(
-                lambda: close_and_invoice.run(out, workers, sessions, options["seed"], options["celery"])
+                lambda: close_and_invoice.run(
+                    out, workers, sessions, options["seed"], options["celery"], options["pay_mix"]
+                )
             )
         elif scenario == "report":
             workers, weeks = _or(options["workers"], 20_000), options["weeks"]
