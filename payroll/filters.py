@@ -4,16 +4,18 @@ from django_filters import rest_framework as filters
 
 from payroll.models import Adjustment, Invoice, InvoiceStatus, Rate, Timesheet, TimesheetStatus
 from trainers.filters import IdFilter, IsoDateFilter, PeriodFilter
+from trainers.models import Activity
 
 
 class RateFilter(filters.FilterSet):
     worker = IdFilter(field_name="worker_id")
     project = IdFilter(field_name="project_id")
+    activity = filters.ChoiceFilter(choices=Activity.choices)
     effective_from = IsoDateFilter()
 
     class Meta:
         model = Rate
-        fields = ["worker", "project", "effective_from"]
+        fields = ["worker", "project", "activity", "effective_from"]
 
 
 class TimesheetFilter(filters.FilterSet):

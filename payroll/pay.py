@@ -20,7 +20,7 @@ The steps, in order:
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -178,11 +178,12 @@ def _clip_to_window(spans: Iterable[WorkSpan], window: tuple[int, int]) -> list[
 def _split_at_rate_changes(clipped: list[_Clipped], rates: Sequence[RateStep]) -> list[_Piece]:
     """Cut each span where its rate changes; each piece carries its rate, the last its tasks."""
     timelines: dict[tuple[int, str], _Steps] = {}
+    scopes = _Scopes(rates)
     pieces: list[_Piece] = []
     for start, end, project, activity, tasks in clipped:
         steps = timelines.get((project, activity))
         if steps is None:
-            steps = timelines[(project, activity)] = _build_steps(rates, project, activity)
+            steps = timelines[(project, activity)] = _build_steps(scopes, project, activity)
         starts, values = steps
         index = bisect_right(starts, start) - 1
         following = index + 1
@@ -198,32 +199,47 @@ def _split_at_rate_changes(clipped: list[_Clipped], rates: Sequence[RateStep]) -
     return pieces
 
 
-def _build_steps(rates: Sequence[RateStep], project_id: int, activity: str) -> _Steps:
+class _Scopes:
+    """A worker's rates sorted into their scopes once: by activity, by project, the default."""
+
+    def __init__(self, rates: Sequence[RateStep]) -> None:
+        by_activity: dict[str, list[RateStep]] = defaultdict(list)
+        by_project: dict[int | None, list[RateStep]] = defaultdict(list)
+        for rate in rates:
+            if rate.activity is not None:
+                by_activity[rate.activity].append(rate)
+            else:
+                by_project[rate.project_id].append(rate)
+        self.activities = {activity: _scope_steps(steps) for activity, steps in by_activity.items()}
+        self.projects = {project: _scope_steps(steps) for project, steps in by_project.items()}
+
+    def chain(self, project_id: int, activity: str) -> list[list[tuple[int, _Rate]]]:
+        """The scopes that may price this project and activity, most specific first (§8)."""
+        own = self.activities.get(activity, []) if activity != LABELLING else []
+        return [own, self.projects.get(project_id, []), self.projects.get(None, [])]
+
+
+def _build_steps(scopes: _Scopes, project_id: int, activity: str) -> _Steps:
     """Steps (start, rate) for one project and activity: the first scope with a rate in force.
 
     The scopes, most specific first: the activity (unless labelling), the project, the
     worker's default (PAY_RULES §8).
     """
-    scopes = [
-        _scope_steps(rates, lambda rate: rate.activity == activity) if activity != LABELLING else [],
-        _scope_steps(rates, lambda rate: rate.project_id == project_id and rate.activity is None),
-        _scope_steps(rates, lambda rate: rate.project_id is None and rate.activity is None),
-    ]
+    chain = scopes.chain(project_id, activity)
     starts = [_NEVER]
     values: list[_Rate | None] = [None]
-    for instant in sorted({start for scope in scopes for start, _ in scope}):
-        rate = next((found for scope in scopes if (found := _latest(scope, instant)) is not None), None)
+    for instant in sorted({start for scope in chain for start, _ in scope}):
+        rate = next((found for scope in chain if (found := _latest(scope, instant)) is not None), None)
         if rate != values[-1]:
             starts.append(instant)
             values.append(rate)
     return starts, values
 
 
-def _scope_steps(rates: Sequence[RateStep], in_scope: Callable[[RateStep], bool]) -> list[tuple[int, _Rate]]:
-    """The scope's (start, rate) steps in time order (the database allows one rate per day
+def _scope_steps(rates: list[RateStep]) -> list[tuple[int, _Rate]]:
+    """One scope's (start, rate) steps in time order (the database allows one rate per day
     and scope; should two share a start, the order is still the same for any input order)."""
-    steps = [(rate.starts_at, (rate.hourly_rate, rate.task_rate)) for rate in rates if in_scope(rate)]
-    return sorted(steps, key=_step_order)
+    return sorted(((rate.starts_at, (rate.hourly_rate, rate.task_rate)) for rate in rates), key=_step_order)
 
 
 def _step_order(step: tuple[int, _Rate]) -> tuple[int, Decimal, bool, Decimal]:

@@ -9,7 +9,7 @@ from django_filters import rest_framework as filters
 
 from core.api.fields import DATE_MESSAGE, INSTANT_MESSAGE, NAIVE_MESSAGE, iso_date, iso_instant
 from core.periods import parse_period_key
-from trainers.models import LabellingSession, Project, SessionSource, Worker
+from trainers.models import Activity, LabellingSession, Project, SessionSource, Worker
 from trainers.rules import EARLIEST_INSTANT
 from trainers.selectors import sessions_starting_in_period
 
@@ -145,6 +145,7 @@ class SessionFilter(filters.FilterSet):
     worker = IdFilter(field_name="worker_id")
     project = IdFilter(field_name="project_id")
     source = filters.ChoiceFilter(choices=SessionSource.choices)
+    activity = filters.ChoiceFilter(choices=Activity.choices)
     period = PeriodFilter(method="filter_period", help_text="ISO week in each worker's zone, e.g. 2026-W45.")
     started_after = AwareDateTimeFilter(field_name="started_at", lookup_expr="gte")
     started_before = AwareDateTimeFilter(field_name="started_at", lookup_expr="lt")
@@ -157,6 +158,7 @@ class SessionFilter(filters.FilterSet):
             "worker",
             "project",
             "source",
+            "activity",
             "period",
             "started_after",
             "started_before",

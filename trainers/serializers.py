@@ -6,9 +6,11 @@ from django.db import models
 from rest_framework import serializers
 
 from core.api.fields import AwareDateTimeField, IdField, StrictModelSerializer
+from trainers import rules
 from trainers.models import (
     MAX_NOTES_LENGTH,
     MAX_TASK_COUNT,
+    Activity,
     Project,
     Role,
     SessionSource,
@@ -101,6 +103,7 @@ class WorkerSerializer(StrictModelSerializer):
             "overtime_multiplier",
             "tax_rate",
             "weekly_hours_cap",
+            "minimum_hourly",
             "is_active",
         ]
 
@@ -136,10 +139,21 @@ class ProjectSerializer(StrictModelSerializer):
 
 # Fields declared, not read from the model: the busiest request (`POST /sessions/`) then
 # builds no fields from the model's metadata each time (a ModelSerializer did, per request).
+def activity_field(**kwargs: Any) -> serializers.ChoiceField:
+    """A session's activity (PAY_RULES §8): one of six words; an unknown one names the list."""
+    return serializers.ChoiceField(
+        choices=Activity.choices,
+        error_messages={"invalid_choice": rules.activity_message("{input}")},
+        help_text="What the time was spent on; all of it is paid working time.",
+        **kwargs,
+    )
+
+
 class SessionSerializer(serializers.Serializer):
     id = serializers.IntegerField(label="ID", read_only=True)
     worker = serializers.IntegerField(source="worker_id", read_only=True)
     project = IdField(queryset=Project.objects.none())
+    activity = activity_field(default=Activity.LABELLING)
     started_at = AwareDateTimeField()
     ended_at = AwareDateTimeField()
     task_count = PlainIntegerField(min_value=0, max_value=MAX_TASK_COUNT, default=0)
@@ -163,6 +177,7 @@ class SessionSerializer(serializers.Serializer):
 
 class SessionStartSerializer(serializers.Serializer):
     project = IdField(queryset=Project.objects.none())
+    activity = activity_field(default=Activity.LABELLING)
     notes = serializers.CharField(max_length=MAX_NOTES_LENGTH, allow_blank=True, default="")
 
     def get_fields(self) -> dict[str, Any]:
