@@ -59,7 +59,9 @@ class _WorkerRefSerializer(serializers.Serializer):
 
 
 class _NamedRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
+    id = serializers.IntegerField(
+        allow_null=True, help_text="null: the fair-pay top-ups, which have no project."
+    )
     name = serializers.CharField()
 
 
@@ -84,15 +86,41 @@ class PayReportRowSerializer(serializers.Serializer):
         help_text="The part of amount that is adjustments (always 0.00 by project).",
     )
     amount = serializers.DecimalField(max_digits=AGGREGATE_DIGITS, decimal_places=2)
+    tasks = serializers.IntegerField(help_text="Tasks paid by the piece.")
+    top_up = serializers.DecimalField(
+        max_digits=AGGREGATE_DIGITS,
+        decimal_places=2,
+        help_text="The part of amount that is fair-pay top-ups.",
+    )
+    effective_hourly = serializers.DecimalField(
+        max_digits=AGGREGATE_DIGITS,
+        decimal_places=2,
+        allow_null=True,
+        help_text="(amount - adjustments) per hour worked, display only; null with no time.",
+    )
 
-    _FIGURES = ("currency", "seconds", "duration", "hours", "adjustments", "amount")
+    _FIGURES = (
+        "currency",
+        "seconds",
+        "duration",
+        "hours",
+        "tasks",
+        "top_up",
+        "adjustments",
+        "amount",
+        "effective_hourly",
+    )
+
+    def _figure(self, name: str, row: PayReportRow) -> Any:
+        value = getattr(row, name)
+        return None if value is None else self.fields[name].to_representation(value)
 
     def to_representation(self, instance: PayReportRow) -> dict[str, Any]:
         """The group named by the report's grouping, then the figures."""
         group_by = self.context["group_by"]
         data: dict[str, Any] = {group_by: _group(group_by, instance)}
         for name in self._FIGURES:
-            data[name] = self.fields[name].to_representation(getattr(instance, name))
+            data[name] = self._figure(name, instance)
         return data
 
 

@@ -18,7 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from payroll.models import Invoice, InvoiceStatus
-from payroll.selectors.reports import PayReport
+from payroll.selectors.reports import PayReport, PayReportRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAYOUT_COLUMNS = ("worker", "email", "amount", "currency", "invoice_number", "reference")
@@ -74,7 +74,17 @@ _GROUP_COLUMNS = {
     "team": ("team_id", "team"),
     "period": ("period",),
 }
-REPORT_FIGURE_COLUMNS = ("currency", "seconds", "duration", "hours", "adjustments", "amount")
+REPORT_FIGURE_COLUMNS = (
+    "currency",
+    "seconds",
+    "duration",
+    "hours",
+    "tasks",
+    "top_up",
+    "adjustments",
+    "amount",
+    "effective_hourly",
+)
 NO_TEAM = "No team"
 # Number formats of the XLSX's number cells: money and hours show two decimals.
 TWO_DECIMALS = "0.00"
@@ -90,9 +100,15 @@ def report_table(report: PayReport) -> tuple[tuple[str, ...], list[tuple[Cell, .
             group: tuple[Cell, ...] = (row.name,)
         else:
             no_team = report.group_by == "team" and row.key is None
-            group = ("" if no_team else int(row.key or 0), NO_TEAM if no_team else row.name)
-        rows.append((*group, row.currency, row.seconds, row.duration, row.hours, row.adjustments, row.amount))
+            no_id = no_team or row.key is None  # no team, or the top-ups, which have no project
+            group = ("" if no_id else int(row.key or 0), NO_TEAM if no_team else row.name)
+        rows.append((*group, *(_figure(row, name) for name in REPORT_FIGURE_COLUMNS)))
     return header, rows
+
+
+def _figure(row: PayReportRow, name: str) -> Cell:
+    value = getattr(row, name)
+    return "" if value is None else value  # no time, no effective rate
 
 
 def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], title: str = "Report") -> bytes:

@@ -93,19 +93,22 @@ def test_a_csv_export_runs_as_a_job_and_downloads(export, client_for, figures):
     assert f"pay-worker-{W45}-{W46}.csv" in file["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(body_of(file).decode())))
     assert rows == [
-        ["worker_id", "worker", "currency", "seconds", "duration", "hours", "adjustments", "amount"],
-        [str(figures.worker_a.pk), "'" + EVIL_NAME, "USD", "12600", "3:30:00", "3.50", "5.00", "57.50"],
         [
-            str(figures.worker_a2.pk),
-            "Worker contractor_a2",
-            "USD",
-            "7200",
-            "2:00:00",
-            "2.00",
-            "0.00",
-            "40.00",
+            *("worker_id", "worker", "currency", "seconds", "duration", "hours"),
+            *("tasks", "top_up", "adjustments", "amount", "effective_hourly"),
         ],
-        [str(figures.worker_b.pk), "Worker contractor_b", "EUR", "7200", "2:00:00", "2.00", "0.00", "20.00"],
+        [
+            *(str(figures.worker_a.pk), "'" + EVIL_NAME, "USD", "12600", "3:30:00", "3.50"),
+            *("0", "0.00", "5.00", "57.50", "15.00"),
+        ],
+        [
+            *(str(figures.worker_a2.pk), "Worker contractor_a2", "USD", "7200", "2:00:00", "2.00"),
+            *("0", "0.00", "0.00", "40.00", "20.00"),
+        ],
+        [
+            *(str(figures.worker_b.pk), "Worker contractor_b", "EUR", "7200", "2:00:00", "2.00"),
+            *("0", "0.00", "0.00", "20.00", "10.00"),
+        ],
     ]
 
 
@@ -122,13 +125,15 @@ def test_an_xlsx_export_has_number_cells_and_inert_text(export, client_for, figu
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     header, first, *_ = xlsx_rows(response)
-    assert [cell.value for cell in header][-4:] == ["duration", "hours", "adjustments", "amount"]
-    worker_id, name, currency, seconds, duration, hours, adjustments, amount = first
+    assert [cell.value for cell in header][-7:] == [
+        *("duration", "hours", "tasks", "top_up", "adjustments", "amount", "effective_hourly")
+    ]
+    worker_id, name, currency, seconds, duration, hours, tasks, top_up, adjustments, amount, hourly = first
     assert (name.value, name.data_type) == ("'" + EVIL_NAME, "s")  # text, never a formula
     assert (currency.value, duration.value) == ("USD", "3:30:00")
-    for cell, value in ((worker_id, figures.worker_a.pk), (seconds, 12600)):
+    for cell, value in ((worker_id, figures.worker_a.pk), (seconds, 12600), (tasks, 0)):
         assert (cell.data_type, cell.value, cell.number_format) == ("n", value, "0")
-    for cell, value in ((hours, 3.5), (adjustments, 5), (amount, 57.5)):
+    for cell, value in ((hours, 3.5), (top_up, 0), (adjustments, 5), (amount, 57.5), (hourly, 15)):
         assert (cell.data_type, cell.value, cell.number_format) == ("n", value, "0.00")
 
 
@@ -137,7 +142,7 @@ def test_an_xlsx_by_project_neutralises_a_project_name(export, client_for, figur
     job_id = export(file_format="xlsx", group_by="project").json()["job"]
     rows = xlsx_rows(download(client_for(figures.finance), job_id))
     # then Project B's two currencies are two rows, and "+cmd..." is text with an apostrophe
-    names = [(row[1].value, row[2].value, row[-1].value) for row in rows[1:]]
+    names = [(row[1].value, row[2].value, row[-2].value) for row in rows[1:]]
     assert names == [
         ("'" + EVIL_PROJECT, "EUR", 20),
         ("'" + EVIL_PROJECT, "USD", 22.5),

@@ -78,8 +78,11 @@ def test_rows_by_worker_are_decimal_strings_with_the_worker_named(get, figures):
         "seconds": 12600,
         "duration": "3:30:00",
         "hours": "3.50",
+        "tasks": 0,
+        "top_up": "0.00",
         "adjustments": "5.00",
         "amount": "57.50",
+        "effective_hourly": "15.00",
     }
 
 

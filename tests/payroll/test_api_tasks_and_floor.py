@@ -223,3 +223,25 @@ def test_a_bad_floor_is_refused(tomas, finance, floor, words):
     assert row_counts() == before
     tomas.refresh_from_db()
     assert tomas.minimum_hourly is None
+
+
+def test_the_pay_report_counts_tasks_and_top_ups_and_time_once(example, finance):
+    # given example 6, closed
+    example.rate("0.00", task_rate="0.35")
+    example.floor("15.00")
+    example.log("2026-11-03T09:00:00-06:00", "2026-11-03T11:00:00-06:00", tasks=37)
+    example.close("2026-W45")
+    report = f"{API}/reports/pay/?period_from=2026-W45&period_to=2026-W45&group_by="
+    # when
+    by_worker = finance.get(report + "worker").json()
+    by_project = finance.get(report + "project").json()
+    # then the top-up line's repeat of the week's time is not counted twice
+    figures = ("seconds", "tasks", "top_up", "amount", "effective_hourly")
+    assert [tuple(row[name] for name in figures) for row in by_worker] == [
+        (7200, 37, "17.05", "30.00", "15.00")
+    ]
+    # and by project the top-ups are a row of their own, with no project
+    assert [(row["project"], row["seconds"], row["tasks"], row["amount"]) for row in by_project] == [
+        ({"id": by_project[0]["project"]["id"], "name": "Project A"}, 7200, 37, "12.95"),
+        ({"id": None, "name": "Fair-pay top-ups (no project)"}, 0, 0, "17.05"),
+    ]
