@@ -198,6 +198,7 @@ def make_workers(count: int) -> User:
                 ended_at=start + timedelta(seconds=3_600 + (i * 37) % 7_200),
                 task_count=1,
                 notes="",
+                activity="labelling",
             )
             for i, worker in enumerate(workers)
         ],

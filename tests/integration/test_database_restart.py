@@ -194,6 +194,7 @@ def add_a_thursday_session_each() -> None:
                 ended_at=start + timedelta(hours=1),
                 task_count=1,
                 notes="",
+                activity="labelling",
             )
             for worker in Worker.objects.all()
         ],

@@ -196,7 +196,6 @@ REFUSED_RATES = [
     pytest.param({"hourly_rate": "1e400"}, "hourly_rate", id="hourly_rate-1e400"),
     pytest.param({"hourly_rate": "1e-400"}, "hourly_rate", id="hourly_rate-1e-400"),
     pytest.param({"hourly_rate": "-5"}, "hourly_rate", id="hourly_rate-negative"),
-    pytest.param({"hourly_rate": "0"}, "hourly_rate", id="hourly_rate-zero"),
     pytest.param({"hourly_rate": "0.00001"}, "hourly_rate", id="hourly_rate-5-decimals"),
     pytest.param({"hourly_rate": 10**20}, "hourly_rate", id="hourly_rate-10e20"),
     pytest.param({"hourly_rate": "100000.0001"}, "hourly_rate", id="hourly_rate-over-max"),
@@ -277,7 +276,7 @@ def test_a_default_rate_may_leave_project_out(world, client_for):
     ("changes", "field"),
     [
         pytest.param({"currency": "EUR"}, "currency", id="currency-not-the-workers"),
-        pytest.param({"hourly_rate": "0"}, "hourly_rate", id="hourly_rate-zero"),
+        pytest.param({"hourly_rate": "-0.01"}, "hourly_rate", id="hourly_rate-negative"),
         pytest.param({"hourly_rate": "NaN"}, "hourly_rate", id="hourly_rate-NaN"),
         pytest.param({"worker": lambda w: w.worker_b.pk}, "worker", id="worker-changed"),
     ],

@@ -29,6 +29,7 @@ def test_the_answer_is_the_stored_session(world, frozen_now, client_for):
         "id": stored.pk,
         "worker": world.worker_a.pk,
         "project": world.project_a.pk,
+        "activity": "labelling",
         "started_at": "2026-11-16T15:00:00Z",
         "ended_at": "2026-11-16T16:30:00Z",
         "task_count": 4,
