@@ -81,7 +81,7 @@ class Stage:
         return invoice_issue(timesheet=timesheet, actor=self.world.finance)[0].pk
 
 
-TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT = (
+TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT, CHOICE = (
     "text",
     "id",
     "ids",
@@ -90,6 +90,7 @@ TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT = (
     "period",
     "amount",
     "count",
+    "choice",
 )
 
 
@@ -114,6 +115,7 @@ def session(s: Stage) -> dict[str, Any]:
         "ended_at": "2026-11-19T16:00:00+00:00",
         "task_count": 3,
         "notes": "batch 7",
+        "activity": "review",
     }
 
 
@@ -126,6 +128,7 @@ def worker(s: Stage) -> dict[str, Any]:
         "currency": "USD",
         "team": s.world.team_a.pk,
         "tax_rate": "0.19",
+        "minimum_hourly": "15.00",
     }
 
 
@@ -138,6 +141,7 @@ def rate(s: Stage) -> dict[str, Any]:
         "worker": s.world.worker_a.pk,
         "project": s.world.project_a.pk,
         "hourly_rate": "16.50",
+        "task_rate": "0.25",
         "currency": "USD",
         "effective_from": "2026-12-01",
     }
@@ -157,9 +161,23 @@ SESSION_FIELDS = {
     "ended_at": INSTANT,
     "task_count": COUNT,
     "notes": TEXT,
+    "activity": CHOICE,
 }
-WORKER_FIELDS = {"user": ID, "team": ID, "full_name": TEXT, "time_zone": TEXT, "tax_rate": AMOUNT}
-RATE_FIELDS = {"worker": ID, "project": ID, "hourly_rate": AMOUNT, "effective_from": DATE}
+WORKER_FIELDS = {
+    "user": ID,
+    "team": ID,
+    "full_name": TEXT,
+    "time_zone": TEXT,
+    "tax_rate": AMOUNT,
+    "minimum_hourly": AMOUNT,
+}
+RATE_FIELDS = {
+    "worker": ID,
+    "project": ID,
+    "hourly_rate": AMOUNT,
+    "task_rate": AMOUNT,
+    "effective_from": DATE,
+}
 PROJECT_FIELDS = {"name": TEXT, "client": TEXT, "workers": IDS}
 TEAM_FIELDS = {"name": TEXT, "managers": IDS}
 PERIOD_FIELDS = {"period": PERIOD}
@@ -212,8 +230,8 @@ ENDPOINTS = [
         "contractor_a",
         "post",
         "sessions/start/",
-        lambda s: {"project": s.world.project_a.pk, "notes": "ranking"},
-        {"project": ID, "notes": TEXT},
+        lambda s: {"project": s.world.project_a.pk, "notes": "ranking", "activity": "training"},
+        {"project": ID, "notes": TEXT, "activity": CHOICE},
         201,
     ),
     Endpoint(
@@ -320,6 +338,26 @@ ENDPOINTS = [
         lambda s: {"username": "contractor_a", "password": "correct-horse-battery"},
         {"username": TEXT},
     ),
+    Endpoint(
+        "auth-password",
+        "contractor_a",
+        "post",
+        "auth/password/",
+        lambda s: {"old_password": "correct-horse-battery", "new_password": "a-new-long-passphrase-7"},
+        {"old_password": TEXT, "new_password": TEXT},
+        204,
+    ),
+    Endpoint(
+        "auth-password-reset",
+        "anonymous",
+        "post",
+        "auth/password/reset/",
+        lambda s: {"email": "contractor_a@example.com"},
+        {"email": TEXT},
+        202,
+    ),
+    Endpoint("auth-token-delete", "contractor_a", "delete", "auth/token/", None, {}, 204),
+    Endpoint("auth-tokens-delete", "contractor_a", "delete", "auth/tokens/", None, {}, 204),
 ]
 WITH_BODY = [endpoint for endpoint in ENDPOINTS if endpoint.body is not None]
 

@@ -10,6 +10,7 @@ status, the field its JSON names, and that no table gained or lost a row
 """
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,8 @@ from rest_framework.test import APIClient
 from tests.api_helpers import row_counts
 from tests.bad_input_endpoints import (
     AMOUNT,
+    API,
+    CHOICE,
     COUNT,
     DATE,
     ENDPOINTS,
@@ -51,6 +54,23 @@ def stage(world, frozen_now) -> Stage:
 @pytest.fixture
 def caller(client_for, world) -> Callable[[Endpoint], APIClient]:
     return lambda endpoint: client_for(world.user(endpoint.caller))
+
+
+def test_the_catalogue_lists_every_write_operation_of_the_api(client):
+    """A new write endpoint must join the catalogue, or this fails naming it."""
+    schema = client.get("/api/schema/?format=json").json()
+    written = {
+        (method, re.sub(r"\{[^}]*\}", "{}", path))
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in ("post", "put", "patch", "delete") and path.startswith(API)
+    }
+    listed = {(e.method, re.sub(r"\{[^}]*\}", "{}", f"{API}/{e.path}")) for e in ENDPOINTS}
+    assert written - listed == set(CATALOGUED_ELSEWHERE)
+
+
+# Write endpoints whose bodies are not JSON, with their own bad-input tests.
+CATALOGUED_ELSEWHERE = {("post", f"{API}/sessions/import/"): "CSV: tests/trainers/test_api_session_import.py"}
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
@@ -230,6 +250,14 @@ BAD_VALUES: dict[str, list[Any]] = {
         pytest.param("5,00", id="decimal-comma"),
         pytest.param("1_0", id="underscore"),
         pytest.param(10**30, id="10e30"),
+        *WRONG_TYPES,
+    ],
+    CHOICE: [
+        pytest.param("coffee", id="unknown"),
+        pytest.param(lambda good: good.upper(), id="upper-case"),
+        pytest.param(lambda good: f" {good}", id="padded"),
+        pytest.param(lambda good: f"{good}\x00", id="NUL-byte"),
+        pytest.param(3, id="number"),
         *WRONG_TYPES,
     ],
     COUNT: [
