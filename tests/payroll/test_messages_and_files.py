@@ -264,13 +264,38 @@ def test_report_files_add_decimals_exactly_with_no_float_artefacts(world, frozen
     # then
     rows = list(csv.reader(io.StringIO(files["csv"].decode("utf-8"))))
     assert rows[1:] == [
-        [str(world.team_a.pk), "Team A", "USD", "14400", "4:00:00", "4.00", "0.00", "0.30"],
-        [str(world.team_b.pk), "Team B", "EUR", "7200", "2:00:00", "2.00", "0.00", "0.20"],
+        # tasks, top-ups, adjustments, amount, effective hourly (0.30 for 4 h: 0.075 -> 0.08)
+        [
+            str(world.team_a.pk),
+            "Team A",
+            "USD",
+            "14400",
+            "4:00:00",
+            "4.00",
+            "0",
+            "0.00",
+            "0.00",
+            "0.30",
+            "0.08",
+        ],
+        [
+            str(world.team_b.pk),
+            "Team B",
+            "EUR",
+            "7200",
+            "2:00:00",
+            "2.00",
+            "0",
+            "0.00",
+            "0.00",
+            "0.20",
+            "0.10",
+        ],
     ]
     sheet = zipfile.ZipFile(io.BytesIO(files["xlsx"])).read("xl/worksheets/sheet1.xml").decode()
     assert "<v>0.3</v>" in sheet and "0000000" not in sheet
     cells = list(load_workbook(io.BytesIO(files["xlsx"])).active.iter_rows(min_row=2))
-    amount = cells[0][-1]
+    amount = cells[0][-2]
     assert (amount.data_type, Decimal(str(amount.value)), amount.number_format) == (
         "n",
         Decimal("0.3"),
