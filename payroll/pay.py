@@ -183,7 +183,7 @@ def _split_at_rate_changes(clipped: list[_Clipped], rates: Sequence[RateStep]) -
     for start, end, project, activity, tasks in clipped:
         steps = timelines.get((project, activity))
         if steps is None:
-            steps = timelines[(project, activity)] = _build_steps(scopes, project, activity)
+            steps = timelines[(project, activity)] = scopes.timeline(project, activity)
         starts, values = steps
         index = bisect_right(starts, start) - 1
         following = index + 1
@@ -200,7 +200,12 @@ def _split_at_rate_changes(clipped: list[_Clipped], rates: Sequence[RateStep]) -
 
 
 class _Scopes:
-    """A worker's rates sorted into their scopes once: by activity, by project, the default."""
+    """A worker's rates sorted into their scopes once: by activity, by project, the default.
+
+    The timeline of a (project, activity) depends only on which of its scopes have rates,
+    so timelines are built once per such chain: every project without a rate of its own
+    shares the default's.
+    """
 
     def __init__(self, rates: Sequence[RateStep]) -> None:
         by_activity: dict[str, list[RateStep]] = defaultdict(list)
@@ -212,23 +217,30 @@ class _Scopes:
                 by_project[rate.project_id].append(rate)
         self.activities = {activity: _scope_steps(steps) for activity, steps in by_activity.items()}
         self.projects = {project: _scope_steps(steps) for project, steps in by_project.items()}
+        self.built: dict[tuple[str | None, int | None], _Steps] = {}
 
-    def chain(self, project_id: int, activity: str) -> list[list[tuple[int, _Rate]]]:
-        """The scopes that may price this project and activity, most specific first (§8)."""
-        own = self.activities.get(activity, []) if activity != LABELLING else []
-        return [own, self.projects.get(project_id, []), self.projects.get(None, [])]
+    def timeline(self, project_id: int, activity: str) -> _Steps:
+        """Steps (start, rate) for one project and activity: the first scope with a rate in force.
+
+        The scopes, most specific first: the activity (unless labelling), the project, the
+        worker's default (PAY_RULES §8).
+        """
+        own_activity = activity if activity != LABELLING and activity in self.activities else None
+        own_project = project_id if project_id in self.projects else None
+        key = (own_activity, own_project)
+        if key not in self.built:
+            chain = [self.activities[own_activity]] if own_activity else []
+            chain += [self.projects[own_project]] if own_project is not None else []
+            chain += [self.projects[None]] if None in self.projects else []
+            self.built[key] = _first_in_force(chain)
+        return self.built[key]
 
 
-def _build_steps(scopes: _Scopes, project_id: int, activity: str) -> _Steps:
-    """Steps (start, rate) for one project and activity: the first scope with a rate in force.
-
-    The scopes, most specific first: the activity (unless labelling), the project, the
-    worker's default (PAY_RULES §8).
-    """
-    chain = scopes.chain(project_id, activity)
+def _first_in_force(chain: list[_Steps]) -> _Steps:
+    """Merge scopes' steps: at each change, the rate of the first scope with one in force."""
     starts = [_NEVER]
     values: list[_Rate | None] = [None]
-    for instant in sorted({start for scope in chain for start, _ in scope}):
+    for instant in sorted({start for scope_starts, _ in chain for start in scope_starts}):
         rate = next((found for scope in chain if (found := _latest(scope, instant)) is not None), None)
         if rate != values[-1]:
             starts.append(instant)
@@ -236,10 +248,13 @@ def _build_steps(scopes: _Scopes, project_id: int, activity: str) -> _Steps:
     return starts, values
 
 
-def _scope_steps(rates: list[RateStep]) -> list[tuple[int, _Rate]]:
-    """One scope's (start, rate) steps in time order (the database allows one rate per day
+def _scope_steps(rates: list[RateStep]) -> _Steps:
+    """One scope's steps in time order, as (starts, rates) (the database allows one rate per day
     and scope; should two share a start, the order is still the same for any input order)."""
-    return sorted(((rate.starts_at, (rate.hourly_rate, rate.task_rate)) for rate in rates), key=_step_order)
+    ordered = sorted(
+        ((rate.starts_at, (rate.hourly_rate, rate.task_rate)) for rate in rates), key=_step_order
+    )
+    return [start for start, _ in ordered], [rate for _, rate in ordered]
 
 
 def _step_order(step: tuple[int, _Rate]) -> tuple[int, Decimal, bool, Decimal]:
@@ -247,10 +262,11 @@ def _step_order(step: tuple[int, _Rate]) -> tuple[int, Decimal, bool, Decimal]:
     return start, hourly_rate, task_rate is not None, task_rate or Decimal(0)
 
 
-def _latest(steps: list[tuple[int, _Rate]], instant: int) -> _Rate | None:
+def _latest(steps: _Steps, instant: int) -> _Rate | None:
     """The rate of the last step starting at or before `instant`."""
-    index = bisect_right(steps, instant, key=_START)
-    return steps[index - 1][1] if index else None
+    starts, rates = steps
+    index = bisect_right(starts, instant)
+    return rates[index - 1] if index else None
 
 
 def _mark_overtime(pieces: list[_Piece], policy: OvertimePolicy) -> list[_Piece]:
