@@ -19,6 +19,7 @@ from core.api.permissions import RoleAccess
 from payroll.models import TimesheetStatus
 from payroll.selectors.reports import (
     GROUP_BY,
+    REPORT_FIGURES,
     REPORT_ROLES,
     PayReportRow,
     export_jobs_visible_to,
@@ -99,17 +100,7 @@ class PayReportRowSerializer(serializers.Serializer):
         help_text="(amount - adjustments) per hour worked, display only; null with no time.",
     )
 
-    _FIGURES = (
-        "currency",
-        "seconds",
-        "duration",
-        "hours",
-        "tasks",
-        "top_up",
-        "adjustments",
-        "amount",
-        "effective_hourly",
-    )
+    _FIGURES = REPORT_FIGURES
 
     def _figure(self, name: str, row: PayReportRow) -> Any:
         value = getattr(row, name)

@@ -18,7 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from payroll.models import Invoice, InvoiceStatus
-from payroll.selectors.reports import PayReport, PayReportRow
+from payroll.selectors.reports import REPORT_FIGURES, PayReport, PayReportRow
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAYOUT_COLUMNS = ("worker", "email", "amount", "currency", "invoice_number", "reference")
@@ -74,17 +74,6 @@ _GROUP_COLUMNS = {
     "team": ("team_id", "team"),
     "period": ("period",),
 }
-REPORT_FIGURE_COLUMNS = (
-    "currency",
-    "seconds",
-    "duration",
-    "hours",
-    "tasks",
-    "top_up",
-    "adjustments",
-    "amount",
-    "effective_hourly",
-)
 NO_TEAM = "No team"
 # Number formats of the XLSX's number cells: money and hours show two decimals.
 TWO_DECIMALS = "0.00"
@@ -93,7 +82,7 @@ WHOLE = "0"
 
 def report_table(report: PayReport) -> tuple[tuple[str, ...], list[tuple[Cell, ...]]]:
     """The report as a header and rows of cells: ids, names, currency, then the figures."""
-    header = (*_GROUP_COLUMNS[report.group_by], *REPORT_FIGURE_COLUMNS)
+    header = (*_GROUP_COLUMNS[report.group_by], *REPORT_FIGURES)
     rows = []
     for row in report.rows:
         if report.group_by == "period":
@@ -102,7 +91,7 @@ def report_table(report: PayReport) -> tuple[tuple[str, ...], list[tuple[Cell, .
             no_team = report.group_by == "team" and row.key is None
             no_id = no_team or row.key is None  # no team, or the top-ups, which have no project
             group = ("" if no_id else int(row.key or 0), NO_TEAM if no_team else row.name)
-        rows.append((*group, *(_figure(row, name) for name in REPORT_FIGURE_COLUMNS)))
+        rows.append((*group, *(_figure(row, name) for name in REPORT_FIGURES)))
     return header, rows
 
 

@@ -165,6 +165,9 @@ class LineKind(models.TextChoices):
 
 
 HOURLY_KINDS = (LineKind.REGULAR, LineKind.OVERTIME)
+# A stored line's values but its timesheet, in the order LineFigures holds them (after
+# the project's name): what the close writes and what invoicing copies.
+LINE_VALUES = ("project_id", "activity", "kind", "hourly_rate", "multiplier", "seconds", "units", "amount")
 
 # How a timesheet's lines read (PAY_RULES §4), as the engine orders them: by project,
 # labelling before the other activities, regular, overtime, then tasks, by rate; the

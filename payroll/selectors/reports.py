@@ -62,6 +62,18 @@ _LINE_KEY = {
 _ADJUSTMENT_KEY = {"worker": "worker_id", "team": "worker__team_id", "period": "applies_to_period"}
 
 GroupKey = int | str | None
+# A report row's figures, in the order the API and the exported files give them.
+REPORT_FIGURES = (
+    "currency",
+    "seconds",
+    "duration",
+    "hours",
+    "tasks",
+    "top_up",
+    "adjustments",
+    "amount",
+    "effective_hourly",
+)
 # By project, the fair-pay top-ups belong to no project: they are a row of their own.
 TOP_UPS_NAME = "Fair-pay top-ups (no project)"
 

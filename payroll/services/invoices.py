@@ -24,6 +24,7 @@ from core.db.bulk import allocate_ids, insert_rows, stored_rows
 from core.errors import Conflict
 from payroll.models import (
     LINE_ORDER,
+    LINE_VALUES,
     Adjustment,
     Invoice,
     InvoiceCounter,
@@ -320,15 +321,9 @@ def _lines_by_timesheet(due: list[Moved]) -> dict[int, list[LineValues]]:
 # The fields of a stored line that LineFigures holds, in its order.
 LINE_FIGURE_NAMES = tuple(LineFigures.__dataclass_fields__)
 LINE_FIGURES = (
-    "project_id",
+    LINE_VALUES[0],
     Coalesce("project__name", Value("")),  # a top-up line has no project
-    "activity",
-    "kind",
-    "hourly_rate",
-    "multiplier",
-    "seconds",
-    "units",
-    "amount",
+    *LINE_VALUES[1:],
 )
 
 

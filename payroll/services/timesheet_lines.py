@@ -6,6 +6,7 @@ the new ones, one UPDATE of their totals.
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.db import connection
@@ -13,20 +14,10 @@ from django.utils import timezone
 
 from core.db.bulk import insert_rows
 from core.db.lookups import decimal_array, int_array
-from payroll.models import TimesheetLine
+from payroll.models import LINE_VALUES, TimesheetLine
 from payroll.selectors.timesheets import LineFigures
 
-LINE_COLUMNS = (
-    "timesheet_id",
-    "project_id",
-    "activity",
-    "kind",
-    "hourly_rate",
-    "multiplier",
-    "seconds",
-    "units",
-    "amount",
-)
+LINE_COLUMNS = ("timesheet_id", *LINE_VALUES)
 
 
 class FreshFigures(NamedTuple):
@@ -39,16 +30,10 @@ class FreshFigures(NamedTuple):
 
 def line_key(line: LineFigures) -> tuple[object, ...]:
     """A line's stored values but its timesheet, in LINE_COLUMNS order."""
-    return (
-        line.project_id,
-        line.activity,
-        line.kind,
-        line.hourly_rate,
-        line.multiplier,
-        line.seconds,
-        line.units,
-        line.amount,
-    )
+    return tuple(_LINE_VALUES_OF(line))
+
+
+_LINE_VALUES_OF = attrgetter(*LINE_VALUES)
 
 
 def timesheet_lines_insert(lines: Mapping[int, Iterable[LineFigures]]) -> None:
