@@ -7,13 +7,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from core.periods import iso_week_key, next_period
 from payroll.models import (
     FROZEN_STATUSES,
     HOURLY_KINDS,
     LINE_ORDER,
+    LINE_VALUES,
     LOCKED_STATUSES,
     Adjustment,
     LineKind,
@@ -178,7 +180,7 @@ def timesheets_figures(timesheets: Sequence[Timesheet]) -> dict[int, TimesheetFi
     frozen = [timesheet for timesheet in timesheets if timesheet.status in FROZEN_STATUSES]
     pays = _live_pays([timesheet for timesheet in timesheets if timesheet.status not in FROZEN_STATUSES])
     names = _project_names(pays.values())
-    stored = _stored_lines_by_timesheet(frozen)
+    stored = stored_lines([timesheet.pk for timesheet in frozen])
     adjustments = _adjustments_by_timesheet(timesheets)
     sessions = _sessions_by_timesheet(timesheets)
     result = {}
@@ -210,27 +212,28 @@ def _project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
     return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
-def _stored_lines_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[LineFigures]]:
-    """The lines copied onto frozen timesheets at submit."""
+def stored_lines(timesheet_ids: list[int]) -> dict[int, list[LineFigures]]:
+    """The lines stored on these timesheets (at submit, or by the close), as they read: one query."""
     lines: dict[int, list[LineFigures]] = defaultdict(list)
-    if not timesheets:
+    if not timesheet_ids:
         return lines
-    rows = TimesheetLine.objects.filter(timesheet__in=timesheets).select_related("project")
-    for line in rows.order_by("timesheet_id", *LINE_ORDER):
-        lines[line.timesheet_id].append(
-            LineFigures(
-                project_id=line.project_id,
-                project_name=line.project.name if line.project else "",
-                activity=line.activity,
-                kind=line.kind,
-                hourly_rate=line.hourly_rate,
-                multiplier=line.multiplier,
-                seconds=line.seconds,
-                units=line.units,
-                amount=line.amount,
-            )
-        )
+    rows = (
+        TimesheetLine.objects.filter(timesheet_id__any_of=timesheet_ids)
+        .order_by("timesheet_id", *LINE_ORDER)
+        .values_list("timesheet_id", *_LINE_FIGURES)
+    )
+    for timesheet_id, *figures in rows:
+        lines[timesheet_id].append(LineFigures(**dict(zip(_LINE_FIGURE_NAMES, figures, strict=True))))
     return lines
+
+
+# A stored line's columns in the order LineFigures holds them.
+_LINE_FIGURE_NAMES = tuple(LineFigures.__dataclass_fields__)
+_LINE_FIGURES = (
+    LINE_VALUES[0],
+    Coalesce("project__name", Value("")),  # a top-up line has no project
+    *LINE_VALUES[1:],
+)
 
 
 def _adjustments_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Adjustment]]:

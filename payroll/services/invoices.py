@@ -15,26 +15,21 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.db import locks
 from core.db.bulk import allocate_ids, insert_rows, stored_rows
 from core.errors import Conflict
 from payroll.models import (
-    LINE_ORDER,
-    LINE_VALUES,
     Adjustment,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
     InvoiceStatus,
     Timesheet,
-    TimesheetLine,
 )
 from payroll.money import round_half_up
-from payroll.selectors.timesheets import LineFigures
+from payroll.selectors.timesheets import LineFigures, stored_lines
 from payroll.services.timesheet_transitions import (
     TRANSITIONS,
     Moved,
@@ -302,29 +297,13 @@ def _fields_of(draft: _Draft, company: dict[str, Any], created_at: datetime) -> 
 
 def _lines_by_timesheet(due: list[Moved]) -> dict[int, list[LineValues]]:
     """Each timesheet's stored lines then adjustments, as invoice lines (2 queries)."""
-    stored: dict[int, list[LineFigures]] = defaultdict(list)
-    rows = (
-        TimesheetLine.objects.filter(timesheet_id__any_of=[t.pk for t in due])
-        .order_by("timesheet_id", *LINE_ORDER)  # as the timesheet shows them
-        .values_list("timesheet_id", *LINE_FIGURES)
-    )
-    for timesheet_id, *figures in rows:
-        stored[timesheet_id].append(LineFigures(**dict(zip(LINE_FIGURE_NAMES, figures, strict=True))))
+    stored = stored_lines([t.pk for t in due])
     adjustments: dict[tuple[int, str], list[Adjustment]] = defaultdict(list)
     for adjustment in Adjustment.objects.filter(
         worker_id__any_of={t.worker_id for t in due}, applies_to_period__in={t.period for t in due}
     ).order_by("pk"):
         adjustments[(adjustment.worker_id, adjustment.applies_to_period)].append(adjustment)
     return {t.pk: _lines_of(stored[t.pk], adjustments[(t.worker_id, t.period)]) for t in due}
-
-
-# The fields of a stored line that LineFigures holds, in its order.
-LINE_FIGURE_NAMES = tuple(LineFigures.__dataclass_fields__)
-LINE_FIGURES = (
-    LINE_VALUES[0],
-    Coalesce("project__name", Value("")),  # a top-up line has no project
-    *LINE_VALUES[1:],
-)
 
 
 INVOICE_LINE_COLUMNS = (
