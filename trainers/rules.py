@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from core.api.fields import NAIVE_MESSAGE
 from trainers.models import Activity
 
 Errors = dict[str, list[str]]
@@ -20,7 +21,7 @@ Errors = dict[str, list[str]]
 # Fairhour does not hold (2000-2999).
 EARLIEST_INSTANT = datetime(2000, 1, 4, tzinfo=UTC)
 
-OFFSET_MESSAGE = "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00."
+OFFSET_MESSAGE = NAIVE_MESSAGE  # the API's words for an instant without its offset
 EARLIEST_MESSAGE = f"Must be on or after {EARLIEST_INSTANT:%Y-%m-%d}."
 FUTURE_MESSAGE = "May not be more than 5 minutes in the future."
 ORDER_MESSAGE = "Must be after started_at (sessions last at least 1 s)."
