@@ -304,7 +304,7 @@ def test_signing_out_ends_the_session_on_the_server(world):
 
 @override_settings(AXES_FAILURE_LIMIT=3)
 def test_web_and_api_failures_add_up_to_one_lockout(world):
-    """README "Configuration" (AXES_FAILURE_LIMIT): N failures for one username from one
+    """docs/deployment.md (AXES_FAILURE_LIMIT): N failures for one username from one
     address lock it out, whichever door they used."""
     web = Client(REMOTE_ADDR="10.1.1.1")
     api_client = APIClient(REMOTE_ADDR="10.1.1.1")
@@ -335,7 +335,7 @@ def test_a_lockout_does_not_end_tokens_already_issued(world):
 
 @override_settings(AXES_FAILURE_LIMIT=3, TRUSTED_PROXY_COUNT=1)
 def test_behind_the_proxy_a_stranger_cannot_lock_a_user_out(world):
-    """README "Configuration" (behind a TLS proxy) and "API": a lockout is per username and address."""
+    """docs/deployment.md (behind a TLS proxy) and README "API": a lockout is per username and address."""
     proxy = "10.0.0.2"  # every request reaches gunicorn from the proxy
     attacker = APIClient(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="203.0.113.66")
     for _ in range(3):
@@ -352,7 +352,7 @@ def test_behind_the_proxy_a_stranger_cannot_lock_a_user_out(world):
 
 
 def test_production_settings_default_to_debug_off_and_secure_cookies():
-    """README "Configuration": DEBUG defaults to false; cookies are Secure, the session's HttpOnly."""
+    """docs/deployment.md: DEBUG defaults to false; cookies are Secure, the session's HttpOnly."""
     code = (
         "import django; django.setup(); from django.conf import settings as s;"
         "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY,"
@@ -381,7 +381,7 @@ def test_a_blank_secret_key_is_refused_in_production(key):
     ALLOWED_HOSTS=["fairhour.example"], SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")
 )
 def test_behind_the_tls_proxy_the_apis_links_stay_on_https(world, client_for):
-    """README "Configuration": gunicorn runs behind a TLS proxy, which says so in X-Forwarded-Proto."""
+    """docs/deployment.md: gunicorn runs behind a TLS proxy, which says so in X-Forwarded-Proto."""
     client = client_for(world.finance)
     response = client.get(
         f"{SESSIONS_URL}?page_size=1", HTTP_HOST="fairhour.example", HTTP_X_FORWARDED_PROTO="https"
@@ -391,9 +391,9 @@ def test_behind_the_tls_proxy_the_apis_links_stay_on_https(world, client_for):
 
 
 def test_production_settings_pass_the_deploy_check():
-    """README "Configuration": a production environment can pass `check --deploy`.
+    """docs/deployment.md: a production environment can pass `check --deploy`.
 
-    README "Configuration" documents the variables (HSTS for subdomains and the
+    docs/deployment.md documents the variables (HSTS for subdomains and the
     preload list are the domain owner's choice; a deploy that makes it passes).
     """
     result = run_python(
