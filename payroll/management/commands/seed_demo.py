@@ -89,7 +89,7 @@ class Command(BaseCommand):
             team.managers.add(manager)
             projects = self._projects()
             for demo in CONTRACTORS:
-                worker = self._worker(demo, team, projects)
+                worker, _ = self._worker(demo, team, projects, overtime_after_hours=demo.overtime_after_hours)
                 self._rates(demo, worker, projects, admin)
                 self._sessions(worker, projects, admin)
             self._piece_rate_contractor(team, projects[0], admin)
@@ -119,9 +119,13 @@ class Command(BaseCommand):
         specs = [("RLHF answer ranking", "Acme AI"), ("Image bounding boxes", "Pixel Labs")]
         return [Project.objects.get_or_create(name=name, client=client)[0] for name, client in specs]
 
-    def _worker(self, demo: DemoContractor, team: Team, projects: list[Project]) -> Worker:
+    def _worker(
+        self, demo: "DemoContractor | PieceRateContractor", team: Team, projects: list[Project], **terms: Any
+    ) -> tuple[Worker, bool]:
+        """The demo contractor's profile with these contract terms, on these projects; and
+        whether it is new."""
         user = self._user(demo.username, Role.CONTRACTOR)
-        worker, _ = Worker.objects.get_or_create(
+        worker, created = Worker.objects.get_or_create(
             user=user,
             defaults={
                 "full_name": demo.full_name,
@@ -129,12 +133,12 @@ class Command(BaseCommand):
                 "time_zone": demo.time_zone,
                 "team": team,
                 "currency": demo.currency,
-                "overtime_after_hours": demo.overtime_after_hours,
+                **terms,
             },
         )
         for project in projects:
             project.workers.add(worker)
-        return worker
+        return worker, created
 
     def _rates(self, demo: DemoContractor, worker: Worker, projects: list[Project], admin: User) -> None:
         if Rate.objects.filter(worker=worker).exists():
@@ -150,11 +154,7 @@ class Command(BaseCommand):
     def _sessions(self, worker: Worker, projects: list[Project], admin: User) -> None:
         if LabellingSession.objects.filter(worker=worker).exists():
             return
-        # One ISO week for everyone (the last one by UTC's calendar), so the demo's
-        # timesheets share a period whatever the hour: near midnight UTC the local "last
-        # week" of Chicago and of Kolkata would differ. Its Friday is always past.
-        today = timezone.now().date()
-        last_monday = today - timedelta(days=today.weekday() + 7)
+        last_monday = _last_monday()
         for offset in range(5):
             day = last_monday + timedelta(days=offset)
             for index, (start, end) in enumerate(WORK_BLOCKS):
@@ -171,21 +171,9 @@ class Command(BaseCommand):
     def _piece_rate_contractor(self, team: Team, ranking: Project, admin: User) -> None:
         """Tomás ranks answers at 0.35 each with a 15.00/h floor; his slow week is topped up."""
         demo = PIECE_RATE
-        user = self._user(demo.username, Role.CONTRACTOR)
-        worker, created = Worker.objects.get_or_create(
-            user=user,
-            defaults={
-                "full_name": demo.full_name,
-                "email": user.email,
-                "time_zone": demo.time_zone,
-                "team": team,
-                "currency": demo.currency,
-                "minimum_hourly": demo.minimum_hourly,
-            },
-        )
+        worker, created = self._worker(demo, team, [ranking], minimum_hourly=demo.minimum_hourly)
         if not created:
             return
-        ranking.workers.add(worker)
         common = {"worker": worker, "currency": demo.currency, "effective_from": date(2026, 1, 1)}
         rate_create(
             actor=admin, fields={**common, "hourly_rate": Decimal("0.00"), "task_rate": demo.task_rate}
@@ -194,8 +182,7 @@ class Command(BaseCommand):
             rate_create(
                 actor=admin, fields={**common, "activity": activity, "hourly_rate": demo.activity_rate}
             )
-        today = timezone.now().date()
-        last_monday = today - timedelta(days=today.weekday() + 7)  # as _sessions: one week for all
+        last_monday = _last_monday()
         for weekday, start, end, activity, tasks in PIECE_RATE_WEEK:
             day = last_monday + timedelta(days=weekday)
             session_create(
@@ -219,8 +206,7 @@ class Command(BaseCommand):
             return
         finance = User.objects.get(username="fiona")
         lena, priya = Worker.objects.get(user__username="lena"), Worker.objects.get(user__username="priya")
-        today = timezone.now().date()  # UTC's calendar, as _sessions: one period for everyone
-        monday = today - timedelta(days=today.weekday() + 14)
+        monday = _last_monday() - timedelta(days=7)  # the week before last
         for offset in range(4):
             day = monday + timedelta(days=offset)
             session_create(
@@ -259,3 +245,13 @@ class Command(BaseCommand):
         ]
         for username, role, what in rows:
             self.stdout.write(f"  {username:<8} {role:<11} {what}")
+
+
+def _last_monday() -> date:
+    """The Monday of last week by UTC's calendar: one ISO week for every demo contractor.
+
+    Near midnight UTC the local "last week" of Chicago and of Kolkata would differ, and
+    the demo's timesheets must share a period whatever the hour. Its Friday is always past.
+    """
+    today = timezone.now().date()
+    return today - timedelta(days=today.weekday() + 7)
