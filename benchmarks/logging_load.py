@@ -35,7 +35,7 @@ from trainers.services import tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
-SERVER_WORKERS = os.cpu_count() or 2  # the README's deployment: a process per core,
+SERVER_WORKERS = os.cpu_count() or 2  # docs/deployment.md: a process per core,
 SERVER_THREADS = 2  # two threads each (more threads only queue on the GIL)
 WARM_UP = 20  # requests per client before measuring (connections, caches); fewer for tiny runs
 FIRST_SESSION = datetime(2026, 1, 5, tzinfo=UTC)

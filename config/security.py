@@ -1,4 +1,4 @@
-"""Who is asking, behind the TLS proxy of the README's production notes ("Configuration"),
+"""Who is asking, behind the TLS proxy of docs/deployment.md ("Production"),
 and how many failed logins their address has: django-axes' wiring."""
 
 import ipaddress

@@ -2,8 +2,8 @@
 
 One database, PostgreSQL. With no DATABASE_URL (or REDIS_URL), the checkout's embedded
 PostgreSQL (or Redis) is started and used (core.embedded): a fresh machine needs no
-server, and the code never branches on the database. README, "Configuration", lists
-every variable.
+server, and the code never branches on the database. docs/deployment.md lists every
+variable.
 """
 
 import os
@@ -242,7 +242,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "core.api.exceptions.login_lockout_response"
 # Proxies in front of gunicorn that append to X-Forwarded-For (1 behind the TLS proxy of
-# the README's "Configuration").
+# docs/deployment.md, "Production").
 # Without it, behind a proxy every client has the proxy's address, and three bad guesses
 # by anyone would lock the real user out.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -86,7 +86,7 @@ def running_timer(worker, project):
 
 
 def test_every_mail_links_absolutely_to_a_page_its_recipient_can_open(world, sheets, settings):
-    """Mails link to Fairhour's pages on SITE_URL (README, "Configuration"). Followed as the
+    """Mails link to Fairhour's pages on SITE_URL (docs/deployment.md). Followed as the
     recipient, the submit link (contractor), the approve link (manager) and the forgotten-timer link
     (contractor) each open with 200, not a 403 or 404."""
     # given
