@@ -112,7 +112,11 @@ FROZEN_STATUSES = LOCKED_STATUSES
 
 
 class Timesheet(models.Model):
-    """One worker's pay period. Open: lines computed live. Submitted: lines stored."""
+    """One worker's pay period, with its lines and total stored and kept current.
+
+    It exists from the first finished time (or adjustment) in the period; every write that
+    changes what it is paid prices it again in the same transaction, until it is submitted.
+    """
 
     # No index of its own: `timesheet_one_per_worker_period` (worker, period) leads with it.
     worker = models.ForeignKey(Worker, on_delete=models.PROTECT, related_name="timesheets", db_index=False)
@@ -133,6 +137,9 @@ class Timesheet(models.Model):
         "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     decision_note = models.TextField(blank=True, default="")
+    # Time on a project with no rate, as last priced: [[project id, seconds], ...]. Never
+    # paid as zero; it blocks submit and approval until finance adds a rate.
+    unpriced = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,7 +13,7 @@ from payroll.models import Job, JobChunk
 from payroll.selectors.close import workers_to_close
 from payroll.selectors.invoices import approved_timesheet_ids, invoices_without_pdf
 from payroll.services import invoice_schedule, reminders, schedule
-from payroll.services.close import timesheets_refresh
+from payroll.services.close import timesheets_close
 from payroll.services.exports import report_export
 from payroll.services.invoice_documents import PDF_CHUNK_SIZE, invoice_render_pdf
 from payroll.services.invoices import invoices_issue_batch
@@ -110,7 +110,7 @@ def close_period_chunk(self: Task, job_id: int, index: int) -> None:
 
 
 def _close_workers(chunk: JobChunk) -> dict[str, int]:
-    changed = timesheets_refresh(workers=chunk.items, period=chunk.job.params["period"])
+    changed = timesheets_close(worker_ids=chunk.items, period=chunk.job.params["period"])
     return {"timesheets": len(chunk.items), "changed": changed}
 
 

@@ -2,10 +2,11 @@
 
 trainers never imports payroll (ARCHITECTURE.md). payroll registers its checks here in
 its AppConfig.ready(): which periods are locked by a timesheet, whether a worker's contract
-currency or time zone may still change, and what follows when a worker's terms change.
+currency or time zone may still change, and what follows when a worker's terms or logged
+time change (their weeks are priced again in the same transaction).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -14,10 +15,13 @@ if TYPE_CHECKING:
 PeriodLockCheck = Callable[["Worker", str], str | None]
 ContractChangeCheck = Callable[["Worker", Any], str | None]
 WorkerChanged = Callable[["Worker", set[str]], None]
+# {period key: ids of the workers whose finished time in that period changed}
+TimeChanged = Callable[[Mapping[str, set[int]]], None]
 
 _period_lock_checks: list[PeriodLockCheck] = []
 _contract_change_checks: dict[str, list[ContractChangeCheck]] = {}
 _worker_changed_callbacks: list[WorkerChanged] = []
+_time_changed_callbacks: list[TimeChanged] = []
 
 
 def register_period_lock(check: PeriodLockCheck) -> None:
@@ -67,3 +71,17 @@ def worker_changed(worker: "Worker", fields: set[str]) -> None:
     """Tell the registered callbacks which of the worker's fields just changed."""
     for callback in _worker_changed_callbacks:
         callback(worker, fields)
+
+
+def register_time_changed(callback: TimeChanged) -> None:
+    """Add a callback run inside the transaction after sessions were written or deleted."""
+    if callback not in _time_changed_callbacks:
+        _time_changed_callbacks.append(callback)
+
+
+def time_changed(changes: Mapping[str, set[int]]) -> None:
+    """Tell the registered callbacks whose finished time changed in which periods."""
+    if not changes:
+        return
+    for callback in _time_changed_callbacks:
+        callback(changes)

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db import connection
 from django.db.models import QuerySet
 
 from core.db.lookups import int_array
@@ -64,17 +63,14 @@ def worker_with_assignment(pk: int, project_id: int | None) -> "tuple[Worker, bo
     raise model.DoesNotExist(f"Worker {pk} does not exist.")
 
 
-def workers_key_share(ids: list[int]) -> None:
-    """Hold these workers against change (FOR KEY SHARE, id order) without blocking readers.
+def workers_key_share(ids: list[int]) -> list["Worker"]:
+    """Hold these workers against change (FOR KEY SHARE, id order) and read them as they now are.
 
-    The close's lock: KEY SHARE is what its timesheets' key to the worker takes at commit
+    The pricing's lock: KEY SHARE is what its timesheets' key to the worker takes at commit
     anyway; it conflicts with the FOR UPDATE of the services above and with no reader.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM trainers_worker WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE",
-            [int_array(ids)],
-        )
+    sql = "SELECT * FROM trainers_worker WHERE id = ANY(%s::bigint[]) ORDER BY id FOR KEY SHARE"
+    return list(apps.get_model("trainers.Worker")._default_manager.raw(sql, [int_array(ids)]))
 
 
 def session(pk: int) -> "LabellingSession | None":

@@ -1,13 +1,12 @@
 """The pay report: seconds, hours and money over a range of periods, grouped, scoped by role.
 
 What it counts (docs/api.md, "Pay report"): every timesheet whose period is in the range
-(and whose status matches the optional filter). Frozen timesheets (submitted, approved,
-invoiced) count their stored lines, summed in SQL; open and rejected ones are priced live
-from their sessions in bulk (two queries per period and chunk of workers), exactly as
-their timesheet shows them. Adjustments on those timesheets count in the amount when
-grouping by worker, team or period; they belong to no project, so a project grouping
-leaves them out. Currency is part of every group: amounts in two currencies are never
-added together.
+(and whose status matches the optional filter), by its stored lines, summed in SQL: open
+weeks' lines are kept current as time is logged (payroll.services.timesheets), so the
+report reads what each timesheet shows and prices nothing. Adjustments on those
+timesheets count in the amount when grouping by worker, team or period; they belong to no
+project, so a project grouping leaves them out. Currency is part of every group: amounts
+in two currencies are never added together.
 
 Scope is the timesheets' own selector (`timesheets_visible_to`): finance and admins see
 every worker, a manager only the workers of the teams they manage (LESSONS: Kimai #2478,
@@ -15,7 +14,6 @@ a report is a surface of its own), contractors may not run it.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,7 +24,6 @@ from django.db.models import Exists, OuterRef, QuerySet, Sum
 from core.errors import Forbidden, InvalidInput
 from core.periods import parse_period_key
 from payroll.models import (
-    FROZEN_STATUSES,
     HOURLY_KINDS,
     Adjustment,
     Job,
@@ -37,7 +34,6 @@ from payroll.models import (
     TimesheetStatus,
 )
 from payroll.money import ShownTime, effective_hourly
-from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import timesheets_visible_to
 from trainers.models import Project, Role, Team, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
@@ -48,7 +44,6 @@ MAX_REPORT_WEEKS = 106  # two years and a bit: enough for any year-on-year compa
 REPORT_ROLES = SEES_EVERYTHING | {Role.MANAGER}
 EXPORT_ROLES = SEES_EVERYTHING
 EXPORT_JOB_KIND = "export_report"
-PRICING_CHUNK = 2_000  # workers priced at once, as the close does
 
 ZERO = Decimal("0.00")
 
@@ -168,53 +163,22 @@ def pay_report(
         timesheets = timesheets.filter(status=status)
     totals: _Totals = defaultdict(_Sum)
     _add_stored_lines(totals, timesheets, group_by)
-    _add_live_lines(totals, timesheets, group_by)
     if group_by != "project":
         _add_adjustments(totals, timesheets, group_by)
     return PayReport(group_by, period_from, period_to, status, _rows(totals, group_by))
 
 
 def _add_stored_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
-    """Frozen timesheets: their stored lines, summed per group in one query."""
+    """The timesheets' stored lines (current whatever their status), summed per group in one query."""
     key = _LINE_KEY[group_by]
     rows = (
-        TimesheetLine.objects.filter(timesheet__in=timesheets.filter(status__in=FROZEN_STATUSES).values("pk"))
+        TimesheetLine.objects.filter(timesheet__in=timesheets.values("pk"))
         .order_by()
         .values_list(key, "timesheet__currency", "kind")
         .annotate(seconds=Sum("seconds"), units=Sum("units"), amount=Sum("amount"))
     )
     for group, currency, kind, seconds, units, amount in rows:
         totals[(group, currency)].add_line(kind, seconds, units, amount)
-
-
-def _add_live_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
-    """Open and rejected timesheets: priced live, in bulk per period, as their pages show them."""
-    open_rows = (
-        timesheets.exclude(status__in=FROZEN_STATUSES)
-        .order_by()
-        .values_list("period", "worker_id", "currency")
-    )
-    by_period: dict[str, dict[int, str]] = defaultdict(dict)
-    for period, worker_id, currency in open_rows:
-        by_period[period][worker_id] = currency
-    for period, currencies in sorted(by_period.items()):
-        for workers in _worker_chunks(sorted(currencies)):
-            for worker_pay in price_workers_period(workers, period).values():
-                worker = worker_pay.worker
-                for line in worker_pay.pay.lines:
-                    group = _live_key(group_by, worker, period, line.project_id)
-                    totals[(group, currencies[worker.pk])].add_line(
-                        line.kind, line.seconds, line.units, line.amount
-                    )
-
-
-def _worker_chunks(worker_ids: list[int]) -> Iterable[list[Worker]]:
-    for start in range(0, len(worker_ids), PRICING_CHUNK):
-        yield list(Worker.objects.filter(pk__any_of=worker_ids[start : start + PRICING_CHUNK]))
-
-
-def _live_key(group_by: str, worker: Worker, period: str, project_id: int | None) -> GroupKey:
-    return {"worker": worker.pk, "project": project_id, "team": worker.team_id, "period": period}[group_by]
 
 
 def _add_adjustments(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:

@@ -50,7 +50,7 @@ def currency_change_refusal_for_pay(worker: Worker, new_currency: object) -> str
     period's adjustments (PAY_RULES §3, §7: currencies are never summed together), so
     the currency may not move under a signed timesheet that is not invoiced yet, nor
     under an adjustment in the old currency whose period is not invoiced yet. Open
-    timesheets follow the change (`timesheets_follow_currency_change`).
+    timesheets follow the change (`timesheets_follow_terms_change`).
     """
     signed = (
         Timesheet.objects.filter(worker=worker, status__in=LOCKED_STATUSES - {Status.INVOICED})

@@ -1,7 +1,7 @@
-"""Reads of timesheets: who sees which, their figures (live or stored), problems, open periods."""
+"""Reads of timesheets: who sees which, their stored figures, problems, open periods."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -12,7 +12,6 @@ from django.db.models.functions import Coalesce
 
 from core.periods import iso_week_key, next_period
 from payroll.models import (
-    FROZEN_STATUSES,
     HOURLY_KINDS,
     LINE_ORDER,
     LINE_VALUES,
@@ -24,7 +23,6 @@ from payroll.models import (
 )
 from payroll.money import ShownTime, clock_hours, effective_hourly, line_amount, rate_text
 from payroll.pay import PeriodPay
-from payroll.selectors.pricing import price_workers_period
 from trainers.models import Activity, LabellingSession, Project, Role, User, Worker
 from trainers.selectors import SEES_EVERYTHING, role_of
 
@@ -165,50 +163,32 @@ def next_open_period(worker: Worker, now: datetime) -> str:
 
 
 def timesheet_figures(timesheet: Timesheet) -> TimesheetFigures:
-    """Stored lines once submitted; otherwise priced live from the sessions."""
+    """The timesheet's stored figures (kept current as time is logged) and its problems."""
     return timesheets_figures([timesheet])[timesheet.pk]
 
 
 def timesheets_figures(timesheets: Sequence[Timesheet]) -> dict[int, TimesheetFigures]:
-    """The figures of many timesheets with a handful of queries in all (lists, pages, reports).
+    """The figures of many timesheets with a fixed number of queries (lists, pages, reports).
 
-    Stored lines for frozen timesheets, live pricing (two queries per distinct period) for
-    the others, and one query each for adjustments, project names and the sessions that
-    problems are judged on.
+    Every timesheet's lines are stored and current, whatever its status: one query for
+    them, one each for adjustments and the sessions that problems are judged on, and one
+    for the names of projects with unpriced time, if any has some.
     """
     timesheets = list(timesheets)
-    frozen = [timesheet for timesheet in timesheets if timesheet.status in FROZEN_STATUSES]
-    pays = _live_pays([timesheet for timesheet in timesheets if timesheet.status not in FROZEN_STATUSES])
-    names = _project_names(pays.values())
-    stored = stored_lines([timesheet.pk for timesheet in frozen])
+    stored = stored_lines([timesheet.pk for timesheet in timesheets])
     adjustments = _adjustments_by_timesheet(timesheets)
     sessions = _sessions_by_timesheet(timesheets)
+    names = _unpriced_project_names(timesheets)
     result = {}
     for timesheet in timesheets:
-        pay = pays.get(timesheet.pk)
-        lines = _named_lines(pay, names) if pay else stored.get(timesheet.pk, [])
-        figures = TimesheetFigures(lines, adjustments.get(timesheet.pk, []))
-        problems = timesheet_problems(timesheet, figures, pay, sessions.get(timesheet.pk, []), names)
-        result[timesheet.pk] = TimesheetFigures(lines, figures.adjustments, problems)
+        figures = TimesheetFigures(stored.get(timesheet.pk, []), adjustments.get(timesheet.pk, []))
+        problems = timesheet_problems(timesheet, figures, sessions.get(timesheet.pk, []), names)
+        result[timesheet.pk] = TimesheetFigures(figures.lines, figures.adjustments, problems)
     return result
 
 
-def _live_pays(timesheets: list[Timesheet]) -> dict[int, PeriodPay]:
-    """Price open and rejected timesheets, grouped by period (two queries each)."""
-    by_period: dict[str, list[Timesheet]] = defaultdict(list)
-    for timesheet in timesheets:
-        by_period[timesheet.period].append(timesheet)
-    pays = {}
-    for period, group in by_period.items():
-        priced = price_workers_period({t.worker_id: t.worker for t in group}.values(), period)
-        pays.update({timesheet.pk: priced[timesheet.worker_id].pay for timesheet in group})
-    return pays
-
-
-def _project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
-    pays = list(pays)
-    ids = {line.project_id for pay in pays for line in pay.lines if line.project_id is not None}
-    ids |= {gap.project_id for pay in pays for gap in pay.unpriced}
+def _unpriced_project_names(timesheets: list[Timesheet]) -> dict[int, str]:
+    ids = {project_id for timesheet in timesheets for project_id, _ in timesheet.unpriced}
     return dict(Project.objects.filter(pk__in=ids).values_list("pk", "name")) if ids else {}
 
 
@@ -273,21 +253,12 @@ def _sessions_by_timesheet(timesheets: list[Timesheet]) -> dict[int, list[Labell
     }
 
 
-def pay_project_names(pays: Iterable[PeriodPay]) -> dict[int, str]:
-    """Names of the projects in priced periods (lines and unpriced time), in one query."""
-    return _project_names(pays)
-
-
-def live_lines(pay: PeriodPay, names: dict[int, str] | None = None) -> list[LineFigures]:
-    """Lines of a freshly priced period, with their projects' names (looked up unless given)."""
-    return _named_lines(pay, _project_names([pay]) if names is None else names)
-
-
-def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:
+def live_lines(pay: PeriodPay) -> list[LineFigures]:
+    """Lines of a freshly priced period, to be stored (by project id: names are read with them)."""
     return [
         LineFigures(
             project_id=line.project_id,
-            project_name=names.get(line.project_id, "") if line.project_id is not None else "",
+            project_name="",
             activity=line.activity,
             kind=line.kind,
             hourly_rate=line.rate,
@@ -303,17 +274,16 @@ def _named_lines(pay: PeriodPay, names: dict[int, str]) -> list[LineFigures]:
 def timesheet_problems(
     timesheet: Timesheet,
     figures: TimesheetFigures,
-    pay: PeriodPay | None,
     sessions: list[LabellingSession],
     names: dict[int, str],
 ) -> list[Problem]:
     """Everything a manager should see before approving (blocking first)."""
-    problems = _unpriced_problems(pay, names) if pay else []
+    problems = _unpriced_problems(timesheet, names)
     if figures.total < 0:
         problems.append(Problem("negative_total", True, NEGATIVE_TOTAL.format(total=figures.total)))
     problems += _session_problems(sessions, timesheet.period_end)
     cap = timesheet.worker.weekly_hours_cap
-    worked = pay.total_seconds if pay else figures.total_seconds  # unpriced time is worked time too
+    worked = figures.total_seconds + sum(seconds for _, seconds in timesheet.unpriced)  # unpriced is worked
     if cap is not None and worked > cap * 3600:
         message = f"{clock_hours(worked)} logged, over the contract's weekly cap of {cap} h."
         problems.append(Problem("over_weekly_cap", False, message))
@@ -323,15 +293,15 @@ def timesheet_problems(
     return sorted(problems, key=lambda problem: not problem.blocking)
 
 
-def _unpriced_problems(pay: PeriodPay, names: dict[int, str]) -> list[Problem]:
+def _unpriced_problems(timesheet: Timesheet, names: dict[int, str]) -> list[Problem]:
     return [
         Problem(
             "unpriced_time",
             True,
-            f"{clock_hours(gap.seconds)} on '{names.get(gap.project_id, gap.project_id)}' has no rate; "
+            f"{clock_hours(seconds)} on '{names.get(project_id, project_id)}' has no rate; "
             "finance must add one before this can be submitted or approved.",
         )
-        for gap in pay.unpriced
+        for project_id, seconds in timesheet.unpriced
     ]
 
 

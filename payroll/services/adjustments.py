@@ -11,6 +11,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import MAX_ADJUSTMENT, Adjustment
 from payroll.money import CENT
 from payroll.selectors.timesheets import next_open_period
+from payroll.services.close import timesheets_refresh
 from trainers.models import Role, User, Worker
 from trainers.selectors import manages_worker
 
@@ -30,7 +31,7 @@ def adjustment_create(
             raise InvalidInput(errors)
         _refuse_repeated_adjustment(worker, actor, amount, reason, now)
         period = next_open_period(worker, now)
-        return Adjustment.objects.create(
+        adjustment = Adjustment.objects.create(
             worker=worker,
             amount=amount.quantize(CENT),  # whole cents (checked above), shown as such: 12.50
             currency=currency,
@@ -38,6 +39,8 @@ def adjustment_create(
             applies_to_period=period,
             created_by=actor,
         )
+        timesheets_refresh(workers=[worker.pk], period=period)  # its week shows it at once
+    return adjustment
 
 
 def _adjustment_errors(worker: Worker, amount: Decimal, currency: str, reason: str) -> dict[str, list[str]]:

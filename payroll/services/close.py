@@ -1,59 +1,85 @@
-"""The period close: build or refresh a chunk of workers' timesheets in bulk.
+"""Pricing timesheets into stored lines: on every write, and in bulk at the period close.
 
-A close fans out in chunks of the workers it covers (payroll.selectors.close); each chunk
-is one `timesheets_refresh`.
+`timesheets_refresh` is the one way a timesheet's lines and total are written before
+submit. The writes call it for the weeks they touch (payroll.services.timesheets); the
+close fans out in chunks of the workers it covers (payroll.selectors.close), each chunk
+one call, and after normal operation finds nothing to change.
 """
 
-from collections import defaultdict
+import json
+import logging
+from collections import Counter
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from core.db import locks
 from core.db.lookups import decimal_array, int_array
 from core.periods import period_bounds_by_zone
-from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet, TimesheetLine, TimesheetStatus
+from payroll.models import LINE_VALUES, LOCKED_STATUSES, TimesheetStatus
 from payroll.selectors.pricing import price_workers_period
-from payroll.selectors.timesheets import live_lines, pay_project_names
+from payroll.selectors.timesheets import live_lines
 from payroll.services.timesheet_lines import (
-    LINE_COLUMNS,
     FreshFigures,
     line_key,
     timesheet_lines_insert,
     timesheets_store_figures,
+    unpriced_json,
 )
 from trainers.models import Worker
 
 Status = TimesheetStatus
+logger = logging.getLogger(__name__)
 
 
 def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
-    """Create the period's timesheets and store fresh figures for the unlocked ones.
+    """Create the period's timesheets that have something to pay and store fresh figures.
 
     `workers`: the workers or their ids; they are read again once locked (below).
 
-    One transaction for all the workers given (a chunk of the close), a fixed number of
-    queries whatever their count. Missing timesheets are inserted with their lines and
-    total at once (a first close: nothing to lock, compare or rewrite). Existing unlocked
-    ones are locked in id order (so two refreshes of overlapping chunks queue rather than
-    deadlock) and rewritten only where their lines or total changed. Idempotent: a second
-    run writes nothing. Returns how many timesheets were created or changed.
+    Every write that changes a worker's pay calls this for the weeks it touched, inside its
+    own transaction (no savepoint: a failure here undoes the write); the close calls it
+    for a chunk of workers at a time, as the safety net. A fixed number of queries whatever
+    the workers' count. Existing unsigned timesheets are locked in id order (so two
+    refreshes of overlapping chunks queue rather than deadlock) and rewritten only where
+    their lines, unpriced time or total changed. A missing one is inserted with its lines
+    and total at once when the period has finished time or an adjustment for it.
+    Idempotent: a second run writes nothing. Returns how many were created or changed.
     """
     ids = sorted(worker if isinstance(worker, int) else worker.pk for worker in workers)
     if not ids:
         return 0
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         workers = _lock_workers_for_close(ids)
-        fresh = _fresh_figures(workers, period)
-        created = _insert_missing_timesheets(workers, period, fresh)
+        fresh, worth_a_timesheet = _fresh_figures(workers, period)
+        unsigned = _lock_unsigned(ids, period)
+        changed = _store_changed(unsigned, fresh)
+        have = {stored.worker_id for stored in unsigned}
+        missing = [worker for worker in workers if worker.pk in worth_a_timesheet and worker.pk not in have]
+        created = _insert_missing_timesheets(missing, period, fresh)  # a signed one stays as it is
         timesheet_lines_insert({pk: fresh[worker_id].lines for worker_id, pk in created.items()})
-        existing = [worker.pk for worker in workers if worker.pk not in created]
-        changed = _store_changed(_lock_unlocked(existing, period), fresh)
     return len(created) + changed
+
+
+def timesheets_close(*, worker_ids: list[int], period: str) -> int:
+    """The close of some workers' period: price it from scratch; count (and report) what differed.
+
+    After normal operation every week is current, so the close changes nothing. A week it
+    has to create or correct is a write that did not price its week: logged as an error
+    (an alert), and corrected all the same.
+    """
+    changed = timesheets_refresh(workers=worker_ids, period=period)
+    if changed:
+        logger.error(
+            "The close of %s corrected %d of %d timesheets: a write did not price its week.",
+            period,
+            changed,
+            len(worker_ids),
+        )
+    return changed
 
 
 def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
@@ -63,34 +89,39 @@ def _lock_workers_for_close(ids: list[int]) -> list[Worker]:
     after the chunk, never between its read and its insert; and a submit or invoicing
     holding a worker queues the chunk before it holds any timesheet (no deadlock).
     """
-    locks.workers_key_share(ids)
-    return list(Worker.objects.filter(pk__any_of=ids).order_by("pk"))
+    return locks.workers_key_share(ids)
 
 
-def _fresh_figures(workers: list[Worker], period: str) -> dict[int, FreshFigures]:
-    """Each worker's period priced now: lines (project names from one query), total, currency.
+def _fresh_figures(workers: list[Worker], period: str) -> tuple[dict[int, FreshFigures], set[int]]:
+    """Each worker's period priced now, and which workers have something in it to pay.
 
-    The total is the lines' plus the adjustments landing in the period.
+    The total is the lines' plus the adjustments landing in the period. The lines go to
+    the database, which stores a project's id, not its name: no query for the names.
     """
     priced = price_workers_period(workers, period)
-    names = pay_project_names(worker_pay.pay for worker_pay in priced.values())
     adjustments = _adjustment_totals(list(priced), period)
     figures = {}
     for worker in workers:
-        lines = live_lines(priced[worker.pk].pay, names)
+        pay = priced[worker.pk].pay
+        lines = live_lines(pay)
         total = sum((line.amount for line in lines), adjustments.get(worker.pk, Decimal("0.00")))
-        figures[worker.pk] = FreshFigures(lines, total, worker.currency)
-    return figures
+        unpriced = tuple((gap.project_id, gap.seconds) for gap in pay.unpriced)
+        figures[worker.pk] = FreshFigures(lines, total, worker.currency, unpriced)
+    worth = {pk for pk, fresh in figures.items() if fresh.lines or fresh.unpriced or pk in adjustments}
+    return figures, worth
+
+
+# Plain SQL: on every session write, building the ORM's query cost more than running it.
+ADJUSTMENT_TOTALS_SQL = """
+SELECT worker_id, SUM(amount) FROM payroll_adjustment
+WHERE worker_id = ANY(%s::bigint[]) AND applies_to_period = %s GROUP BY worker_id
+"""
 
 
 def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]:
-    rows = (
-        Adjustment.objects.filter(worker_id__any_of=worker_ids, applies_to_period=period)
-        .values("worker_id")
-        .annotate(amount=Sum("amount"))
-        .values_list("worker_id", "amount")
-    )
-    return dict(rows)
+    with connection.cursor() as cursor:
+        cursor.execute(ADJUSTMENT_TOTALS_SQL, [int_array(worker_ids), period])
+        return dict(cursor.fetchall())
 
 
 # What bulk_create(ignore_conflicts=True) would write, from arrays, returning what it
@@ -100,10 +131,11 @@ def _adjustment_totals(worker_ids: list[int], period: str) -> dict[int, Decimal]
 # A timesheet created concurrently is kept (the unique constraint) and not returned.
 NEW_OPEN_TIMESHEETS_SQL = """
 INSERT INTO payroll_timesheet (worker_id, period, period_start, period_end, currency,
-    status, total, decision_note, created_at, updated_at)
+    status, total, unpriced, decision_note, created_at, updated_at)
 SELECT new.worker_id, %(period)s, kind.period_start, kind.period_end, kind.currency,
-    %(status)s, new.total, '', %(now)s, %(now)s
-FROM unnest(%(workers)s::bigint[], %(kinds)s::bigint[], %(totals)s::numeric[]) AS new (worker_id, kind, total)
+    %(status)s, new.total, new.unpriced::jsonb, '', %(now)s, %(now)s
+FROM unnest(%(workers)s::bigint[], %(kinds)s::bigint[], %(totals)s::numeric[], %(unpriced)s::text[])
+    AS new (worker_id, kind, total, unpriced)
 JOIN unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[], %(currencies)s::varchar[])
     WITH ORDINALITY AS kind (period_start, period_end, currency, number) ON kind.number = new.kind
 ORDER BY new.worker_id
@@ -116,6 +148,8 @@ def _insert_missing_timesheets(
     workers: list[Worker], period: str, fresh: dict[int, FreshFigures]
 ) -> dict[int, int]:
     """Insert the open timesheets that do not exist yet, with their totals; return {worker id: new id}."""
+    if not workers:
+        return {}
     bounds = period_bounds_by_zone(period, {worker.time_zone for worker in workers})
     kinds: dict[tuple[str, str], int] = {}  # (zone, currency): its number, from 1
     for worker in workers:
@@ -127,6 +161,7 @@ def _insert_missing_timesheets(
         "workers": int_array(worker.pk for worker in workers),
         "kinds": int_array(kinds[worker.time_zone, worker.currency] for worker in workers),
         "totals": decimal_array(fresh[worker.pk].total for worker in workers),
+        "unpriced": [unpriced_json(fresh[worker.pk]) for worker in workers],
         "starts": [bounds[zone][0] for zone, _ in kinds],
         "ends": [bounds[zone][1] for zone, _ in kinds],
         "currencies": [currency for _, currency in kinds],
@@ -136,35 +171,60 @@ def _insert_missing_timesheets(
         return dict(cursor.fetchall())
 
 
-# (id, worker id, total) of a timesheet the close may rewrite.
-OpenTimesheet = tuple[int, int, Decimal]
+class StoredTimesheet(NamedTuple):
+    """An unsigned timesheet as stored, locked: what a refresh compares fresh figures with."""
+
+    pk: int
+    worker_id: int
+    total: Decimal
+    currency: str
+    unpriced: list[list[int]]
+    lines: Counter[tuple[object, ...]]  # line_key of each stored line
 
 
-def _lock_unlocked(worker_ids: list[int], period: str) -> list[OpenTimesheet]:
-    """Lock these workers' timesheets of the period that are not signed, in id order."""
+# The unsigned timesheets locked in id order (after their workers: core.db.locks) and their
+# lines, in one round trip: on every session write the ORM's two queries cost more than this.
+LOCK_UNSIGNED_SQL = f"""
+WITH locked AS MATERIALIZED (
+    SELECT id, worker_id, total, currency, unpriced FROM payroll_timesheet
+    WHERE worker_id = ANY(%s::bigint[]) AND period = %s AND status <> ALL(%s::varchar[])
+    ORDER BY id FOR UPDATE
+)
+SELECT locked.*, {", ".join(f"line.{name}" for name in LINE_VALUES)}
+FROM locked LEFT JOIN payroll_timesheetline AS line ON line.timesheet_id = locked.id
+"""  # noqa: S608 - the line's column names, a constant
+
+
+def _lock_unsigned(worker_ids: list[int], period: str) -> list[StoredTimesheet]:
+    """Lock these workers' timesheets of the period that are not signed, with their lines."""
     if not worker_ids:
         return []
-    unlocked = Timesheet.objects.filter(worker_id__any_of=worker_ids, period=period)
-    return list(
-        locks.timesheets(unlocked.exclude(status__in=LOCKED_STATUSES)).values_list("pk", "worker_id", "total")
+    found: dict[int, StoredTimesheet] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_UNSIGNED_SQL, [int_array(worker_ids), period, sorted(LOCKED_STATUSES)])
+        for pk, worker_id, total, currency, unpriced, *line in cursor.fetchall():
+            # Django has psycopg hand jsonb over as text (its JSONField decodes it): so do we.
+            stored = StoredTimesheet(pk, worker_id, total, currency, json.loads(unpriced), Counter())
+            stored = found.setdefault(pk, stored)
+            if line[LINE_VALUES.index("kind")] is not None:  # a timesheet without lines joins none
+                stored.lines[tuple(line)] += 1
+    return list(found.values())
+
+
+def _differs(stored: StoredTimesheet, fresh: FreshFigures) -> bool:
+    return (
+        (stored.total, stored.currency) != (fresh.total, fresh.currency)
+        or [tuple(gap) for gap in stored.unpriced] != list(fresh.unpriced)
+        or stored.lines != Counter(map(line_key, fresh.lines))
     )
 
 
-def _store_changed(timesheets: list[OpenTimesheet], fresh: dict[int, FreshFigures]) -> int:
+def _store_changed(timesheets: list[StoredTimesheet], fresh: dict[int, FreshFigures]) -> int:
     """Rewrite the lines and total of the timesheets whose figures differ; return how many."""
-    if not timesheets:
-        return 0
-    stored: dict[int, list[tuple[object, ...]]] = defaultdict(list)
-    rows = TimesheetLine.objects.filter(timesheet_id__any_of=[pk for pk, _, _ in timesheets]).values_list(
-        "timesheet_id", *LINE_COLUMNS[1:]
-    )
-    for timesheet_id, *key in rows:
-        stored[timesheet_id].append(tuple(key))
     changed = {
-        pk: fresh[worker_id]
-        for pk, worker_id, total in timesheets
-        if total != fresh[worker_id].total
-        or sorted(stored[pk]) != sorted(map(line_key, fresh[worker_id].lines))
+        stored.pk: fresh[stored.worker_id]
+        for stored in timesheets
+        if _differs(stored, fresh[stored.worker_id])
     }
     timesheets_store_figures(changed)
     return len(changed)

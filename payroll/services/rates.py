@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from core.db import locks
 from core.errors import InvalidInput
 from payroll.models import RATE_DAYS, Rate
+from payroll.services.timesheets import timesheets_reprice_unsigned
 from trainers.models import NON_PRODUCTION_ACTIVITIES, Role, User, Worker
 from trainers.services.people import ensure_role
 
@@ -36,8 +37,11 @@ def rate_update(*, actor: User, rate: Rate, changes: Mapping[str, Any]) -> Rate:
 def rate_delete(*, actor: User, rate: Rate) -> None:
     """Remove a rate entered by mistake (its history is kept)."""
     ensure_role(actor, RATE_MANAGERS)
-    rate._history_user = actor  # type: ignore[attr-defined]
-    rate.delete()
+    with transaction.atomic():
+        worker = locks.worker(rate.worker_id)  # as _save_rate: the worker's writes queue
+        rate._history_user = actor  # type: ignore[attr-defined]
+        rate.delete()
+        timesheets_reprice_unsigned(worker)
 
 
 # The calendar Fairhour holds (periods of 2000-2999); a rate outside it could not be read in
@@ -68,6 +72,7 @@ def _save_rate(actor: User, rate: Rate) -> Rate:
             if "unique" not in str(error).lower():
                 raise
             raise InvalidInput({"effective_from": [SAME_DAY_MESSAGE]}) from error
+        timesheets_reprice_unsigned(rate.worker)
     return rate
 
 

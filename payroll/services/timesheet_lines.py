@@ -1,13 +1,14 @@
-"""A timesheet's stored lines and total: refreshed by the close, stored for good at submit.
+"""A timesheet's stored lines and total: kept current on every write, frozen at submit.
 
-Set-based whatever the number of timesheets: one DELETE of their old lines, one COPY of
-the new ones, one UPDATE of their totals.
+Set-based whatever the number of timesheets: one statement deletes their old lines and
+stores their totals, one COPY writes the new lines.
 """
 
+import json
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from operator import attrgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.utils import timezone
@@ -20,12 +21,22 @@ from payroll.selectors.timesheets import LineFigures
 LINE_COLUMNS = ("timesheet_id", *LINE_VALUES)
 
 
+# Time with no rate on one project: (project id, seconds), as Timesheet.unpriced stores it.
+UnpricedSeconds = tuple[int, int]
+
+
 class FreshFigures(NamedTuple):
-    """A timesheet's figures as just priced: its lines, total (adjustments in) and currency."""
+    """A timesheet's figures as just priced: lines, total (adjustments in), currency, unpriced time."""
 
     lines: list[LineFigures]
     total: Decimal
     currency: str
+    unpriced: tuple[UnpricedSeconds, ...] = ()
+
+
+def unpriced_json(figures: FreshFigures) -> str:
+    """The unpriced time as Timesheet.unpriced stores it: `[[project id, seconds], ...]`."""
+    return json.dumps([list(gap) for gap in figures.unpriced])
 
 
 def line_key(line: LineFigures) -> tuple[object, ...]:
@@ -42,22 +53,29 @@ def timesheet_lines_insert(lines: Mapping[int, Iterable[LineFigures]]) -> None:
     insert_rows(TimesheetLine, LINE_COLUMNS, rows)
 
 
-# The model's table and columns; one row of arrays per timesheet, each array one parameter.
+# The old lines go and the totals are stored in one statement (one round trip on every
+# session write); one row of arrays per timesheet, each array one parameter.
 STORE_TOTALS_SQL = """
-UPDATE payroll_timesheet AS t SET total = v.total, currency = v.currency, updated_at = %s
-FROM unnest(%s::bigint[], %s::numeric[], %s::varchar[]) AS v (id, total, currency)
+WITH gone AS (DELETE FROM payroll_timesheetline WHERE timesheet_id = ANY(%(ids)s::bigint[]))
+UPDATE payroll_timesheet AS t
+SET total = v.total, currency = v.currency, unpriced = v.unpriced::jsonb, updated_at = %(now)s
+FROM unnest(%(ids)s::bigint[], %(totals)s::numeric[], %(currencies)s::varchar[], %(unpriced)s::text[])
+    AS v (id, total, currency, unpriced)
 WHERE t.id = v.id
 """
 
 
 def timesheets_store_figures(figures: Mapping[int, FreshFigures]) -> None:
-    """Replace these timesheets' lines and store their totals and currency ({timesheet id: figures})."""
+    """Replace these timesheets' lines; store their totals, currency and unpriced time ({id: figures})."""
     if not figures:
         return
-    ids = list(figures)
-    TimesheetLine.objects.filter(timesheet_id__any_of=ids).delete()
-    timesheet_lines_insert({timesheet_id: fresh.lines for timesheet_id, fresh in figures.items()})
-    totals = decimal_array(fresh.total for fresh in figures.values())
-    currencies = [fresh.currency for fresh in figures.values()]
+    params: dict[str, Any] = {
+        "ids": int_array(figures),
+        "totals": decimal_array(fresh.total for fresh in figures.values()),
+        "currencies": [fresh.currency for fresh in figures.values()],
+        "unpriced": [unpriced_json(fresh) for fresh in figures.values()],
+        "now": timezone.now(),
+    }
     with connection.cursor() as cursor:
-        cursor.execute(STORE_TOTALS_SQL, [timezone.now(), int_array(ids), totals, currencies])
+        cursor.execute(STORE_TOTALS_SQL, params)
+    timesheet_lines_insert({timesheet_id: fresh.lines for timesheet_id, fresh in figures.items()})

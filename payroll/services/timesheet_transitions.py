@@ -19,6 +19,7 @@ timesheets, each in id order. So an approval racing a session edit, or two appro
 serialised: one wins, the other gets a 409.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,9 +32,9 @@ from django.utils import timezone
 from core.db import locks
 from core.db.lookups import int_array
 from core.errors import Conflict, Forbidden, InvalidInput
-from payroll.models import Timesheet, TimesheetStatus
+from payroll.models import LOCKED_STATUSES, Timesheet, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
-from payroll.services.timesheet_lines import FreshFigures, timesheets_store_figures
+from payroll.services.timesheets import timesheets_follow_time
 from trainers.models import Role, User
 from trainers.selectors import manages_teams
 
@@ -90,20 +91,28 @@ def _guard_invoice(actor: User | None, parties: Sequence[Party]) -> None:
 
 
 def _submit(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
-    """Price each period now and store its lines, total and currency for good."""
+    """Price each period once more under the lock, then freeze its stored lines and total."""
     for timesheet in timesheets:
         if now < timesheet.period_start:
             message = f"Period {timesheet.period} has not started yet; submit it once it has."
             raise Conflict(_about(timesheets, timesheet, message))
-    figures = _unblocked(timesheets, "Cannot submit yet: ")
-    # Priced with the worker's rates, which are in the contract currency: a close that ran
-    # while the currency changed may have labelled an open timesheet with the old one.
-    fresh = {}
-    for timesheet in timesheets:
-        timesheet.total, timesheet.currency = figures[timesheet.pk].total, timesheet.worker.currency
-        fresh[timesheet.pk] = FreshFigures(figures[timesheet.pk].lines, timesheet.total, timesheet.currency)
-    timesheets_store_figures(fresh)
+    _price_again(timesheets)  # live pricing kept them current: the last look before signing
+    rows = Timesheet.objects.filter(pk__any_of=[t.pk for t in timesheets]).values_list(
+        "pk", "total", "currency", "unpriced"
+    )
+    priced = {pk: figures for pk, *figures in rows}
+    for timesheet in timesheets:  # as just stored, for the problems below and the caller
+        timesheet.total, timesheet.currency, timesheet.unpriced = priced[timesheet.pk]
+    _unblocked(timesheets, "Cannot submit yet: ")
     return {"submitted_at": now, "decided_at": None, "decided_by": None, "decision_note": ""}
+
+
+def _price_again(timesheets: list[Timesheet]) -> None:
+    """Price the timesheets' weeks again (a reopened week may have missed a rate meanwhile)."""
+    by_period: dict[str, set[int]] = defaultdict(set)
+    for timesheet in timesheets:
+        by_period[timesheet.period].add(timesheet.worker_id)
+    timesheets_follow_time(by_period)
 
 
 def _approve(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
@@ -193,6 +202,8 @@ def timesheets_transition(
         changes = {**effect(actor, locked, note, now), "updated_at": timezone.now()}
         moved = timesheets_move(action=action, ids=ids, changes=changes)
         timesheet_events_insert(action=action, moved=moved, actor=actor, at=now, notes=note)
+        if transition.target not in LOCKED_STATUSES:  # unsigned again: priced on today's terms
+            _price_again(locked)
     for timesheet in locked:
         timesheet.status = transition.target
         for name, value in changes.items():

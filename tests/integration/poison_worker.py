@@ -25,4 +25,4 @@ def poison_the_close(**kwargs: Any) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
         return 0
 
-    tasks.timesheets_refresh = die  # type: ignore[assignment]
+    tasks.timesheets_close = die  # type: ignore[assignment]

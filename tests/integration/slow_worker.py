@@ -21,11 +21,11 @@ def slow_down_the_close(**kwargs: Any) -> None:
     """In each pool process (Django is ready by now), make every close chunk sleep first."""
     from payroll import tasks
 
-    refresh = tasks.timesheets_refresh
+    refresh = tasks.timesheets_close
     seconds = float(os.environ.get("SLOW_CHUNK_SECONDS", "0.5"))
 
     def slow_refresh(**kwargs: Any) -> int:
         time.sleep(seconds)
         return refresh(**kwargs)
 
-    tasks.timesheets_refresh = slow_refresh  # type: ignore[assignment]
+    tasks.timesheets_close = slow_refresh  # type: ignore[assignment]

@@ -86,7 +86,7 @@ def test_a_failed_close_is_reported_as_an_error(priced_world, monkeypatch):
     def broken(**kwargs):
         raise ValueError("pricing exploded")
 
-    monkeypatch.setattr("payroll.tasks.timesheets_refresh", broken)
+    monkeypatch.setattr("payroll.tasks.timesheets_close", broken)
     # when / then
     with pytest.raises(CommandError, match="pricing exploded"):
         run(PERIOD)

@@ -174,8 +174,8 @@ def test_the_forgotten_timer_mail_gives_local_times_with_the_zone_named(world):
 
 def test_an_empty_open_week_is_reminded_with_a_two_decimal_zero_and_its_currency(world):
     """Amounts in mails: two decimals beside the currency, also for a week with no time."""
-    # given an ended week with no sessions at all
-    timesheets_refresh(workers=[world.worker_b], period="2026-W44")
+    # given an ended week with no sessions at all, whose timesheet the contractor opened
+    timesheet_get_or_create(worker=world.worker_b, period="2026-W44")
     # when
     reminders_send(now=AFTER)
     # then

@@ -11,7 +11,7 @@ The world (tests/conftest.py) at Fri 2026-11-20 12:00 UTC, with the `figures` be
 and an adjustment of +5.00 USD for contractor_a that lands on W46.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -22,7 +22,7 @@ from core.errors import Forbidden, InvalidInput
 from payroll.models import Timesheet, TimesheetLine
 from payroll.selectors.reports import MAX_REPORT_WEEKS, pay_report, report_params_errors
 from payroll.services.adjustments import adjustment_create
-from payroll.services.close import timesheets_refresh
+from payroll.services.rates import rate_create
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.factories import RateFactory, SessionFactory, WorkerFactory
@@ -67,6 +67,12 @@ def build_figures(world):
         now=datetime(2026, 11, 10, 18, 0, tzinfo=UTC),  # lands on W46, still open
     )
     return world
+
+
+def raise_rate(finance, worker, hourly_rate):
+    """A new default rate from Sun 1 Nov (before W45), added as finance adds one."""
+    fields = {"worker": worker, "hourly_rate": Decimal(hourly_rate), "currency": worker.currency}
+    rate_create(actor=finance, fields={**fields, "effective_from": date(2026, 11, 1)})
 
 
 def table(user, group_by, period_from=W45, period_to=W46, status=None):
@@ -172,17 +178,16 @@ def test_contractors_may_not_run_reports(figures):
         pay_report(user=figures.contractor_a, period_from=W45, period_to=W45, group_by="worker")
 
 
-def test_frozen_timesheets_keep_their_stored_figures_and_open_ones_are_priced_live(figures):
-    # given the close stored W46's lines, then finance raised a's rate from W45 on
-    timesheets_refresh(workers=[figures.worker_a], period=W46)
-    RateFactory(worker=figures.worker_a, hourly_rate=Decimal("99.00"), effective_from=datetime(2026, 11, 1))
+def test_frozen_timesheets_keep_their_stored_figures_and_open_ones_follow_a_new_rate(figures):
+    # given finance raised a's rate from W45 on
+    raise_rate(figures.finance, figures.worker_a, "99.00")
     # when
     rows = table(figures.finance, "period", status=None)
     # then approved W45 keeps 30.00 (+ 40.00 of a2, whose rate did not change);
-    # open W46 is 1:30 at 99.00 = 148.50 (+ 5.00), not the stale stored 22.50
+    # open W46 was priced again when the rate was added: 1:30 at 99.00 = 148.50 (+ 5.00)
     usd = {row[0]: row[5] for row in rows if row[2] == "USD"}
     assert usd == {W45: "70.00", W46: "153.50"}
-    assert TimesheetLine.objects.get(timesheet__period=W46).amount == Decimal("22.50")
+    assert TimesheetLine.objects.get(timesheet__period=W46).amount == Decimal("148.50")
 
 
 def test_the_status_filter_counts_only_timesheets_in_that_status(figures):
@@ -201,20 +206,22 @@ def test_a_rejected_timesheet_is_priced_live(figures):
     # given b's submitted W45 is rejected, then b's rate goes up
     b45 = Timesheet.objects.get(worker=figures.worker_b, period=W45)
     timesheet_transition(actor=figures.manager_b, timesheet=b45, action="reject", note="Wrong project")
-    RateFactory(worker=figures.worker_b, hourly_rate=Decimal("11.00"), effective_from=datetime(2026, 11, 1))
+    raise_rate(figures.finance, figures.worker_b, "11.00")
     # then 2 h at 11.00
     assert table(figures.finance, "worker", status="rejected") == [
         (figures.worker_b.pk, "Worker contractor_b", "EUR", 7200, "2.00", "22.00", "0.00")
     ]
 
 
-def test_an_adjustment_on_a_period_without_a_counted_timesheet_is_not_counted(figures):
-    # given an adjustment for a2 that lands on W47, which has no timesheet
+def test_an_adjustment_counts_on_the_week_it_lands_on_and_only_in_its_range(figures):
+    # given an adjustment for a2 that lands on W47, a week without time
     adjustment_create(
         actor=figures.finance, worker=figures.worker_a2, amount=Decimal("-3.00"), currency="USD", reason="Fix"
     )
-    # then W45-W47 for a2 is still W45's 40.00
+    # then W47 has its timesheet at once: W45-W47 for a2 is 40.00 - 3.00; W45-W46 leaves it out
     rows = table(figures.finance, "worker", W45, "2026-W47")
+    assert [row[5] for row in rows if row[0] == figures.worker_a2.pk] == ["37.00"]
+    rows = table(figures.finance, "worker", W45, W46)
     assert [row[5] for row in rows if row[0] == figures.worker_a2.pk] == ["40.00"]
 
 

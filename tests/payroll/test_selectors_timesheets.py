@@ -28,6 +28,7 @@ from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import World
 from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
 from trainers.models import LabellingSession, Worker
+from trainers.services.sessions import session_create
 
 pytestmark = pytest.mark.django_db
 
@@ -151,16 +152,18 @@ def test_a_manager_of_two_teams_sees_each_timesheet_once(world, sheets):
 # Figures -----------------------------------------------------------------------------------------------
 
 
-def test_open_figures_are_priced_live_with_names_and_both_hour_formats(world, rate_a):
-    # given a second project at 18.00 and 1:20 on it beside Monday's 2 h on project A
+def test_open_figures_are_current_as_time_is_logged_with_names_and_both_hour_formats(world, rate_a):
+    # given a second project at 18.00 and 1:20 logged on it beside Monday's 2 h on project A
     other = ProjectFactory(name="Project C", workers=[world.worker_a])
     RateFactory(worker=world.worker_a, project=other, hourly_rate=Decimal("18.00"))
     timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W45)
-    SessionFactory(
+    session_create(
+        actor=world.contractor_a,
         worker=world.worker_a,
         project=other,
         started_at=local(2026, 11, 3, 9),
         ended_at=local(2026, 11, 3, 10, 20),
+        now=local(2026, 11, 3, 10, 20),
     )
     # when read (no close has run)
     figures = timesheet_figures(timesheet)

@@ -52,8 +52,8 @@ def refresh_calls(monkeypatch) -> list[list[int]]:
     """Record the workers each close chunk works on (instead of working)."""
     calls: list[list[int]] = []
     monkeypatch.setattr(
-        "payroll.tasks.timesheets_refresh",
-        lambda *, workers, period: calls.append(list(workers)) or 0,
+        "payroll.tasks.timesheets_close",
+        lambda *, worker_ids, period: calls.append(list(worker_ids)) or 0,
     )
     return calls
 
@@ -70,7 +70,7 @@ def test_each_delivery_is_counted_before_the_work_and_the_count_survives_a_failu
     def broken(**kwargs):
         raise ValueError("pricing exploded")
 
-    monkeypatch.setattr("payroll.tasks.timesheets_refresh", broken)
+    monkeypatch.setattr("payroll.tasks.timesheets_close", broken)
     before = timezone.now()
     # when
     with pytest.raises(ValueError, match="pricing exploded"):

@@ -14,6 +14,7 @@ from payroll.services.close import timesheets_refresh
 from payroll.services.reminders import STAGE_APPROVE, STAGE_SUBMIT, reminders_send
 from tests.factories import RateFactory, UserFactory
 from trainers.models import Role
+from trainers.services.sessions import session_update
 
 pytestmark = pytest.mark.django_db
 PERIOD = "2026-W45"  # ended by Mon 9 Nov 2026 06:00 UTC in every zone of the world
@@ -67,10 +68,14 @@ def test_the_submit_mail_names_the_period_total_and_link(world, sheets, settings
     assert f"https://fairhour.example/timesheets/{timesheet.pk}/" in message.body
 
 
-def test_the_submit_mail_shows_the_live_total_of_an_open_timesheet(world, sheets):
-    # given a session edited after the last close: stored total 30.00, live 45.00
-    world.session_a.ended_at = world.session_a.ended_at.replace(hour=18)
-    world.session_a.save()
+def test_the_submit_mail_shows_the_current_total_of_an_open_timesheet(world, sheets):
+    # given a session lengthened after the week ended: 30.00 before, 45.00 now
+    session_update(
+        actor=world.contractor_a,
+        session=world.session_a,
+        changes={"ended_at": world.session_a.ended_at.replace(hour=18)},
+        now=AFTER,
+    )
     # when
     reminders_send(now=AFTER)
     # then

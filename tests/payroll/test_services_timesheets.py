@@ -844,12 +844,15 @@ def test_period_bounds_are_read_in_the_workers_zone(db, zone, period, start, end
     assert timesheet.currency == "EUR"
 
 
-def test_a_worker_without_time_gets_an_empty_open_timesheet(db):
+def test_a_week_without_time_gets_no_timesheet_until_one_is_opened_and_then_an_empty_one(db):
     # given
     worker = WorkerFactory()
     ProjectFactory(workers=[worker])
-    # when
+    # when the week is priced (as the close does), nothing is created
     timesheets_refresh(workers=[worker], period=W45)
+    assert not Timesheet.objects.filter(worker=worker).exists()
+    # when the contractor opens it
+    timesheet_get_or_create(worker=worker, period=W45)
     # then
     timesheet = Timesheet.objects.get(worker=worker)
     assert (timesheet.status, timesheet.total, stored(timesheet)) == ("open", Decimal("0.00"), [])

@@ -78,7 +78,7 @@ def test_a_failing_chunk_fails_the_job_so_a_new_close_can_start(close_job, monke
     def broken(**kwargs):
         raise ValueError("pricing exploded")
 
-    monkeypatch.setattr("payroll.tasks.timesheets_refresh", broken)
+    monkeypatch.setattr("payroll.tasks.timesheets_close", broken)
     # when
     with pytest.raises(ValueError, match="pricing exploded"):
         tasks.close_period.delay(close_job.pk)

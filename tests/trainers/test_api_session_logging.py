@@ -51,11 +51,16 @@ def test_a_logged_session_costs_a_fixed_number_of_queries(world, frozen_now, cli
         response = client.post(URL, {**BODY, "project": world.project_a.pk}, format="json")
     # then: the token with its user and worker; the project among those the caller may see; the
     # transaction (a savepoint inside the test's own): the worker lock with the assignment, the
-    # period lock, and one statement for the session and its history row
+    # period lock, and one statement for the session and its history row; then its week priced
+    # (payroll.services.close.timesheets_refresh): the worker held and read, its spans, rates
+    # and adjustments, its unsigned timesheet locked with its lines (none yet: the week's
+    # first session), the timesheet inserted and its lines copied
     assert response.status_code == 201, response.data
     statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
     # the exclusion constraint refuses overlaps, so no overlap query
-    assert " ".join(statements) == "SELECT SELECT SAVEPOINT SELECT SELECT WITH RELEASE"
+    logging = "SELECT SELECT SAVEPOINT SELECT SELECT WITH"
+    pricing = "SELECT SELECT SELECT SELECT WITH INSERT COPY"
+    assert " ".join(statements) == f"{logging} {pricing} RELEASE"
 
 
 @pytest.mark.django_db(transaction=True)

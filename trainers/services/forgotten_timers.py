@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from core.db import locks
 from trainers.models import LabellingSession
+from trainers.services.sessions import announce_time_changed
 
 logger = logging.getLogger(__name__)
 CHANGE_REASON = "Stopped by Fairhour at the maximum session length"
@@ -60,6 +61,7 @@ def forgotten_timer_stop(*, session_id: int, now: datetime) -> bool:
         session._history_user = None  # type: ignore[attr-defined]  # the system, not a person
         session._change_reason = CHANGE_REASON  # type: ignore[attr-defined]
         session.save(update_fields=["ended_at", "needs_review", "updated_at"])
+        announce_time_changed(session.worker, session)
         # Sent inside the transaction: if the mail fails, the timer stays running and the
         # next run stops it and tries the mail again.
         if session.worker.email and session.worker.user.is_active:  # who cannot sign in cannot correct it

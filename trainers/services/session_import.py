@@ -12,6 +12,7 @@ written without the ORM's per-value work: PostgreSQL COPY, for the sessions and 
 history rows alike.
 """
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +21,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.db import locks
+from core.periods import periods_touched
 from trainers import rules
+from trainers.hooks import time_changed
 from trainers.models import Project, Role, User, Worker
 from trainers.rules import Errors, add_error
 from trainers.services.session_bulk_write import write_sessions
@@ -53,6 +56,7 @@ def sessions_import(*, actor: User, content: bytes, now: datetime | None = None)
                 f"{len(errors)} of {len(records)} rows are invalid; nothing was imported.", errors
             )
         _insert(actor, parsed)
+        _announce_time_changed(parsed)
     return len(parsed)
 
 
@@ -156,6 +160,15 @@ class _ImportContext:
 
     def _assigned(self, project: Project, worker: Worker) -> bool:
         return (project.pk, worker.pk) in self.assignments
+
+
+def _announce_time_changed(parsed: list[ParsedRow]) -> None:
+    """Tell payroll every week the file added time to, for all its workers at once."""
+    changes: dict[str, set[int]] = defaultdict(set)
+    for row in parsed:
+        for period in periods_touched(row.started_at, row.ended_at, row.worker.zone):
+            changes[period].add(row.worker.pk)
+    time_changed(changes)
 
 
 def _own_worker(actor: User) -> Worker | None:

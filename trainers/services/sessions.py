@@ -4,6 +4,11 @@ Each service locks the worker row first, so one worker's session writes run one 
 time. PostgreSQL's exclusion constraint refuses an overlapping session (no overlap query
 before every write), and the refusal names the session it overlaps, read after the
 rollback. The rules and their words are trainers.rules, shared with the CSV import.
+
+Every write that changes finished time announces the weeks it touched
+(`announce_time_changed`), inside its transaction: payroll prices those weeks again there,
+so a timesheet's lines are current the moment the write commits. A running timer is not
+time yet: starting one announces nothing.
 """
 
 from collections.abc import Callable, Iterator, Mapping
@@ -20,7 +25,7 @@ from core.db import locks
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.periods import periods_touched
 from trainers import rules
-from trainers.hooks import period_lock_reason
+from trainers.hooks import period_lock_reason, time_changed
 from trainers.models import Activity, LabellingSession, Project, Role, SessionSource, User, Worker
 from trainers.rules import Errors, Interval, truncate_to_second
 from trainers.services.session_bulk_write import session_insert_with_history
@@ -84,6 +89,7 @@ def session_stop(
         if task_count is not None:
             session.task_count = task_count
         _validate_and_save(actor, session, now=now, adds_time=False)
+        announce_time_changed(session.worker, session)
     return session
 
 
@@ -114,6 +120,7 @@ def session_create(
             source=source,
         )
         _validate_and_save(actor, session, now=now or timezone.now(), assigned=assigned)
+        announce_time_changed(worker, session)
     return session
 
 
@@ -140,6 +147,7 @@ def session_update(
             setattr(session, field, value)
         adds_time = session.project_id != project_before or not _within(session, before)
         _validate_and_save(actor, session, now=now or timezone.now(), adds_time=adds_time)
+        announce_time_changed(session.worker, before, session)
     return session
 
 
@@ -168,7 +176,24 @@ def _locked_session(pk: int) -> LabellingSession:
 def _delete(actor: User, session: LabellingSession) -> None:
     _ensure_unlocked(session.worker, session.started_at, session.ended_at)
     session._history_user = actor  # type: ignore[attr-defined]
+    gone = Interval(session.started_at, session.ended_at)
     session.delete()
+    announce_time_changed(session.worker, gone)
+
+
+def announce_time_changed(worker: Worker, *spans: Interval | LabellingSession) -> None:
+    """Tell payroll (trainers.hooks) which of the worker's weeks these finished spans touch.
+
+    Each span is the time as it was or as it now is: an edit passes both, so the week a
+    session left is priced again as well as the week it joined. Running spans are skipped.
+    """
+    periods: set[str] = set()
+    for span in spans:
+        if isinstance(span, LabellingSession):
+            span = Interval(span.started_at, span.ended_at)
+        if span.end is not None:
+            periods.update(periods_touched(span.start, span.end, worker.zone))
+    time_changed({period: {worker.pk} for period in periods})
 
 
 def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:

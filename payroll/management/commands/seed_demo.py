@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from payroll.models import Rate, Timesheet
+from payroll.models import Rate, Timesheet, TimesheetStatus
 from payroll.services.invoices import invoice_issue
 from payroll.services.rates import rate_create
 from payroll.services.timesheet_transitions import timesheet_transition
@@ -202,7 +202,7 @@ class Command(BaseCommand):
         Lena: the week before last invoiced, last week approved (finance can invoice it);
         Priya: last week submitted (in Maria's approval queue); Carlos: last week open.
         """
-        if Timesheet.objects.exists():
+        if Timesheet.objects.exclude(status=TimesheetStatus.OPEN).exists():  # seeded before
             return
         finance = User.objects.get(username="fiona")
         lena, priya = Worker.objects.get(user__username="lena"), Worker.objects.get(user__username="priya")
