@@ -9,6 +9,7 @@ cells, so a negative adjustment is -12.5, not the text "-12.50").
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import QuerySet
@@ -16,6 +17,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
 
 from payroll.models import Invoice, InvoiceStatus
 from payroll.selectors.reports import REPORT_FIGURES, PayReport, PayReportRow
@@ -67,32 +69,111 @@ def payout_csv(invoices: QuerySet[Invoice]) -> str:
 
 
 # Pay report files ---------------------------------------------------------------------
+#
+# Headers are for people: "Worker", "Hours", "Amount (USD)". A file of one currency names
+# it in its money headers; a file of several says plain "Amount" and each row's currency
+# is in the Currency column, which every file keeps so its columns never move. The XLSX
+# ends with a bold total row per currency (never one across currencies); the CSV has none,
+# so a program or a pivot table reads one row per group and nothing else.
 
-_GROUP_COLUMNS = {
-    "worker": ("worker_id", "worker"),
-    "project": ("project_id", "project"),
-    "team": ("team_id", "team"),
-    "period": ("period",),
+_GROUP_HEADERS = {
+    "worker": ("Worker ID", "Worker"),
+    "project": ("Project ID", "Project"),
+    "team": ("Team ID", "Team"),
+    "period": ("Week",),
 }
+_FIGURE_HEADERS = {
+    "currency": "Currency",
+    "seconds": "Seconds",
+    "duration": "Duration",
+    "hours": "Hours",
+    "tasks": "Tasks",
+    "top_up": "Top-up",
+    "adjustments": "Adjustments",
+    "amount": "Amount",
+    "effective_hourly": "Effective hourly",
+}
+_MONEY_FIGURES = ("top_up", "adjustments", "amount")
 NO_TEAM = "No team"
+TOTAL = "Total"
+ZERO = Decimal("0.00")
 # Number formats of the XLSX's number cells: money and hours show two decimals.
 TWO_DECIMALS = "0.00"
 WHOLE = "0"
+# Column widths in characters: room for the longest cell, within reason.
+WIDTH_PADDING = 2
+MAX_WIDTH = 60
 
 
-def report_table(report: PayReport) -> tuple[tuple[str, ...], list[tuple[Cell, ...]]]:
-    """The report as a header and rows of cells: ids, names, currency, then the figures."""
-    header = (*_GROUP_COLUMNS[report.group_by], *REPORT_FIGURES)
-    rows = []
-    for row in report.rows:
-        if report.group_by == "period":
-            group: tuple[Cell, ...] = (row.name,)
-        else:
-            no_team = report.group_by == "team" and row.key is None
-            no_id = no_team or row.key is None  # no team, or the top-ups, which have no project
-            group = ("" if no_id else int(row.key or 0), NO_TEAM if no_team else row.name)
-        rows.append((*group, *(_figure(row, name) for name in REPORT_FIGURES)))
-    return header, rows
+@dataclass(frozen=True)
+class ReportTable:
+    """A report as its files hold it: the header, a row per group, a total row per currency."""
+
+    header: tuple[str, ...]
+    rows: list[tuple[Cell, ...]]
+    totals: list[tuple[Cell, ...]]
+
+
+def report_table(report: PayReport) -> ReportTable:
+    """The report as cells: ids, names, currency, then the figures; totals per currency."""
+    currencies = {row.currency for row in report.rows}
+    currency = currencies.pop() if len(currencies) == 1 else None
+    header = (
+        *_GROUP_HEADERS[report.group_by],
+        *(_figure_header(name, currency) for name in REPORT_FIGURES),
+    )
+    rows = [(*_group_cells(report.group_by, row), *_figures(row)) for row in report.rows]
+    blank_group = ("",) * (len(_GROUP_HEADERS[report.group_by]) - 1)
+    totals = [(TOTAL, *blank_group, *_figures(total)) for total in currency_totals(report.rows)]
+    return ReportTable(header, rows, totals)
+
+
+def currency_totals(rows: Iterable[PayReportRow]) -> list[PayReportRow]:
+    """One row per currency adding up its groups, by currency code (currencies never mix).
+
+    A total is a row like the others, so its hours, duration and effective hourly follow
+    the rows' own rules: hours of the summed seconds, (amount - adjustments) per hour.
+    """
+    sums: dict[str, list[PayReportRow]] = {}
+    for row in rows:
+        sums.setdefault(row.currency, []).append(row)
+    return [
+        PayReportRow(
+            key=None,
+            name=TOTAL,
+            currency=currency,
+            seconds=sum(row.seconds for row in group),
+            amount=sum((row.amount for row in group), ZERO),
+            adjustments=sum((row.adjustments for row in group), ZERO),
+            tasks=sum(row.tasks for row in group),
+            top_up=sum((row.top_up for row in group), ZERO),
+        )
+        for currency, group in sorted(sums.items())
+    ]
+
+
+def _figure_header(name: str, currency: str | None) -> str:
+    """A figure's header, naming the file's one currency on its money columns."""
+    text = _FIGURE_HEADERS[name]
+    if currency is None:
+        return text
+    if name in _MONEY_FIGURES:
+        return f"{text} ({currency})"
+    if name == "effective_hourly":
+        return f"{text} ({currency}/h)"
+    return text
+
+
+def _group_cells(group_by: str, row: PayReportRow) -> tuple[Cell, ...]:
+    if group_by == "period":
+        return (row.name,)
+    no_team = group_by == "team" and row.key is None
+    no_id = no_team or row.key is None  # no team, or the top-ups, which have no project
+    return ("" if no_id else int(row.key or 0), NO_TEAM if no_team else row.name)
+
+
+def _figures(row: PayReportRow) -> tuple[Cell, ...]:
+    return tuple(_figure(row, name) for name in REPORT_FIGURES)
 
 
 def _figure(row: PayReportRow, name: str) -> Cell:
@@ -100,17 +181,41 @@ def _figure(row: PayReportRow, name: str) -> Cell:
     return "" if value is None else value  # no time, no effective rate
 
 
-def xlsx_bytes(header: Sequence[str], rows: Iterable[Sequence[Cell]], title: str = "Report") -> bytes:
-    """An XLSX workbook of one sheet: a bold header, typed number cells, inert text cells."""
+def xlsx_bytes(
+    header: Sequence[str],
+    rows: Sequence[Sequence[Cell]],
+    title: str = "Report",
+    totals: Sequence[Sequence[Cell]] = (),
+) -> bytes:
+    """An XLSX workbook of one sheet: a bold, frozen header, typed number cells, inert text
+    cells, columns as wide as their cells, and the `totals` rows last, in bold."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
+    # A write-only sheet writes its views and columns before its first row: set them now.
+    sheet.freeze_panes = "A2"
+    for index, width in enumerate(_column_widths([header, *rows, *totals]), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
     sheet.append([_xlsx_cell(sheet, name, font=bold) for name in header])
     for row in rows:
         sheet.append([_xlsx_cell(sheet, cell) for cell in row])
+    for row in totals:
+        sheet.append([_xlsx_cell(sheet, cell, font=bold) for cell in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _column_widths(rows: Sequence[Sequence[Cell]]) -> list[int]:
+    """Each column's width: its longest cell as shown, plus a little room."""
+    widths: list[int] = []
+    for row in rows:
+        for index, cell in enumerate(row):
+            shown = len(f"{cell:.2f}" if isinstance(cell, Decimal) else str(cell))
+            if index == len(widths):
+                widths.append(0)
+            widths[index] = max(widths[index], shown)
+    return [min(width + WIDTH_PADDING, MAX_WIDTH) for width in widths]
 
 
 def _xlsx_cell(sheet: object, value: Cell, font: Font | None = None) -> WriteOnlyCell:

@@ -60,16 +60,16 @@ def report_export(*, job_id: int) -> None:
         raise Forbidden("An export runs as the person who asked for it; this job has nobody.")
     file_format = job.params["format"]
     report = pay_report(user=job.created_by, **job.params["params"])
-    header, rows = report_table(report)
+    table = report_table(report)
     if file_format == "xlsx":
-        data = xlsx_bytes(header, rows, title=f"Pay by {report.group_by}")
+        data = xlsx_bytes(table.header, table.rows, title=f"Pay by {report.group_by}", totals=table.totals)
     else:
-        data = csv_text(header, rows).encode("utf-8")
+        data = csv_text(table.header, table.rows).encode("utf-8")  # no total rows: see payroll.exports
     name = f"{EXPORT_FOLDER}/export-{job.pk}.{file_format}"
     default_storage.delete(name)  # a rerun replaces the file rather than adding a second one
     stored = default_storage.save(name, ContentFile(data))
     result = {
-        "rows": len(rows),
+        "rows": len(table.rows),  # the groups, not the totals
         "format": file_format,
         "url": f"/api/v1/exports/{job.pk}/download/",
         "file": stored,

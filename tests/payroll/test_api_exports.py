@@ -26,6 +26,11 @@ pytestmark = pytest.mark.django_db
 EVIL_NAME = '=HYPERLINK("http://evil.example","click")'
 EVIL_PROJECT = "+cmd|' /C calc'!A0"
 PARAMS = {"period_from": W45, "period_to": W46, "group_by": "worker"}
+# USD and EUR in one file: a Currency column and plain money headers.
+MIXED_HEADER = (
+    *("Worker ID", "Worker", "Currency", "Seconds", "Duration", "Hours"),
+    *("Tasks", "Top-up", "Adjustments", "Amount", "Effective hourly"),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -93,10 +98,7 @@ def test_a_csv_export_runs_as_a_job_and_downloads(export, client_for, figures):
     assert f"pay-worker-{W45}-{W46}.csv" in file["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(body_of(file).decode())))
     assert rows == [
-        [
-            *("worker_id", "worker", "currency", "seconds", "duration", "hours"),
-            *("tasks", "top_up", "adjustments", "amount", "effective_hourly"),
-        ],
+        [*MIXED_HEADER],
         [
             *(str(figures.worker_a.pk), "'" + EVIL_NAME, "USD", "12600", "3:30:00", "3.50"),
             *("0", "0.00", "5.00", "57.50", "15.00"),
@@ -125,9 +127,7 @@ def test_an_xlsx_export_has_number_cells_and_inert_text(export, client_for, figu
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     header, first, *_ = xlsx_rows(response)
-    assert [cell.value for cell in header][-7:] == [
-        *("duration", "hours", "tasks", "top_up", "adjustments", "amount", "effective_hourly")
-    ]
+    assert tuple(cell.value for cell in header) == MIXED_HEADER
     worker_id, name, currency, seconds, duration, hours, tasks, top_up, adjustments, amount, hourly = first
     assert (name.value, name.data_type) == ("'" + EVIL_NAME, "s")  # text, never a formula
     assert (currency.value, duration.value) == ("USD", "3:30:00")
@@ -135,6 +135,46 @@ def test_an_xlsx_export_has_number_cells_and_inert_text(export, client_for, figu
         assert (cell.data_type, cell.value, cell.number_format) == ("n", value, "0")
     for cell, value in ((hours, 3.5), (top_up, 0), (adjustments, 5), (amount, 57.5), (hourly, 15)):
         assert (cell.data_type, cell.value, cell.number_format) == ("n", value, "0.00")
+
+
+def test_an_xlsx_has_a_frozen_header_column_widths_and_a_total_per_currency(export, client_for, figures):
+    # when finance exports USD and EUR rows
+    job_id = export(file_format="xlsx").json()["job"]
+    sheet = load_workbook(io.BytesIO(body_of(download(client_for(figures.finance), job_id)))).active
+    # then the header stays in view and every column is as wide as its cells
+    assert sheet.freeze_panes == "A2"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJK"}
+    assert widths["B"] >= len(EVIL_NAME) and widths["K"] >= len("Effective hourly")
+    # and after the three workers, one bold total per currency, never one across them
+    rows = list(sheet.iter_rows(min_row=5))
+    assert [[cell.value for cell in row] for row in rows] == [
+        ["Total", None, "EUR", 7200, "2:00:00", 2, 0, 0, 0, 20, 10],
+        ["Total", None, "USD", 19800, "5:30:00", 5.5, 0, 0, 5, 97.5, 16.82],  # 92.50 / 5.5 h
+    ]
+    assert all(cell.font.bold for row in rows for cell in row)
+    assert [row[9].number_format for row in rows] == ["0.00", "0.00"]
+
+
+def test_a_single_currency_file_names_it_in_the_money_headers(export, client_for, figures):
+    # when the range holds USD rows only (W46: contractor_a's open week and adjustment)
+    job_id = export(file_format="xlsx", period_from=W46).json()["job"]
+    header, row, total = xlsx_rows(download(client_for(figures.finance), job_id))
+    # then the money headers say USD, and the one total matches the one row
+    assert [cell.value for cell in header][2:] == [
+        *("Currency", "Seconds", "Duration", "Hours", "Tasks", "Top-up (USD)", "Adjustments (USD)"),
+        *("Amount (USD)", "Effective hourly (USD/h)"),
+    ]
+    assert [cell.value for cell in total] == ["Total", None, *(cell.value for cell in row[2:])]
+    assert [cell.value for cell in row][-3:] == [5, 27.5, 15]
+
+
+def test_a_csv_has_the_same_headers_and_no_total_row(export, client_for, figures):
+    # when
+    job_id = export(period_from=W46).json()["job"]
+    rows = list(csv.reader(io.StringIO(body_of(download(client_for(figures.finance), job_id)).decode())))
+    # then
+    assert rows[0][-4:] == ["Top-up (USD)", "Adjustments (USD)", "Amount (USD)", "Effective hourly (USD/h)"]
+    assert [row[1] for row in rows[1:]] == ["'" + EVIL_NAME]
 
 
 def test_an_xlsx_by_project_neutralises_a_project_name(export, client_for, figures):
@@ -147,6 +187,8 @@ def test_an_xlsx_by_project_neutralises_a_project_name(export, client_for, figur
         ("'" + EVIL_PROJECT, "EUR", 20),
         ("'" + EVIL_PROJECT, "USD", 22.5),
         ("Project A", "USD", 70),
+        (None, "EUR", 20),  # the totals: by project, without the adjustment
+        (None, "USD", 92.5),
     ]
 
 

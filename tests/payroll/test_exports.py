@@ -1,4 +1,4 @@
-"""The payout CSV: one row per unpaid invoice, spreadsheet formulas neutralised."""
+"""The payout CSV and the report files: formulas neutralised, headers people read, totals."""
 
 import csv
 import io
@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from payroll.exports import csv_text, neutralise, xlsx_bytes
+from payroll.exports import csv_text, neutralise, report_table, xlsx_bytes
+from payroll.selectors.reports import PayReport, PayReportRow
 from payroll.services.invoice_payments import invoice_pay
 from payroll.services.invoices import invoice_issue
 from tests.factories import RateFactory
@@ -93,3 +94,85 @@ def test_xlsx_keeps_numbers_typed_and_text_inert():
     assert [(cell.value, cell.data_type) for cell in rows[0]] == [("'-12.50", "s"), (-12.5, "n")]
     assert [(cell.value, cell.data_type) for cell in rows[1]] == [("'@SUM(A1)", "s"), (7, "n")]
     assert (rows[0][1].number_format, rows[1][1].number_format) == ("0.00", "0")
+
+
+def cents(*texts: str) -> tuple[Decimal, ...]:
+    return tuple(Decimal(text) for text in texts)
+
+
+def usd_and_eur_report() -> PayReport:
+    """Cents a float would lose (0.10 + 0.20) and an hourly rate that does not divide evenly."""
+    rows = [
+        PayReportRow(3, "Ana", "USD", 3600, Decimal("0.10"), Decimal("0.00")),
+        PayReportRow(1, "Ben", "EUR", 1800, Decimal("7.50"), Decimal("0.00"), 2, Decimal("1.25")),
+        PayReportRow(2, "Cy", "USD", 3600, Decimal("0.20"), Decimal("0.00")),
+        PayReportRow(4, "Di", "USD", 3600, Decimal("10.05"), Decimal("0.05"), 3, Decimal("0.40")),
+    ]
+    return PayReport("worker", "2026-W45", "2026-W45", None, rows)
+
+
+def test_the_report_table_adds_up_each_currency_on_its_own_to_the_cent():
+    # when
+    table = report_table(usd_and_eur_report())
+    # then a total per currency, by code: hours of the summed seconds, and the USD effective
+    # hourly (amount - adjustments) per hour is 10.30 / 3 h = 3.43
+    assert table.totals == [
+        ("Total", "", "EUR", 1800, "0:30:00", *cents("0.50"), 2, *cents("1.25", "0.00", "7.50", "15.00")),
+        ("Total", "", "USD", 10800, "3:00:00", *cents("3.00"), 3, *cents("0.40", "0.05", "10.35", "3.43")),
+    ]
+    assert table.header[-4:] == ("Top-up", "Adjustments", "Amount", "Effective hourly")
+    assert [row[1] for row in table.rows] == ["Ana", "Ben", "Cy", "Di"]  # the report's order
+
+
+def test_a_report_of_one_currency_names_it_and_a_week_total_has_no_id_column():
+    # given a report by week in one currency
+    rows = [
+        PayReportRow("2026-W45", "2026-W45", "EUR", 7200, Decimal("20.00"), Decimal("0.00")),
+        PayReportRow("2026-W46", "2026-W46", "EUR", 0, Decimal("-3.00"), Decimal("-3.00")),
+    ]
+    # when
+    table = report_table(PayReport("period", "2026-W45", "2026-W46", None, rows))
+    # then
+    assert table.header == (
+        *("Week", "Currency", "Seconds", "Duration", "Hours", "Tasks", "Top-up (EUR)"),
+        *("Adjustments (EUR)", "Amount (EUR)", "Effective hourly (EUR/h)"),
+    )
+    assert table.rows[1][-1] == ""  # no time, no effective rate
+    assert table.totals == [
+        ("Total", "EUR", 7200, "2:00:00", *cents("2.00"), 0, *cents("0.00", "-3.00", "17.00", "10.00"))
+    ]
+
+
+def test_an_empty_report_has_plain_headers_and_no_total():
+    table = report_table(PayReport("team", "2026-W45", "2026-W45", None, []))
+    assert (table.header[:3], table.header[-2], table.rows, table.totals) == (
+        ("Team ID", "Team", "Currency"),
+        "Amount",
+        [],
+        [],
+    )
+
+
+def test_the_xlsx_freezes_its_header_sizes_its_columns_and_bolds_its_totals():
+    # given
+    table = report_table(usd_and_eur_report())
+    # when
+    data = xlsx_bytes(table.header, table.rows, title="Pay by worker", totals=table.totals)
+    sheet = load_workbook(io.BytesIO(data)).active
+    # then
+    assert (sheet.title, sheet.freeze_panes) == ("Pay by worker", "A2")
+    widths = [sheet.column_dimensions[letter].width for letter in "ABCDEFGHIJK"]
+    assert widths[:3] == [len("Worker ID") + 2, len("Worker") + 2, len("Currency") + 2]
+    assert widths[-1] == len("Effective hourly") + 2
+    header, *rows = sheet.iter_rows()
+    assert all(cell.font.bold for cell in header)
+    assert [row[0].value for row in rows] == [3, 1, 2, 4, "Total", "Total"]
+    assert [any(cell.font.bold for cell in row) for row in rows] == [False] * 4 + [True] * 2
+    totals = [(row[2].value, f"{row[9].value:.2f}", f"{row[10].value:.2f}") for row in rows[-2:]]
+    assert totals == [("EUR", "7.50", "15.00"), ("USD", "10.35", "3.43")]
+
+
+def test_a_long_name_widens_its_column_only_so_far():
+    data = xlsx_bytes(["Worker", "Amount"], [["x" * 200, Decimal("123456.78")]])
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert (sheet.column_dimensions["A"].width, sheet.column_dimensions["B"].width) == (60, 11)
