@@ -1,4 +1,9 @@
-"""Web pages of pay reports: charts and tables per week, project and team, and their exports."""
+"""Web pages of pay reports: charts and tables per week, project and team, and their exports.
+
+Each grouping has a bar chart of hours and one bar chart per currency of the amount:
+currencies never share an axis or a sum. The figures are in a table below the charts,
+with a total per currency.
+"""
 
 from collections import defaultdict
 from datetime import timedelta
@@ -15,10 +20,11 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, InvalidInput
 from core.periods import iso_week_key
+from payroll.exports import currency_totals
 from payroll.forms import ExportForm, ReportForm
 from payroll.money import decimal_hours
 from payroll.selectors.jobs import jobs_visible_to
-from payroll.selectors.reports import EXPORT_JOB_KIND, pay_report
+from payroll.selectors.reports import EXPORT_JOB_KIND, PayReportRow, pay_report
 from payroll.services.exports import export_start
 from trainers.models import Role
 from trainers.web import actor, field_errors, form_errors_from, parse_id, refusal_message, role_required
@@ -85,8 +91,12 @@ def _default_report_range() -> dict[str, str]:
     return {"period_from": iso_week_key(first, utc), "period_to": iso_week_key(last, utc)}
 
 
-def _chart(group_by: str, title: str, rows: list[Any]) -> dict[str, Any]:
-    """A chart's data: hours per group (all currencies) and amounts per currency, as strings."""
+def _chart(group_by: str, title: str, rows: list[PayReportRow]) -> dict[str, Any]:
+    """A grouping's charts and table: hours, and each currency's amount on a chart of its own.
+
+    The data goes to the page as strings (no floats): labels, hours per group (time adds up
+    across currencies) and amounts per currency (money never does).
+    """
     # Groups by key, not by name: two clients' projects may share a name.
     labels: dict[Any, str] = {}
     seconds: dict[Any, int] = defaultdict(int)
@@ -105,14 +115,34 @@ def _chart(group_by: str, title: str, rows: list[Any]) -> dict[str, Any]:
         },
     }
     chart_id = f"chart-{group_by}"
+    canvases = [
+        _canvas(f"{chart_id}-hours", "Hours", f"Bar chart of the hours {title}"),
+        *(
+            _canvas(
+                f"{chart_id}-amount-{currency}",
+                f"Amount ({currency})",
+                f"Bar chart of the amount in {currency} {title}",
+                currency,
+            )
+            for currency in data["amounts"]
+        ),
+    ]
     return {
         "id": chart_id,
         "data_id": f"{chart_id}-data",
         "group_by": group_by,
         "title": title,
         "rows": rows,
+        "totals": currency_totals(rows),
         "data": data,
+        "canvases": canvases,
     }
+
+
+def _canvas(canvas_id: str, caption: str, description: str, currency: str = "") -> dict[str, str]:
+    """One chart: its caption, and a text alternative that points at the figures' table."""
+    label = f"{description}; the table below has the figures."
+    return {"id": canvas_id, "caption": caption, "label": label, "currency": currency}
 
 
 def _export_job(request: HttpRequest) -> Any:

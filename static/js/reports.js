@@ -1,32 +1,46 @@
-// Pay report charts: hours as bars (left axis), each currency's amount as a line (right
-// axis; currencies are never added together). Data comes from json_script blocks.
+// Pay report charts: a bar chart of hours, and a bar chart of each currency's amount on a
+// canvas of its own (currencies never share an axis or a sum). Data comes from json_script
+// blocks as strings; tooltips show those strings (two decimals), not the floats drawn.
 (function () {
   "use strict";
-  var colours = ["#1f5fbf", "#1b7a3a", "#b42318", "#8a5a00", "#6b3fb0"];
+  var HOURS_COLOUR = "#1f5fbf";
+  var AMOUNT_COLOURS = ["#1b7a3a", "#8a5a00", "#6b3fb0", "#b42318"];
+
+  function series(canvas, data) {
+    var currency = canvas.dataset.currency;
+    if (!currency) {
+      return { label: "Hours", axis: "hours", figures: data.hours, colour: HOURS_COLOUR };
+    }
+    var index = Object.keys(data.amounts).indexOf(currency);
+    return {
+      label: "Amount (" + currency + ")", axis: currency, figures: data.amounts[currency],
+      colour: AMOUNT_COLOURS[index % AMOUNT_COLOURS.length]
+    };
+  }
+
   function draw(canvas) {
     var data = JSON.parse(document.getElementById(canvas.dataset.chart).textContent);
-    var datasets = [{
-      type: "bar", label: "Hours", data: data.hours.map(Number), yAxisID: "hours",
-      backgroundColor: "rgba(31, 95, 191, 0.35)", borderColor: "#1f5fbf", borderWidth: 1
-    }];
-    Object.keys(data.amounts).forEach(function (currency, index) {
-      var colour = colours[(index + 1) % colours.length];
-      datasets.push({
-        type: "line", label: "Amount " + currency, data: data.amounts[currency].map(Number),
-        yAxisID: "amount", borderColor: colour, backgroundColor: colour, tension: 0.2
-      });
-    });
+    var shown = series(canvas, data);
     new window.Chart(canvas, {
-      data: { labels: data.labels, datasets: datasets },
+      type: "bar",
+      data: {
+        labels: data.labels,
+        datasets: [{
+          label: shown.label, data: shown.figures.map(Number),
+          backgroundColor: shown.colour, borderColor: shown.colour, borderWidth: 1
+        }]
+      },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        scales: {
-          hours: { type: "linear", position: "left", beginAtZero: true, title: { display: true, text: "hours" } },
-          amount: { type: "linear", position: "right", beginAtZero: true, grid: { drawOnChartArea: false }, title: { display: true, text: "amount" } }
-        }
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: function (item) { return shown.label + ": " + shown.figures[item.dataIndex]; } } }
+        },
+        scales: { y: { beginAtZero: true, title: { display: true, text: shown.axis } } }
       }
     });
   }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!window.Chart) { return; }
     document.querySelectorAll("canvas[data-chart]").forEach(draw);

@@ -109,8 +109,9 @@ def test_the_managers_and_finances_pages_and_charts_work_under_the_policy(watche
         visit(page, site + path)
     period = world.session_a.period
     visit(page, f"{site}/reports/?period_from={period}&period_to={period}")
-    expect(page.locator("#chart-period")).to_be_visible()
-    assert page.evaluate("Chart.getChart(document.getElementById('chart-period')).data.labels") == [period]
+    expect(page.locator("#chart-period-hours")).to_be_visible()
+    chart = "Chart.getChart(document.getElementById('chart-period-hours'))"
+    assert page.evaluate(f"{chart}.data.labels") == [period]
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, site, "finance")
     for path in ("/finance/", "/invoices/", "/rates/", "/rates/new/", "/adjustments/", "/reports/"):

@@ -204,10 +204,10 @@ def test_finance_invoices_a_period_downloads_pdf_and_xlsx_and_sees_the_chart(pag
     page.get_by_label("From week").fill(period)
     page.get_by_label("To week").fill(period)
     page.get_by_role("button", name="Show").click()
-    expect(page.locator("#chart-period")).to_be_visible()
-    labels = page.evaluate("Chart.getChart(document.getElementById('chart-period')).data.labels")
+    expect(page.locator("#chart-period-hours")).to_be_visible()
+    labels = page.evaluate("Chart.getChart(document.getElementById('chart-period-hours')).data.labels")
     assert labels == [period]
-    assert page.evaluate("document.getElementById('chart-project').height") > 0
+    assert page.evaluate("document.getElementById('chart-project-hours').height") > 0
     page.get_by_label("Format").select_option("xlsx")
     page.get_by_role("button", name="Export").click()
     expect(page.get_by_test_id("job-status")).to_have_text("Done", timeout=10_000)

@@ -2,7 +2,6 @@
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.test import Client
@@ -18,6 +17,7 @@ from payroll.models import (
     Timesheet,
     TimesheetStatus,
 )
+from payroll.selectors.reports import PayReportRow
 from payroll.services.invoices import invoice_issue
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
@@ -365,6 +365,39 @@ def test_reports_chart_data_per_week_project_and_team_for_a_manager(world, submi
         assert f'id="{chart}"' in page
     assert '{"labels": ["' + period + '"], "hours": ["2.00"], "amounts": {"USD": ["30.00"]}}' in page
     assert 'id="start-export"' not in page
+    # and each grouping draws hours and USD on charts of their own, its figures in plain view
+    for group_by in ("period", "project", "team"):
+        assert f'id="chart-{group_by}-hours"' in page and f'id="chart-{group_by}-amount-USD"' in page
+    assert "<details" not in page and "<caption>Figures per week</caption>" in page
+
+
+def test_the_report_chart_gives_each_currency_its_chart_and_total():
+    # given a week paid in USD and EUR
+    rows = [
+        PayReportRow("2026-W45", "2026-W45", "EUR", 1800, Decimal("7.50"), Decimal("0.00")),
+        PayReportRow("2026-W45", "2026-W45", "USD", 3600, Decimal("0.10"), Decimal("0.00")),
+        PayReportRow("2026-W46", "2026-W46", "USD", 3600, Decimal("0.20"), Decimal("0.00")),
+    ]
+    # when
+    chart = _chart("period", "per week", rows)
+    # then the hours add up across currencies, the amounts never do
+    assert chart["data"] == {
+        "labels": ["2026-W45", "2026-W46"],
+        "hours": ["1.50", "1.00"],
+        "amounts": {"EUR": ["7.50", "0.00"], "USD": ["0.10", "0.20"]},
+    }
+    assert [(canvas["id"], canvas["currency"]) for canvas in chart["canvases"]] == [
+        ("chart-period-hours", ""),
+        ("chart-period-amount-EUR", "EUR"),
+        ("chart-period-amount-USD", "USD"),
+    ]
+    assert chart["canvases"][2]["label"] == (
+        "Bar chart of the amount in USD per week; the table below has the figures."
+    )
+    assert [(total.currency, total.hours, total.amount) for total in chart["totals"]] == [
+        ("EUR", Decimal("0.50"), Decimal("7.50")),
+        ("USD", Decimal("2.00"), Decimal("0.30")),
+    ]
 
 
 @pytest.mark.django_db
@@ -471,8 +504,8 @@ def test_the_timesheet_page_lists_a_session_that_began_the_week_before(world, su
 def test_the_report_chart_adds_up_groups_that_share_a_name():
     # given two clients' projects both called "Image QA"
     rows = [
-        SimpleNamespace(key=1, name="Image QA", currency="USD", seconds=3600, amount=Decimal("1000.00")),
-        SimpleNamespace(key=2, name="Image QA", currency="USD", seconds=1800, amount=Decimal("200.00")),
+        PayReportRow(1, "Image QA", "USD", 3600, Decimal("1000.00"), Decimal("0.00")),
+        PayReportRow(2, "Image QA", "USD", 1800, Decimal("200.00"), Decimal("0.00")),
     ]
     # when they are charted per project
     chart = _chart("project", "Per project", rows)
