@@ -6,7 +6,6 @@ time (the bulk close), then pure pricing in memory (payroll.pay).
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -22,15 +21,6 @@ ZONE_SLACK = timedelta(hours=15)
 SECONDS_PER_HOUR = 3600
 
 
-@dataclass(frozen=True)
-class WorkerPay:
-    """A worker's priced period."""
-
-    worker: Worker
-    period: str
-    pay: PeriodPay
-
-
 def overtime_policy(worker: Worker) -> OvertimePolicy:
     """The worker's contract overtime terms (off unless a threshold is set)."""
     if worker.overtime_after_hours is None:
@@ -41,15 +31,15 @@ def overtime_policy(worker: Worker) -> OvertimePolicy:
 
 def price_worker_period(worker: Worker, period: str) -> PeriodPay:
     """Price one worker's period from the stored sessions and rates."""
-    return price_workers_period([worker], period)[worker.pk].pay
+    return price_workers_period([worker], period)[worker.pk]
 
 
-def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, WorkerPay]:
-    """Price many workers' period with two queries in all (the bulk close uses this)."""
+def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, PeriodPay]:
+    """Price many workers' period with two queries in all ({worker id: pay}; the close uses this)."""
     workers = list(workers)
     spans = _finished_spans(workers, period)
     rates = _rate_rows(workers)
-    priced = {}
+    priced: dict[int, PeriodPay] = {}
     windows: dict[str, tuple[int, int]] = {}
     for worker in workers:
         steps = rate_steps_in_zone(rates.get(worker.pk, ()), worker.zone)
@@ -62,7 +52,7 @@ def price_workers_period(workers: Iterable[Worker], period: str) -> dict[int, Wo
             overtime_policy(worker),
             worker.minimum_hourly,
         )
-        priced[worker.pk] = WorkerPay(worker, period, pay)
+        priced[worker.pk] = pay
     return priced
 
 

@@ -102,7 +102,7 @@ def _fresh_figures(workers: list[Worker], period: str) -> tuple[dict[int, FreshF
     adjustments = _adjustment_totals(list(priced), period)
     figures = {}
     for worker in workers:
-        pay = priced[worker.pk].pay
+        pay = priced[worker.pk]
         lines = live_lines(pay)
         total = sum((line.amount for line in lines), adjustments.get(worker.pk, Decimal("0.00")))
         unpriced = tuple((gap.project_id, gap.seconds) for gap in pay.unpriced)

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from core.periods import period_bounds, periods_touched
 from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet
@@ -45,18 +44,16 @@ def timesheets_reprice_unsigned(worker: Worker) -> None:
 def timesheets_follow_terms_change(worker: Worker, fields: set[str]) -> None:
     """After a change of pay terms, the worker's unsigned weeks are priced on the new ones.
 
-    A new zone moves their bounds first (the week is the worker's local week); a new
-    currency relabels them, since a week whose lines come out the same would not be rewritten.
+    A new zone moves their bounds first (the week is the worker's local week; pricing
+    stores figures, not bounds). A new currency needs nothing more: the pricing compares
+    and stores each week's currency with its total.
     """
     if not fields & PAY_TERMS:
         return
-    unsigned = _unsigned(worker)
     if "time_zone" in fields:
-        for timesheet in unsigned:
+        for timesheet in _unsigned(worker):
             timesheet.period_start, timesheet.period_end = period_bounds(timesheet.period, worker.zone)
             timesheet.save(update_fields=["period_start", "period_end", "updated_at"])
-    if "currency" in fields:
-        unsigned.update(currency=worker.currency, updated_at=timezone.now())
     timesheets_reprice_unsigned(worker)
 
 
