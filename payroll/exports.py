@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from payroll.models import Invoice, InvoiceStatus
-from payroll.selectors.reports import REPORT_FIGURES, PayReport, PayReportRow
+from payroll.selectors.reports import REPORT_FIGURES, TOTAL, PayReport, PayReportRow, currency_totals
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PAYOUT_COLUMNS = ("worker", "email", "amount", "currency", "invoice_number", "reference")
@@ -95,8 +95,6 @@ _FIGURE_HEADERS = {
 }
 _MONEY_FIGURES = ("top_up", "adjustments", "amount")
 NO_TEAM = "No team"
-TOTAL = "Total"
-ZERO = Decimal("0.00")
 # Number formats of the XLSX's number cells: money and hours show two decimals.
 TWO_DECIMALS = "0.00"
 WHOLE = "0"
@@ -126,30 +124,6 @@ def report_table(report: PayReport) -> ReportTable:
     blank_group = ("",) * (len(_GROUP_HEADERS[report.group_by]) - 1)
     totals = [(TOTAL, *blank_group, *_figures(total)) for total in currency_totals(report.rows)]
     return ReportTable(header, rows, totals)
-
-
-def currency_totals(rows: Iterable[PayReportRow]) -> list[PayReportRow]:
-    """One row per currency adding up its groups, by currency code (currencies never mix).
-
-    A total is a row like the others, so its hours, duration and effective hourly follow
-    the rows' own rules: hours of the summed seconds, (amount - adjustments) per hour.
-    """
-    sums: dict[str, list[PayReportRow]] = {}
-    for row in rows:
-        sums.setdefault(row.currency, []).append(row)
-    return [
-        PayReportRow(
-            key=None,
-            name=TOTAL,
-            currency=currency,
-            seconds=sum(row.seconds for row in group),
-            amount=sum((row.amount for row in group), ZERO),
-            adjustments=sum((row.adjustments for row in group), ZERO),
-            tasks=sum(row.tasks for row in group),
-            top_up=sum((row.top_up for row in group), ZERO),
-        )
-        for currency, group in sorted(sums.items())
-    ]
 
 
 def _figure_header(name: str, currency: str | None) -> str:

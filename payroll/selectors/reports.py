@@ -14,6 +14,7 @@ a report is a surface of its own), contractors may not run it.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -115,6 +116,33 @@ class PayReportRow(ShownTime):
     def effective_hourly(self) -> Decimal | None:
         """Pay for the work (adjustments aside) per hour worked; display only."""
         return effective_hourly(self.amount - self.adjustments, self.seconds)
+
+
+TOTAL = "Total"  # the name of a currency's total row
+
+
+def currency_totals(rows: Iterable[PayReportRow]) -> list[PayReportRow]:
+    """One row per currency adding up its groups, by currency code (currencies never mix).
+
+    A total is a row like the others, so its hours, duration and effective hourly follow
+    the rows' own rules: hours of the summed seconds, (amount - adjustments) per hour.
+    """
+    sums: dict[str, list[PayReportRow]] = {}
+    for row in rows:
+        sums.setdefault(row.currency, []).append(row)
+    return [
+        PayReportRow(
+            key=None,
+            name=TOTAL,
+            currency=currency,
+            seconds=sum(row.seconds for row in group),
+            amount=sum((row.amount for row in group), ZERO),
+            adjustments=sum((row.adjustments for row in group), ZERO),
+            tasks=sum(row.tasks for row in group),
+            top_up=sum((row.top_up for row in group), ZERO),
+        )
+        for currency, group in sorted(sums.items())
+    ]
 
 
 @dataclass(frozen=True)

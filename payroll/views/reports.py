@@ -20,11 +20,10 @@ from django.views.decorators.http import require_POST
 
 from core.errors import DomainError, InvalidInput
 from core.periods import iso_week_key
-from payroll.exports import currency_totals
 from payroll.forms import ExportForm, ReportForm
 from payroll.money import decimal_hours
 from payroll.selectors.jobs import jobs_visible_to
-from payroll.selectors.reports import EXPORT_JOB_KIND, PayReportRow, pay_report
+from payroll.selectors.reports import EXPORT_JOB_KIND, PayReportRow, currency_totals, pay_report
 from payroll.services.exports import export_start
 from trainers.models import Role
 from trainers.web import actor, field_errors, form_errors_from, parse_id, refusal_message, role_required
