@@ -84,3 +84,16 @@ class RateFactory(factory.django.DjangoModelFactory):
 def api_token(user: User) -> str:
     """The key of a new API token for `user` (knox stores only its digest, so only now is it known)."""
     return AuthToken.objects.create(user=user)[1]
+
+
+def chicago_contractor(username: str) -> Worker:
+    """A worked example's contractor: America/Chicago, on "Project A", no time logged yet.
+
+    Their team has a manager of its own, `manager_<username>`.
+    """
+    manager = UserFactory(username=f"manager_{username}", role=Role.MANAGER)
+    worker = WorkerFactory(
+        user__username=username, time_zone="America/Chicago", team=TeamFactory(managers=[manager])
+    )
+    ProjectFactory(name="Project A", workers=[worker])
+    return worker

@@ -11,7 +11,11 @@ from typing import Any
 import pytest
 
 from tests.api_helpers import assert_refused, row_counts
-from tests.factories import ProjectFactory, RateFactory, TeamFactory, UserFactory, WorkerFactory
+from tests.factories import (
+    RateFactory,
+    UserFactory,
+    chicago_contractor,
+)
 from trainers.models import Role, Worker
 
 pytestmark = pytest.mark.django_db
@@ -26,13 +30,7 @@ def _now(frozen_now):
 
 @pytest.fixture
 def tomas(db) -> Worker:
-    """A contractor in America/Chicago, on project A, with no time logged yet."""
-    manager = UserFactory(username="manager_t", role=Role.MANAGER)
-    worker = WorkerFactory(
-        user__username="tomas", time_zone="America/Chicago", team=TeamFactory(managers=[manager])
-    )
-    ProjectFactory(name="Project A", workers=[worker])
-    return worker
+    return chicago_contractor("tomas")
 
 
 @pytest.fixture

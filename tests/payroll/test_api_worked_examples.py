@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import ProjectFactory, TeamFactory, UserFactory, WorkerFactory
+from tests.factories import UserFactory, chicago_contractor
 from trainers.models import Role, Worker
 
 pytestmark = pytest.mark.django_db
@@ -24,13 +24,7 @@ def _now(frozen_now):
 
 @pytest.fixture
 def carol(db) -> Worker:
-    """A contractor in America/Chicago with no time logged yet, on project A."""
-    manager = UserFactory(username="manager_c", role=Role.MANAGER)
-    worker = WorkerFactory(
-        user__username="carol", time_zone="America/Chicago", team=TeamFactory(managers=[manager])
-    )
-    ProjectFactory(name="Project A", workers=[worker])
-    return worker
+    return chicago_contractor("carol")
 
 
 @pytest.fixture
