@@ -64,6 +64,12 @@ app.conf.beat_schedule = {
 }
 # Jobs whose messages a Redis restart lost would block every later job with the same
 # arguments: planned or sent again, or failed past the attempts cap (payroll.services.jobs).
+# The pay report's summary rows are appended on every write; folded, a week keeps a few.
+app.conf.beat_schedule["compact-pay-summaries"] = {
+    "task": "payroll.compact_pay_summaries",
+    "schedule": crontab(minute="*/10"),
+    "options": {"expires": 9 * 60},
+}
 app.conf.beat_schedule["sweep-stalled-jobs"] = {
     "task": "payroll.sweep_stalled_jobs",
     "schedule": crontab(minute="*/10"),

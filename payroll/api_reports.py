@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.pagination import CappedPageNumberPagination
 from core.api.permissions import RoleAccess
 from payroll.models import TimesheetStatus
 from payroll.selectors.reports import (
@@ -123,27 +124,50 @@ def _group(group_by: str, row: PayReportRow) -> Any:
     return {"id": row.key, "full_name" if group_by == "worker" else "name": row.name}
 
 
+class PayReportPageSerializer(serializers.Serializer):
+    """A page of the report, as every list of the API is paged."""
+
+    count = serializers.IntegerField(help_text="Groups in all (by worker: workers).")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PayReportRowSerializer(many=True)
+
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", int, description="A page number from 1, or 'last'."),
+    OpenApiParameter("page_size", int, description="Groups a page, 1 to 500 (default 50)."),
+]
+
+
 class PayReportView(APIView):
     """Pay per worker, project, team or period over a range of weeks (managers: own teams)."""
 
     permission_classes = [RoleAccess]
     read_roles = REPORT_ROLES
 
+    pagination_class = CappedPageNumberPagination
+
     @extend_schema(
-        parameters=[PayReportParamsSerializer],
+        parameters=[PayReportParamsSerializer, *PAGE_PARAMETERS],
         responses={
-            200: PayReportRowSerializer(many=True),
+            200: PayReportPageSerializer,
             400: OpenApiResponse(description="A bad parameter, named with the rule it breaks."),
             403: OpenApiResponse(description="Contractors may not run reports."),
         },
     )
     def get(self, request: Request) -> Response:
-        """The pay report: seconds, hours and amount per group and currency."""
+        """The pay report: seconds, hours and amount per group and currency, a page at a time.
+
+        By worker only the page's workers are summed (`WorkerPages`), so the first page of a
+        whole workforce answers as fast as a team's.
+        """
         form = PayReportParamsSerializer(data=request.query_params)
         form.is_valid(raise_exception=True)
         report = pay_report(user=cast(User, request.user), **form.validated_data)
-        rows = PayReportRowSerializer(report.rows, many=True, context={"group_by": report.group_by})
-        return Response(rows.data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(report.rows, request, view=self)
+        rows = PayReportRowSerializer(page, many=True, context={"group_by": report.group_by})
+        return paginator.get_paginated_response(rows.data)
 
 
 class ExportRequestSerializer(serializers.Serializer):

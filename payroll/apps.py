@@ -15,7 +15,11 @@ class PayrollConfig(AppConfig):
             timesheet_lock_reason,
             zone_change_refusal_for_timesheets,
         )
-        from payroll.services.timesheets import timesheets_follow_terms_change, timesheets_follow_time
+        from payroll.services.timesheets import (
+            pay_summaries_follow_team,
+            timesheets_follow_terms_change,
+            timesheets_follow_time,
+        )
         from trainers.hooks import (
             register_contract_change_check,
             register_period_lock,
@@ -27,5 +31,6 @@ class PayrollConfig(AppConfig):
         register_contract_change_check("currency", currency_change_refusal_for_pay)
         register_contract_change_check("time_zone", zone_change_refusal_for_timesheets)
         register_worker_changed(timesheets_follow_terms_change)
+        register_worker_changed(pay_summaries_follow_team)
         register_time_changed(timesheets_follow_time)
         register_period_lock(timesheet_lock_reason)

@@ -114,15 +114,16 @@ class ReportTable:
 
 def report_table(report: PayReport) -> ReportTable:
     """The report as cells: ids, names, currency, then the figures; totals per currency."""
-    currencies = {row.currency for row in report.rows}
+    groups = list(report.rows)  # read once: by worker, each reading runs the report's queries
+    currencies = {row.currency for row in groups}
     currency = currencies.pop() if len(currencies) == 1 else None
     header = (
         *_GROUP_HEADERS[report.group_by],
         *(_figure_header(name, currency) for name in REPORT_FIGURES),
     )
-    rows = [(*_group_cells(report.group_by, row), *_figures(row)) for row in report.rows]
+    rows = [(*_group_cells(report.group_by, row), *_figures(row)) for row in groups]
     blank_group = ("",) * (len(_GROUP_HEADERS[report.group_by]) - 1)
-    totals = [(TOTAL, *blank_group, *_figures(total)) for total in currency_totals(report.rows)]
+    totals = [(TOTAL, *blank_group, *_figures(total)) for total in currency_totals(groups)]
     return ReportTable(header, rows, totals)
 
 

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from trainers.models import NON_PRODUCTION_ACTIVITIES, Activity, Project, Worker
+from trainers.models import NON_PRODUCTION_ACTIVITIES, Activity, Project, Team, Worker
 from trainers.validators import validate_currency
 
 MAX_HOURLY_RATE = Decimal("100000")
@@ -240,6 +240,39 @@ class TimesheetLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.seconds}s {self.units} tasks {self.kind} at {self.hourly_rate} = {self.amount}"
+
+
+ADJUSTMENT_KIND = "adjustment"  # a PaySummary row of adjustments (no project)
+
+
+class PaySummary(models.Model):
+    """A signed change to the pay report's sums per (week, team, project, currency, status, kind).
+
+    The pay report groups a quarter of a whole workforce's lines by project, team or week;
+    summing these instead of the lines keeps it under a second. They are written in the
+    transaction that writes what they sum (payroll.services.pay_summaries): a timesheet's
+    lines changing, its status moving, its worker changing team. Append-only, so that
+    concurrent writes never wait on a shared row: a group's figures are the sum of its
+    rows, and compaction (a scheduled task) folds them into one row per group again.
+    `kind` is a line kind, or ADJUSTMENT_KIND for the adjustments on the timesheets.
+    """
+
+    period = models.CharField(max_length=8)
+    # The worker's team now: a team's deletion leaves its workers, and their sums, with none.
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+", null=True)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=10)
+    kind = models.CharField(max_length=10)
+    seconds = models.BigIntegerField()
+    units = models.BigIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["period"], name="pay_summary_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.kind} {self.amount} {self.currency}"
 
 
 class TimesheetEvent(models.Model):

@@ -25,6 +25,7 @@ from payroll.services.jobs import (
     job_plan_chunks,
     jobs_sweep_stalled,
 )
+from payroll.services.pay_summaries import pay_summaries_compact
 
 # Idempotent tasks only: redelivered after a killed worker, capped, with backoff.
 # No jitter: the five retries wait 1, 2, 4, 8 and 16 s, so a task rides out a database
@@ -173,6 +174,13 @@ def sweep_stalled_jobs() -> dict[str, list[int]]:
     """Restart jobs whose messages the broker lost, fail those past the attempts cap (every 10 min)."""
     result = jobs_sweep_stalled(now=timezone.now())
     return {"replanned": result.replanned, "redispatched": result.redispatched, "failed": result.failed}
+
+
+@shared_task(name="payroll.compact_pay_summaries", **RELIABLE)
+def compact_pay_summaries() -> int:
+    """Fold each pay-summary group's rows into one (every 10 min); how many rows the folded weeks keep."""
+    with transaction.atomic():
+        return pay_summaries_compact()
 
 
 @shared_task(name="payroll.close_ended_periods", **RELIABLE)

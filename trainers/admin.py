@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from trainers.models import LabellingSession, Project, Role, Team, User, Worker
+from trainers.services.people import worker_update
 
 # A worker's fields whose change payroll may refuse or must follow (trainers/hooks.py): here
 # they are read-only once the worker exists, so the admin cannot go around those checks.
@@ -77,6 +78,14 @@ class WorkerAdmin(SimpleHistoryAdmin):
         """The user never changes, and contract terms only through worker_update (payroll's checks)."""
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, "user", *CONTRACT_TERMS) if obj is not None else readonly
+
+    def save_model(self, request: Any, obj: Worker, form: Any, change: bool) -> None:
+        """A change goes through worker_update, so payroll follows it (a new team, say)."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
+        worker_update(actor=request.user, worker=obj, changes=changes)
 
 
 @admin.register(Project)

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 PeriodLockCheck = Callable[["Worker", str], str | None]
 ContractChangeCheck = Callable[["Worker", Any], str | None]
-WorkerChanged = Callable[["Worker", set[str]], None]
+# (the worker as it now is, {each field that changed: its value before})
+WorkerChanged = Callable[["Worker", Mapping[str, Any]], None]
 # {period key: ids of the workers whose finished time in that period changed}
 TimeChanged = Callable[[Mapping[str, set[int]]], None]
 
@@ -62,15 +63,15 @@ def contract_change_refusal(worker: "Worker", field: str, new_value: object) -> 
 
 
 def register_worker_changed(callback: WorkerChanged) -> None:
-    """Add a callback run inside the transaction after a worker's terms changed."""
+    """Add a callback run inside the transaction after a worker's profile or terms changed."""
     if callback not in _worker_changed_callbacks:
         _worker_changed_callbacks.append(callback)
 
 
-def worker_changed(worker: "Worker", fields: set[str]) -> None:
-    """Tell the registered callbacks which of the worker's fields just changed."""
+def worker_changed(worker: "Worker", previous: Mapping[str, Any]) -> None:
+    """Tell the registered callbacks which of the worker's fields just changed, and from what."""
     for callback in _worker_changed_callbacks:
-        callback(worker, fields)
+        callback(worker, previous)
 
 
 def register_time_changed(callback: TimeChanged) -> None:

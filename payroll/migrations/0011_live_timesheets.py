@@ -4,13 +4,9 @@ from django.db import migrations, models
 
 
 def price_every_week(apps, schema_editor):
-    # Timesheets now exist, priced, for every week with time (not only after a close).
-    # The pricing rules live once, in the pay engine and timesheets_refresh: a copy frozen
-    # here would be a second implementation, so this calls the service. If a later
-    # migration changes the tables it writes, move this step to a command.
-    from payroll.services.timesheets import timesheets_price_everything
-
-    timesheets_price_everything()
+    # Moved to 0012: pricing now also writes the pay summaries that 0012 creates. A
+    # database that ran it here is priced again there, which changes nothing.
+    pass
 
 
 class Migration(migrations.Migration):

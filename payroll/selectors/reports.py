@@ -3,7 +3,9 @@
 What it counts (docs/api.md, "Pay report"): every timesheet whose period is in the range
 (and whose status matches the optional filter), by its stored lines, summed in SQL: open
 weeks' lines are kept current as time is logged (payroll.services.timesheets), so the
-report reads what each timesheet shows and prices nothing. Adjustments on those
+report reads what each timesheet shows and prices nothing. By worker it sums the lines;
+by project, team or week it sums the pay summaries kept with them (PaySummary), a few
+rows a week whatever the workforce's size. Adjustments on those
 timesheets count in the amount when grouping by worker, team or period; they belong to no
 project, so a project grouping leaves them out. Currency is part of every group: amounts
 in two currencies are never added together.
@@ -14,22 +16,26 @@ a report is a surface of its own), contractors may not run it.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import cached_property
+from typing import Any, overload
 
 from django.db.models import Exists, OuterRef, QuerySet, Sum
+from django.db.models.functions import Lower
 
 from core.errors import Forbidden, InvalidInput
 from core.periods import parse_period_key
 from payroll.models import (
+    ADJUSTMENT_KIND,
     HOURLY_KINDS,
     Adjustment,
     Job,
     JobStatus,
     LineKind,
+    PaySummary,
     Timesheet,
     TimesheetLine,
     TimesheetStatus,
@@ -56,6 +62,8 @@ _LINE_KEY = {
     "period": "timesheet__period",
 }
 _ADJUSTMENT_KEY = {"worker": "worker_id", "team": "worker__team_id", "period": "applies_to_period"}
+# ... and from a pay summary (every grouping but the worker's, which no summary keeps).
+_SUMMARY_KEY = {"project": "project_id", "team": "team_id", "period": "period"}
 
 GroupKey = int | str | None
 # A report row's figures, in the order the API and the exported files give them.
@@ -151,7 +159,7 @@ class PayReport:
     period_from: str
     period_to: str
     status: str | None
-    rows: list[PayReportRow]
+    rows: Sequence[PayReportRow]  # by worker, WorkerPages: read as sliced
 
 
 def report_params_errors(params: dict[str, Any]) -> dict[str, list[str]]:
@@ -186,14 +194,110 @@ def pay_report(
     errors = report_params_errors(params)
     if errors:
         raise InvalidInput(errors)
-    timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
+    if group_by == "worker":
+        timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
+        if status:
+            timesheets = timesheets.filter(status=status)
+        return PayReport(group_by, period_from, period_to, status, WorkerPages(timesheets))
+    summaries = _summaries_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
     if status:
-        timesheets = timesheets.filter(status=status)
+        summaries = summaries.filter(status=status)
     totals: _Totals = defaultdict(_Sum)
-    _add_stored_lines(totals, timesheets, group_by)
-    if group_by != "project":
-        _add_adjustments(totals, timesheets, group_by)
+    _add_summaries(totals, summaries, group_by)
     return PayReport(group_by, period_from, period_to, status, _rows(totals, group_by))
+
+
+class WorkerPages(Sequence[PayReportRow]):
+    """The report by worker: a page of workers at a time (`rows[start:stop]`), or all (iterating).
+
+    Workers with a counted timesheet, by name as the database sorts it, then id. A slice
+    sums the lines and adjustments of its workers alone: the first page of a whole
+    workforce costs three queries over a page of workers. The length is the number of
+    workers; a worker paid in two currencies within the range has a row for each, so a
+    slice can hold more rows than workers.
+    """
+
+    def __init__(self, timesheets: QuerySet[Timesheet]) -> None:
+        self._timesheets = timesheets
+
+    def _workers(self) -> QuerySet[Worker, tuple[int, str]]:
+        counted = self._timesheets.filter(worker_id=OuterRef("pk"))
+        ordered = Worker.objects.filter(Exists(counted)).order_by(Lower("full_name"), "pk")
+        return ordered.values_list("pk", "full_name")
+
+    @cached_property
+    def _count(self) -> int:
+        return self._workers().count()
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> PayReportRow: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PayReportRow]: ...
+
+    def __getitem__(self, index: int | slice) -> PayReportRow | list[PayReportRow]:
+        if isinstance(index, int):
+            rows = self[index : index + 1] if index >= 0 else list(self)[index:]
+            if not rows:
+                raise IndexError(index)
+            return rows[0]
+        workers = list(self._workers()[index])
+        counted = self._timesheets.filter(worker_id__in=[pk for pk, _ in workers])
+        return _worker_rows(workers, counted)
+
+    def __iter__(self) -> Iterator[PayReportRow]:
+        return iter(_worker_rows(list(self._workers()), self._timesheets))
+
+
+def _worker_rows(workers: list[tuple[int, str]], timesheets: QuerySet[Timesheet]) -> list[PayReportRow]:
+    """The rows of these workers (in their order; each worker's by currency) from these timesheets."""
+    totals: _Totals = defaultdict(_Sum)
+    _add_stored_lines(totals, timesheets, "worker")
+    _add_adjustments(totals, timesheets, "worker")
+    currencies: defaultdict[GroupKey, list[str]] = defaultdict(list)
+    for group, currency in sorted(totals):
+        currencies[group].append(currency)
+    return [_row(pk, name, money, totals[(pk, money)]) for pk, name in workers for money in currencies[pk]]
+
+
+def _row(group: GroupKey, name: str, currency: str, sums: _Sum) -> PayReportRow:
+    return PayReportRow(
+        group, name, currency, sums.seconds, sums.amount, sums.adjustments, sums.tasks, sums.top_up
+    )
+
+
+def _summaries_visible_to(user: User) -> QuerySet[PaySummary]:
+    """The pay summaries of the workers whose timesheets the user sees (timesheets_visible_to)."""
+    if role_of(user) in SEES_EVERYTHING:
+        return PaySummary.objects.all()
+    if role_of(user) == Role.MANAGER:
+        return PaySummary.objects.filter(team__managers=user)
+    return PaySummary.objects.none()
+
+
+def _add_summaries(totals: _Totals, summaries: QuerySet[PaySummary], group_by: str) -> None:
+    """The summed lines and adjustments per group, from the pay summaries, in one query.
+
+    By project, adjustments (no project) are left out. A group whose figures add up to
+    nothing (a team a worker left, say) is no group.
+    """
+    rows = (
+        summaries.order_by()
+        .values_list(_SUMMARY_KEY[group_by], "currency", "kind")
+        .annotate(seconds=Sum("seconds"), units=Sum("units"), amount=Sum("amount"))
+    )
+    for group, currency, kind, seconds, units, amount in rows:
+        if not (seconds or units or amount) or (kind == ADJUSTMENT_KIND and group_by == "project"):
+            continue
+        sums = totals[(group, currency)]
+        if kind == ADJUSTMENT_KIND:
+            sums.amount += amount
+            sums.adjustments += amount
+        else:
+            sums.add_line(kind, seconds, units, amount)
 
 
 def _add_stored_lines(totals: _Totals, timesheets: QuerySet[Timesheet], group_by: str) -> None:
@@ -226,16 +330,7 @@ def _add_adjustments(totals: _Totals, timesheets: QuerySet[Timesheet], group_by:
 def _rows(totals: _Totals, group_by: str) -> list[PayReportRow]:
     names = _names(group_by, {group for group, _ in totals})
     rows = [
-        PayReportRow(
-            group,
-            names.get(group, TOP_UPS_NAME if group_by == "project" else ""),
-            currency,
-            sums.seconds,
-            sums.amount,
-            sums.adjustments,
-            sums.tasks,
-            sums.top_up,
-        )
+        _row(group, names.get(group, TOP_UPS_NAME if group_by == "project" else ""), currency, sums)
         for (group, currency), sums in totals.items()
     ]
     if group_by == "period":
@@ -250,7 +345,6 @@ def _names(group_by: str, keys: set[GroupKey]) -> dict[GroupKey, str]:
         return {key: str(key) for key in keys}
     ids = [key for key in keys if key is not None]
     names: QuerySet[Any, tuple[int, str]] = {
-        "worker": Worker.objects.values_list("pk", "full_name"),
         "project": Project.objects.values_list("pk", "name"),
         "team": Team.objects.values_list("pk", "name"),
     }[group_by]

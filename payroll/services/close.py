@@ -22,6 +22,7 @@ from core.periods import period_bounds_by_zone
 from payroll.models import LINE_VALUES, LOCKED_STATUSES, TimesheetStatus
 from payroll.selectors.pricing import price_workers_period
 from payroll.selectors.timesheets import live_lines
+from payroll.services.pay_summaries import SummaryChanges, SummedTimesheet
 from payroll.services.timesheet_lines import (
     FreshFigures,
     line_key,
@@ -56,11 +57,16 @@ def timesheets_refresh(*, workers: Iterable[Worker | int], period: str) -> int:
         workers = _lock_workers_for_close(ids)
         fresh, worth_a_timesheet = _fresh_figures(workers, period)
         unsigned = _lock_unsigned(ids, period)
-        changed = _store_changed(unsigned, fresh)
+        teams = {worker.pk: worker.team_id for worker in workers}
+        summaries = SummaryChanges()
+        changed = _store_changed(unsigned, fresh, _Counted(period, teams, summaries))
         have = {stored.worker_id for stored in unsigned}
         missing = [worker for worker in workers if worker.pk in worth_a_timesheet and worker.pk not in have]
         created = _insert_missing_timesheets(missing, period, fresh)  # a signed one stays as it is
         timesheet_lines_insert({pk: fresh[worker_id].lines for worker_id, pk in created.items()})
+        for worker_id in created:
+            summaries.add(_figures_of(fresh[worker_id], period, teams[worker_id], Status.OPEN), 1)
+        summaries.insert()
     return len(created) + changed
 
 
@@ -179,6 +185,7 @@ class StoredTimesheet(NamedTuple):
     total: Decimal
     currency: str
     unpriced: list[list[int]]
+    status: str
     lines: Counter[tuple[object, ...]]  # line_key of each stored line
 
 
@@ -186,7 +193,7 @@ class StoredTimesheet(NamedTuple):
 # lines, in one round trip: on every session write the ORM's two queries cost more than this.
 LOCK_UNSIGNED_SQL = f"""
 WITH locked AS MATERIALIZED (
-    SELECT id, worker_id, total, currency, unpriced FROM payroll_timesheet
+    SELECT id, worker_id, total, currency, unpriced, status FROM payroll_timesheet
     WHERE worker_id = ANY(%s::bigint[]) AND period = %s AND status <> ALL(%s::varchar[])
     ORDER BY id FOR UPDATE
 )
@@ -202,9 +209,9 @@ def _lock_unsigned(worker_ids: list[int], period: str) -> list[StoredTimesheet]:
     found: dict[int, StoredTimesheet] = {}
     with connection.cursor() as cursor:
         cursor.execute(LOCK_UNSIGNED_SQL, [int_array(worker_ids), period, sorted(LOCKED_STATUSES)])
-        for pk, worker_id, total, currency, unpriced, *line in cursor.fetchall():
+        for pk, worker_id, total, currency, unpriced, status, *line in cursor.fetchall():
             # Django has psycopg hand jsonb over as text (its JSONField decodes it): so do we.
-            stored = StoredTimesheet(pk, worker_id, total, currency, json.loads(unpriced), Counter())
+            stored = StoredTimesheet(pk, worker_id, total, currency, json.loads(unpriced), status, Counter())
             stored = found.setdefault(pk, stored)
             if line[LINE_VALUES.index("kind")] is not None:  # a timesheet without lines joins none
                 stored.lines[tuple(line)] += 1
@@ -219,12 +226,35 @@ def _differs(stored: StoredTimesheet, fresh: FreshFigures) -> bool:
     )
 
 
-def _store_changed(timesheets: list[StoredTimesheet], fresh: dict[int, FreshFigures]) -> int:
-    """Rewrite the lines and total of the timesheets whose figures differ; return how many."""
-    changed = {
-        stored.pk: fresh[stored.worker_id]
-        for stored in timesheets
-        if _differs(stored, fresh[stored.worker_id])
-    }
+class _Counted(NamedTuple):
+    """Where a refresh counts what it changes in the pay summaries: the period, each worker's team."""
+
+    period: str
+    teams: dict[int, int | None]
+    summaries: SummaryChanges
+
+
+def _store_changed(
+    timesheets: list[StoredTimesheet], fresh: dict[int, FreshFigures], counted: _Counted
+) -> int:
+    """Rewrite the lines and total of the timesheets whose figures differ; return how many.
+
+    Their old figures leave the pay summaries and their new ones enter (same status).
+    """
+    changed = {}
+    for stored in timesheets:
+        figures = fresh[stored.worker_id]
+        if _differs(stored, figures):
+            changed[stored.pk] = figures
+            team = counted.teams[stored.worker_id]
+            old = SummedTimesheet(
+                counted.period, team, stored.currency, stored.status, stored.lines.elements(), stored.total
+            )
+            counted.summaries.add(old, -1)
+            counted.summaries.add(_figures_of(figures, counted.period, team, stored.status), 1)
     timesheets_store_figures(changed)
     return len(changed)
+
+
+def _figures_of(fresh: FreshFigures, period: str, team_id: int | None, status: str) -> SummedTimesheet:
+    return SummedTimesheet(period, team_id, fresh.currency, status, map(line_key, fresh.lines), fresh.total)

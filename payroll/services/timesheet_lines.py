@@ -48,7 +48,9 @@ _LINE_VALUES_OF = attrgetter(*LINE_VALUES)
 
 
 def timesheet_lines_insert(lines: Mapping[int, Iterable[LineFigures]]) -> None:
-    """Insert the lines of timesheets that have none yet ({timesheet id: lines}): one COPY."""
+    """Insert the lines of timesheets that have none yet ({timesheet id: lines}): one COPY, if any."""
+    if not lines:
+        return
     rows = ((timesheet_id, *line_key(line)) for timesheet_id, its in lines.items() for line in its)
     insert_rows(TimesheetLine, LINE_COLUMNS, rows)
 

@@ -34,6 +34,7 @@ from core.db.lookups import int_array
 from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import LOCKED_STATUSES, Timesheet, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
+from payroll.services.pay_summaries import pay_summaries_move
 from payroll.services.timesheets import timesheets_follow_time
 from trainers.models import Role, User
 from trainers.selectors import manages_teams
@@ -274,8 +275,9 @@ RETURNING t.id, t.worker_id, t.period, t.currency, old.status
 def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None = None) -> list[Moved]:
     """Move those of these timesheets in one of the step's sources to its target; skip the rest.
 
-    One UPDATE whatever their count. `changes`: more fields (by model field name) set alike
-    on each; updated_at is now unless given. Returns the moved ones in id order, with the
+    One UPDATE whatever their count, and one to move their figures in the pay summaries.
+    `changes`: more fields (by model field name) set alike on each; updated_at is now
+    unless given. Returns the moved ones in id order, with the
     state each left. Their events are the caller's to record (`timesheet_events_insert`).
     """
     transition = TRANSITIONS[action]
@@ -291,7 +293,9 @@ def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None 
         params[f"set{number}"] = value.pk if isinstance(value, Model) else value
     with connection.cursor() as cursor:
         cursor.execute(MOVE_SQL.format(sets=sets), params)  # columns from the model, values as parameters
-        return sorted(Moved(*row) for row in cursor.fetchall())
+        moved = sorted(Moved(*row) for row in cursor.fetchall())
+    pay_summaries_move({timesheet.pk: timesheet.from_status for timesheet in moved})
+    return moved
 
 
 # Each event is its timesheet's last one + 1, at no earlier time than that one: the caller

@@ -12,6 +12,7 @@ checks of payroll.selectors.timesheet_locks: trainers calls them without importi
 
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from core.periods import period_bounds, periods_touched
 from payroll.models import LOCKED_STATUSES, Adjustment, Timesheet
 from payroll.services.close import timesheets_refresh
 from payroll.services.jobs import chunked
+from payroll.services.pay_summaries import pay_summaries_move_team
 from trainers.models import LabellingSession, Worker
 
 # The contract terms the pay engine reads: a change prices the unsigned weeks again.
@@ -41,20 +43,26 @@ def timesheets_reprice_unsigned(worker: Worker) -> None:
         timesheets_refresh(workers=[worker.pk], period=period)
 
 
-def timesheets_follow_terms_change(worker: Worker, fields: set[str]) -> None:
+def timesheets_follow_terms_change(worker: Worker, previous: Mapping[str, Any]) -> None:
     """After a change of pay terms, the worker's unsigned weeks are priced on the new ones.
 
     A new zone moves their bounds first (the week is the worker's local week; pricing
     stores figures, not bounds). A new currency needs nothing more: the pricing compares
     and stores each week's currency with its total.
     """
-    if not fields & PAY_TERMS:
+    if not previous.keys() & PAY_TERMS:
         return
-    if "time_zone" in fields:
+    if "time_zone" in previous:
         for timesheet in _unsigned(worker):
             timesheet.period_start, timesheet.period_end = period_bounds(timesheet.period, worker.zone)
             timesheet.save(update_fields=["period_start", "period_end", "updated_at"])
     timesheets_reprice_unsigned(worker)
+
+
+def pay_summaries_follow_team(worker: Worker, previous: Mapping[str, Any]) -> None:
+    """A worker who changes team takes every week of theirs to the new team in the pay report."""
+    if "team" in previous:
+        pay_summaries_move_team(worker.pk, previous["team"].pk if previous["team"] else None)
 
 
 def _unsigned(worker: Worker) -> QuerySet[Timesheet]:

@@ -6,6 +6,7 @@ with a total per currency.
 """
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -90,7 +91,7 @@ def _default_report_range() -> dict[str, str]:
     return {"period_from": iso_week_key(first, utc), "period_to": iso_week_key(last, utc)}
 
 
-def _chart(group_by: str, title: str, rows: list[PayReportRow]) -> dict[str, Any]:
+def _chart(group_by: str, title: str, rows: Iterable[PayReportRow]) -> dict[str, Any]:
     """A grouping's charts and table: hours, and each currency's amount on a chart of its own.
 
     The data goes to the page as strings (no floats): labels, hours per group (time adds up

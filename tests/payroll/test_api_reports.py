@@ -55,13 +55,14 @@ def test_who_may_run_the_report_and_whose_rows_they_get(get, caller, expected, w
     # then
     assert response.status_code == expected, response.content
     if workers is not None:
-        assert [row["worker"]["full_name"] for row in response.json()] == [WORKER_NAMES[w] for w in workers]
+        rows = response.json()["results"]
+        assert [row["worker"]["full_name"] for row in rows] == [WORKER_NAMES[w] for w in workers]
 
 
 @pytest.mark.parametrize("group_by", GROUPINGS)
 def test_another_manager_never_gets_team_a_rows(get, group_by):
     # when manager B asks, in any grouping
-    rows = get("manager_b", group_by=group_by).json()
+    rows = get("manager_b", group_by=group_by).json()["results"]
     # then only team B's EUR figures: none of team A's USD time or its adjustment
     assert rows
     assert {row["currency"] for row in rows} == {"EUR"}
@@ -70,7 +71,7 @@ def test_another_manager_never_gets_team_a_rows(get, group_by):
 
 def test_rows_by_worker_are_decimal_strings_with_the_worker_named(get, figures):
     # when
-    rows = get("finance").json()
+    rows = get("finance").json()["results"]
     # then
     assert rows[0] == {
         "worker": {"id": figures.worker_a.pk, "full_name": "Worker contractor_a"},
@@ -88,9 +89,9 @@ def test_rows_by_worker_are_decimal_strings_with_the_worker_named(get, figures):
 
 def test_rows_by_project_team_and_period_name_their_group(get, figures):
     # when
-    by_project = get("finance", group_by="project").json()
-    by_team = get("finance", group_by="team").json()
-    by_period = get("finance", group_by="period").json()
+    by_project = get("finance", group_by="project").json()["results"]
+    by_team = get("finance", group_by="team").json()["results"]
+    by_period = get("finance", group_by="period").json()["results"]
     # then
     assert [(row["project"], row["currency"], row["amount"]) for row in by_project] == [
         ({"id": figures.project_a.pk, "name": "Project A"}, "USD", "70.00"),
@@ -115,7 +116,7 @@ def test_a_worker_without_a_team_shows_as_team_null(get, figures):
     SessionFactory(worker=loner, project=figures.project_a)
     timesheet_get_or_create(worker=loner, period=W45)
     # when
-    rows = get("finance", group_by="team").json()
+    rows = get("finance", group_by="team").json()["results"]
     # then
     assert rows[-1]["team"] is None
     assert rows[-1]["amount"] == "30.00"
@@ -123,7 +124,7 @@ def test_a_worker_without_a_team_shows_as_team_null(get, figures):
 
 def test_the_status_filter(get):
     # when
-    rows = get("finance", status="approved").json()
+    rows = get("finance", status="approved").json()["results"]
     # then only contractor A's approved W45
     assert [(row["worker"]["full_name"], row["amount"]) for row in rows] == [("Worker contractor_a", "30.00")]
 
@@ -162,3 +163,21 @@ def test_a_missing_parameter_is_named(client_for, figures):
 def test_the_longest_range_is_accepted(get):
     # 2024-W01 .. 2026-W02: 106 weeks
     assert get("finance", period_from="2024-W01", period_to="2026-W02").status_code == 200
+
+
+def test_the_report_by_worker_is_paged_by_worker(get):
+    # when
+    first = get("finance", page_size="2").json()
+    second = get("finance", page_size="2", page="2").json()
+    # then the three workers, by name, two a page
+    assert first["count"] == 3
+    assert [row["worker"]["full_name"] for row in first["results"] + second["results"]] == [
+        WORKER_NAMES[worker] for worker in ("contractor_a", "contractor_a2", "contractor_b")
+    ]
+    assert first["next"] is not None
+    assert second["next"] is None
+
+
+@pytest.mark.parametrize(("params", "field"), [({"page": "0"}, "page"), ({"page_size": "501"}, "page_size")])
+def test_a_bad_page_is_a_400_naming_it(get, params, field):
+    assert_refused(get("finance", **params), 400, field)

@@ -77,7 +77,7 @@ def test_a_manager_of_two_teams_gets_both_teams_in_every_grouping_and_never_a_th
     timesheet_get_or_create(worker=team_c[1], period=W45)
     query = {"period_from": W45, "period_to": W46, "group_by": group_by}
     # when
-    rows = client_for(world.manager_a).get(f"{API}/reports/pay/", query).json()
+    rows = client_for(world.manager_a).get(f"{API}/reports/pay/", query).json()["results"]
     # then no row of team B (the only EUR time): teams A and C, to the second and the cent
     # (A: 2 h + 1:30 at 15.00 and 5.00 adjustment; A2: 2 h at 20.00; C: 2 h at 12.00)
     assert {row["currency"] for row in rows} == {"USD"}

@@ -14,9 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.errors import DomainError
-from payroll.models import Timesheet, TimesheetLine
+from payroll.models import PaySummary, Timesheet, TimesheetLine
 from payroll.services.adjustments import adjustment_create
 from payroll.services.close import timesheets_close
+from payroll.services.pay_summaries import (
+    pay_summaries_compact,
+    pay_summaries_differences,
+    pay_summaries_rebuild,
+)
 from payroll.services.rates import rate_create, rate_delete, rate_update
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheets_price_everything
@@ -59,6 +64,7 @@ def week(world, period: str) -> tuple[str, list[tuple[str, int, str]]]:
 def priced(world, frozen_now):
     rate(world, "15.00")
     LabellingSession.objects.all().delete()  # the factory's, written without a service
+    pay_summaries_rebuild()  # and the sums of what factories wrote
     return world
 
 
@@ -165,6 +171,80 @@ def test_the_close_corrects_and_reports_a_week_a_write_did_not_price(priced, cap
     assert "corrected 1 of 1 timesheets" in caplog.text
 
 
+# The pay report's sums (PaySummary) follow every write --------------------------------
+
+
+def summed(period: str, **by) -> dict[tuple[object, str], tuple[int, Decimal]]:
+    """The summaries of a week per (kind, status): seconds and amount, rows added up."""
+    sums: dict[tuple[object, str], tuple[int, Decimal]] = {}
+    for row in PaySummary.objects.filter(period=period, **by):
+        seconds, amount = sums.get((row.kind, row.status), (0, Decimal("0.00")))
+        sums[(row.kind, row.status)] = (seconds + row.seconds, amount + row.amount)
+    return {key: value for key, value in sums.items() if any(value)}
+
+
+def test_the_sums_follow_sessions_and_adjustments_as_they_are_written(priced):
+    # when
+    log(priced, 0, 9, 120)
+    log(priced, 1, 9, 60)
+    adjustment_create(
+        actor=priced.finance, worker=priced.worker_a, amount=Decimal("-5.00"), currency="USD", reason="Fix"
+    )
+    # then
+    assert summed(W45, team=priced.team_a) == {("regular", "open"): (10800, Decimal("45.00"))}
+    assert pay_summaries_differences() == []
+
+
+def test_the_sums_follow_a_week_through_submit_and_approve(priced):
+    # given
+    log(priced, 0, 9, 120)
+    timesheet = Timesheet.objects.get(worker=priced.worker_a, period=W45)
+    # when
+    timesheet_transition(actor=priced.contractor_a, timesheet=timesheet, action="submit")
+    timesheet_transition(actor=priced.manager_a, timesheet=timesheet, action="approve")
+    # then the week counts once, as approved
+    assert summed(W45, team=priced.team_a) == {("regular", "approved"): (7200, Decimal("30.00"))}
+
+
+@pytest.mark.parametrize("through", ["service", "admin"])
+def test_a_worker_who_changes_team_takes_their_weeks_to_the_new_team(priced, through, client):
+    # given
+    log(priced, 0, 9, 120)
+    # when
+    if through == "service":
+        worker_update(actor=priced.admin, worker=priced.worker_a, changes={"team": priced.team_b})
+    else:  # the Django admin's change form, as an admin submits it
+        client.force_login(priced.admin)
+        form = {
+            "full_name": priced.worker_a.full_name,
+            "email": priced.worker_a.email,
+            "team": priced.team_b.pk,
+            "is_active": "on",
+            "overtime_multiplier": priced.worker_a.overtime_multiplier,
+            "tax_rate": priced.worker_a.tax_rate,
+        }
+        response = client.post(f"/admin/trainers/worker/{priced.worker_a.pk}/change/", form)
+        assert response.status_code == 302, response.context["adminform"].form.errors
+    # then
+    assert summed(W45, team=priced.team_a) == {}
+    assert summed(W45, team=priced.team_b) == {("regular", "open"): (7200, Decimal("30.00"))}
+    assert pay_summaries_differences() == []
+
+
+def test_compaction_folds_each_group_into_one_row_and_changes_no_figure(priced):
+    # given many writes to one week
+    for hour in range(8):
+        log(priced, 2, hour)
+    rows_before = PaySummary.objects.filter(period=W45).count()
+    # when
+    pay_summaries_compact()
+    # then
+    assert rows_before > 1
+    assert PaySummary.objects.filter(period=W45).count() == 1
+    assert summed(W45) == {("regular", "open"): (28800, Decimal("120.00"))}
+    assert pay_summaries_differences() == []
+
+
 # The property: random writes, then a pricing from scratch finds nothing to change ---------
 
 DAYS = st.integers(min_value=-1, max_value=13)  # the Sunday before W45 to the end of W46
@@ -187,6 +267,8 @@ Write = st.one_of(
         st.sampled_from([None, Activity.TRAINING]),
     ),
     st.tuples(st.just("adjust"), st.sampled_from(["5.00", "-2.50", "12.34"])),
+    st.tuples(st.just("team"), st.sampled_from(["team_a", "team_b", None])),
+    st.tuples(st.just("sign"), st.sampled_from([W45, W46]), st.sampled_from(["submit", "reject", "approve"])),
     st.tuples(
         st.just("terms"),
         st.sampled_from([None, Decimal("14.00"), Decimal("25.00")]),
@@ -217,6 +299,15 @@ def _apply(world, write) -> None:
         adjustment_create(
             actor=world.finance, worker=world.worker_a, amount=amount, currency="USD", reason="Fix"
         )
+    elif kind == "team":
+        team = getattr(world, args[0]) if args[0] else None
+        worker_update(actor=world.admin, worker=world.worker_a, changes={"team": team})
+    elif kind == "sign":
+        period, action = args
+        timesheet = Timesheet.objects.filter(worker=world.worker_a, period=period).first()
+        actor = world.contractor_a if action == "submit" else world.admin
+        if timesheet:
+            timesheet_transition(actor=actor, timesheet=timesheet, action=action, note="Checked.")
     elif kind == "terms":
         floor, overtime = args
         changes = {"minimum_hourly": floor, "overtime_after_hours": overtime}
@@ -225,7 +316,7 @@ def _apply(world, write) -> None:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(writes=st.lists(Write, min_size=1, max_size=12))
-def test_after_any_writes_every_stored_week_equals_a_fresh_pricing(priced, writes):
+def test_after_any_writes_every_stored_week_equals_a_fresh_pricing_and_its_sums(priced, writes):
     with transaction.atomic():
         # given any interleaving of writes (a refused one changes nothing, as in production)
         for write in writes:
@@ -238,4 +329,6 @@ def test_after_any_writes_every_stored_week_equals_a_fresh_pricing(priced, write
         corrected = timesheets_price_everything()
         # then nothing differed: every week with time existed, with the lines and total it should have
         assert corrected == 0
+        # and the pay report's sums are those of the weeks as stored
+        assert pay_summaries_differences() == []
         transaction.set_rollback(True)

@@ -155,6 +155,7 @@ EXPECTED_BEAT = {
     "payroll.invoice_ended_periods": (crontab(hour=6, minute=0), 12 * 60 * 60),
     "trainers.stop_forgotten_timers": (crontab(minute="*/10"), 9 * 60),
     "payroll.sweep_stalled_jobs": (crontab(minute="*/10"), 9 * 60),
+    "payroll.compact_pay_summaries": (crontab(minute="*/10"), 9 * 60),
 }
 
 
@@ -180,6 +181,7 @@ def test_the_beat_schedule_runs_registered_tasks_at_their_cadence():
         "payroll.send_reminders",
         "payroll.render_invoice_pdfs",
         "payroll.invoice_ended_periods",
+        "payroll.compact_pay_summaries",
         "trainers.stop_forgotten_timers",
     ],
 )

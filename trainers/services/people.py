@@ -76,7 +76,10 @@ def worker_update(*, actor: User, worker: Worker, changes: Mapping[str, Any]) ->
     worker = locks.worker(worker.pk)
     if "user" in changes and changes["user"] != worker.user:
         raise InvalidInput({"user": ["The user of a worker cannot change."]})
-    changed = {field for field, value in changes.items() if getattr(worker, field) != value}
+    previous = {
+        field: getattr(worker, field) for field, value in changes.items() if getattr(worker, field) != value
+    }
+    changed = set(previous)
     for field in sorted(changed):
         refusal = contract_change_refusal(worker, field, changes[field])
         if refusal:
@@ -85,7 +88,7 @@ def worker_update(*, actor: User, worker: Worker, changes: Mapping[str, Any]) ->
         setattr(worker, field, value)
     worker._history_user = actor  # type: ignore[attr-defined]
     worker.save()
-    worker_changed(worker, changed)
+    worker_changed(worker, previous)
     return worker
 
 

@@ -1,0 +1,218 @@
+"""The pay report's summary rows (PaySummary): written with what they sum, folded by a task.
+
+Every change to what the report sums adds signed rows in the same transaction:
+- a timesheet's lines or total priced again (`timesheets_refresh` knows the old figures
+  and the new: `SummaryChanges`, no query more than its one insert);
+- a timesheet's status moving (`pay_summaries_move`), from its lines as stored;
+- a worker changing team (`pay_summaries_move_team`).
+A group's figures are the sum of its rows; `pay_summaries_compact` folds each group's
+rows into one. `pay_summaries_differences` compares them with the timesheets themselves:
+the tests and the report benchmark check it is empty.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.db import connection
+
+from core.db.bulk import insert_rows
+from core.db.lookups import int_array
+from payroll.models import ADJUSTMENT_KIND, LINE_VALUES, PaySummary
+
+SUMMARY_KEY = ("period", "team_id", "project_id", "currency", "status", "kind")
+SUMMARY_COLUMNS = (*SUMMARY_KEY, "seconds", "units", "amount")
+ZERO = Decimal("0.00")
+
+# Where a stored line's values (LINE_VALUES order) hold what a summary sums.
+_PROJECT, _KIND, _SECONDS, _UNITS, _AMOUNT = (
+    LINE_VALUES.index(name) for name in ("project_id", "kind", "seconds", "units", "amount")
+)
+
+SummaryKey = tuple[str, int | None, int | None, str, str, str]
+
+
+class SummedTimesheet(NamedTuple):
+    """What one timesheet adds to the summaries: where it counts, its lines, its total."""
+
+    period: str
+    team_id: int | None
+    currency: str
+    status: str
+    lines: Iterable[Sequence[Any]]  # stored line values, LINE_VALUES order
+    total: Decimal  # lines and adjustments: the adjustments are the rest
+
+
+class SummaryChanges:
+    """Signed figures per summary group, added up in memory and inserted as one COPY."""
+
+    def __init__(self) -> None:
+        self.sums: defaultdict[SummaryKey, list[Any]] = defaultdict(lambda: [0, 0, ZERO])
+
+    def add(self, figures: SummedTimesheet, sign: int) -> None:
+        """Count a timesheet's figures in (+1) or out (-1)."""
+        where = (figures.period, figures.team_id)
+        lines_amount = ZERO
+        for line in figures.lines:
+            sums = self.sums[(*where, line[_PROJECT], figures.currency, figures.status, line[_KIND])]
+            sums[0] += sign * line[_SECONDS]
+            sums[1] += sign * line[_UNITS]
+            sums[2] += sign * line[_AMOUNT]
+            lines_amount += line[_AMOUNT]
+        adjustments = figures.total - lines_amount
+        if adjustments:
+            self.sums[(*where, None, figures.currency, figures.status, ADJUSTMENT_KIND)][2] += (
+                sign * adjustments
+            )
+
+    def insert(self) -> None:
+        """Write the groups whose figures changed (one COPY; none if nothing did)."""
+        rows = [(*key, *sums) for key, sums in self.sums.items() if any(sums)]
+        if rows:
+            insert_rows(PaySummary, SUMMARY_COLUMNS, rows)
+
+
+# Each timesheet's figures as the summaries hold them: its lines per (project, kind), and its
+# adjustments (the total less the lines). `sides` says how each counts: out (-1) under the
+# status or team it had, in (+1) under its own now; a side's NULL status means the
+# timesheet's own, and team_given false the worker's team now.
+SHIFT_SQL = """
+WITH sides AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(signs)s::int[], %(statuses)s::varchar[],
+                         %(teams_given)s::boolean[], %(teams)s::bigint[])
+        AS side (timesheet_id, sign, status, team_given, team_id)
+),
+figures AS (
+    SELECT l.timesheet_id, l.project_id, l.kind,
+           SUM(l.seconds) AS seconds, SUM(l.units) AS units, SUM(l.amount) AS amount
+    FROM payroll_timesheetline l WHERE l.timesheet_id IN (SELECT timesheet_id FROM sides)
+    GROUP BY l.timesheet_id, l.project_id, l.kind
+    UNION ALL
+    SELECT t.id, NULL::bigint, %(adjustment)s::varchar, 0, 0,
+           t.total - COALESCE((SELECT SUM(l.amount) FROM payroll_timesheetline l
+                               WHERE l.timesheet_id = t.id), 0)
+    FROM payroll_timesheet t WHERE t.id IN (SELECT timesheet_id FROM sides)
+)
+INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
+SELECT t.period, CASE WHEN side.team_given THEN side.team_id ELSE w.team_id END, f.project_id,
+       t.currency, COALESCE(side.status, t.status), f.kind,
+       SUM(side.sign * f.seconds), SUM(side.sign * f.units), SUM(side.sign * f.amount)
+FROM sides side
+JOIN payroll_timesheet t ON t.id = side.timesheet_id
+JOIN trainers_worker w ON w.id = t.worker_id
+JOIN figures f ON f.timesheet_id = side.timesheet_id
+GROUP BY 1, 2, 3, 4, 5, 6
+HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(side.sign * f.amount) <> 0
+ORDER BY 1, 2, 3, 4, 5, 6
+"""
+
+
+class Side(NamedTuple):
+    """How one timesheet counts in a shift: in or out, and under which status and team."""
+
+    timesheet_id: int
+    sign: int
+    status: str | None = None  # None: the timesheet's own
+    team_given: bool = False
+    team_id: int | None = None  # with team_given: this team (None: no team)
+
+
+def _shift(sides: Sequence[Side]) -> None:
+    if not sides:
+        return
+    params: dict[str, Any] = {
+        "ids": int_array(side.timesheet_id for side in sides),
+        "signs": [side.sign for side in sides],
+        "statuses": [side.status for side in sides],
+        "teams_given": [side.team_given for side in sides],
+        "teams": [side.team_id for side in sides],
+        "adjustment": ADJUSTMENT_KIND,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(SHIFT_SQL, params)
+
+
+def pay_summaries_move(moved: Mapping[int, str]) -> None:
+    """Timesheets have just changed status ({id: the status it left}): their figures follow."""
+    _shift([side for pk, left in moved.items() for side in (Side(pk, -1, left), Side(pk, 1))])
+
+
+def pay_summaries_move_team(worker_id: int, previous_team_id: int | None) -> None:
+    """A worker has just changed team: every timesheet of theirs counts under the new one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM payroll_timesheet WHERE worker_id = %s", [worker_id])
+        timesheets = [pk for (pk,) in cursor.fetchall()]
+    _shift([side for pk in timesheets for side in (Side(pk, -1, None, True, previous_team_id), Side(pk, 1))])
+
+
+def pay_summaries_rebuild() -> None:
+    """Replace every summary row by the timesheets' figures (the migration that adds them)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM payroll_paysummary")
+        cursor.execute("SELECT id FROM payroll_timesheet ORDER BY id")
+        timesheets = [pk for (pk,) in cursor.fetchall()]
+    for start in range(0, len(timesheets), 10_000):
+        _shift([Side(pk, 1) for pk in timesheets[start : start + 10_000]])
+    pay_summaries_compact()
+
+
+# Rows deleted are those this statement sees; a row inserted meanwhile stays, to be folded
+# next time; two compactions at once each fold the rows they deleted. No figure is lost.
+COMPACT_SQL = """
+WITH folded AS (
+    DELETE FROM payroll_paysummary WHERE period IN (
+        SELECT period FROM payroll_paysummary GROUP BY period
+        HAVING COUNT(*) > COUNT(DISTINCT (team_id, project_id, currency, status, kind))
+    )
+    RETURNING period, team_id, project_id, currency, status, kind, seconds, units, amount
+)
+INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
+SELECT period, team_id, project_id, currency, status, kind, SUM(seconds), SUM(units), SUM(amount)
+FROM folded GROUP BY 1, 2, 3, 4, 5, 6
+HAVING SUM(seconds) <> 0 OR SUM(units) <> 0 OR SUM(amount) <> 0
+"""
+
+
+def pay_summaries_compact() -> int:
+    """Fold each group's rows into one, in the weeks that have more; how many rows remain there."""
+    with connection.cursor() as cursor:
+        cursor.execute(COMPACT_SQL)
+        return cursor.rowcount
+
+
+# What the summaries should hold, from the timesheets, beside what they hold.
+DIFFERENCES_SQL = """
+WITH truth AS (
+    SELECT t.period, w.team_id, l.project_id, t.currency, t.status, l.kind,
+           SUM(l.seconds) AS seconds, SUM(l.units) AS units, SUM(l.amount) AS amount
+    FROM payroll_timesheetline l JOIN payroll_timesheet t ON t.id = l.timesheet_id
+    JOIN trainers_worker w ON w.id = t.worker_id
+    GROUP BY 1, 2, 3, 4, 5, 6
+    UNION ALL
+    SELECT t.period, w.team_id, NULL::bigint, t.currency, t.status, %(adjustment)s::varchar, 0, 0,
+           SUM(t.total - COALESCE((SELECT SUM(l.amount) FROM payroll_timesheetline l
+                                   WHERE l.timesheet_id = t.id), 0))
+    FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
+    GROUP BY 1, 2, 3, 4, 5, 6
+),
+held AS (
+    SELECT period, team_id, project_id, currency, status, kind,
+           SUM(seconds) AS seconds, SUM(units) AS units, SUM(amount) AS amount
+    FROM payroll_paysummary GROUP BY 1, 2, 3, 4, 5, 6
+)
+SELECT * FROM (SELECT * FROM truth EXCEPT SELECT * FROM held) missing
+UNION ALL
+SELECT * FROM (SELECT * FROM held EXCEPT SELECT * FROM truth) extra
+"""
+
+
+def pay_summaries_differences() -> list[tuple[Any, ...]]:
+    """The groups whose summed rows differ from the timesheets' figures (empty: all agree).
+
+    Zero groups count as absent on both sides.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(DIFFERENCES_SQL, {"adjustment": ADJUSTMENT_KIND})
+        rows = cursor.fetchall()
+    return [row for row in rows if any(row[6:])]
