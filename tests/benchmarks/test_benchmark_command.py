@@ -130,7 +130,7 @@ def test_the_report_scenario_signs_weeks_times_every_grouping_and_agrees_with_th
     # given / when a tiny workforce over three weeks, the first two signed
     out = StringIO()
     report.run(out, workers=24, sessions=24 * 3 * 5, weeks=3, signed=2, seed=7)
-    # then every week was closed, the first two approved, and the first and third adjusted
+    # then every week was priced, the first two approved, and the first and third adjusted
     weeks = [PERIOD, next_period(PERIOD), next_period(next_period(PERIOD))]
     statuses = {period: set() for period in weeks}
     for period, status in Timesheet.objects.values_list("period", "status"):
@@ -141,23 +141,27 @@ def test_the_report_scenario_signs_weeks_times_every_grouping_and_agrees_with_th
         weeks[2]: {TimesheetStatus.OPEN},
     }
     assert sorted(Adjustment.objects.values_list("applies_to_period", flat=True)) == [weeks[0], weeks[2]]
-    # and each grouping was timed over all the weeks, and compared over the signed ones
+    # and each grouping was timed over all the weeks, and compared over the signed ones and all
     output = out.getvalue()
     for group_by in GROUP_BY:
         figures = r"\d+\.\d{3} s\s+\d+ timesheets/s\s+\d+ rows\s+\d+ queries\s+peak\s+[\d.]+ MB"
         assert re.search(rf"group_by={group_by}\s+{figures}", output), output
         compared = r"\d+\.\d{3} s\s+floor\s+\d+\.\d{3} s\s+\d+\.\d\dx\s+\d+ rows\s+equal to the cent"
         assert re.search(rf"group_by={group_by}\s+{compared}", output), output
-    assert re.search(r"GET reports/pay/ group_by=worker .* \d+\.\d{3} s\s+24 rows\s+\d+ queries", output)
-    assert "every group of the signed weeks agrees with the SQL floor to the cent" in output
+    for group_by in GROUP_BY:
+        first_page = r"first page\s+\d+\.\d{3} s\s+\d+ rows\s+\d+ queries"
+        assert re.search(rf"GET reports/pay/ group_by={group_by}\s+{first_page}", output), output
+    assert re.search(r"CSV export by worker .* COPY \(floor\) TO STDOUT .*\d+\.\d\dx", output), output
+    assert "signed weeks and all weeks, agrees with the SQL floor to the cent" in output
+    assert "the pay summaries equal the timesheets' lines and adjustments in every group" in output
 
 
 def test_the_report_check_fails_on_a_cent_of_difference(monkeypatch):
     # given a floor a cent off for one group
     real_floor = report.floor_rows
 
-    def floor_a_cent_off(group_by, first, last):
-        figures = real_floor(group_by, first, last)
+    def floor_a_cent_off(group_by, first, last, *statuses):
+        figures = real_floor(group_by, first, last, *statuses)
         group = min(figures, key=str)
         seconds, amount, adjustments = figures[group]
         figures[group] = (seconds, amount + Decimal("0.01"), adjustments)
@@ -165,7 +169,7 @@ def test_the_report_check_fails_on_a_cent_of_difference(monkeypatch):
 
     monkeypatch.setattr(report, "floor_rows", floor_a_cent_off)
     # when / then
-    with pytest.raises(CommandError, match="disagree for the signed weeks"):
+    with pytest.raises(CommandError, match="The report and the SQL floor disagree"):
         report.run(StringIO(), workers=8, sessions=80, weeks=1, signed=1, seed=8)
 
 
