@@ -59,6 +59,9 @@ def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_w
     assert "every invoice and line agrees with the SQL floor to the cent" in output
     for label in ("close (payroll.close_period)", "invoicing (payroll.issue_invoices)", "SQL floor"):
         assert re.search(rf"{re.escape(label)}\s+\d+\.\d\d s\s+\d+ \w+/s", output), output
+    # and the second close, the weekly safety net after normal operation, found nothing to change
+    again = r"close after normal operation\s+\d+\.\d\d s .*\(0 timesheets corrected\)"
+    assert re.search(again, output), output
     assert re.search(r"ratio \(close \+ invoicing\) / floor\s+\d+\.\d\dx", output)
     assert re.search(r"peak memory \(this process\)\s+\d+ MB", output)
     # and the sessions table got back the indexes and constraints dropped for the load
