@@ -16,8 +16,9 @@ PeriodLockCheck = Callable[["Worker", str], str | None]
 ContractChangeCheck = Callable[["Worker", Any], str | None]
 # (the worker as it now is, {each field that changed: its value before})
 WorkerChanged = Callable[["Worker", Mapping[str, Any]], None]
-# {period key: ids of the workers whose finished time in that period changed}
-TimeChanged = Callable[[Mapping[str, set[int]]], None]
+# {period key: the workers whose finished time in that period changed}, each as the writer
+# read it under its row lock (SELECT ... FOR UPDATE), which it holds until commit
+TimeChanged = Callable[[Mapping[str, set["Worker"]]], None]
 
 _period_lock_checks: list[PeriodLockCheck] = []
 _contract_change_checks: dict[str, list[ContractChangeCheck]] = {}
@@ -80,7 +81,7 @@ def register_time_changed(callback: TimeChanged) -> None:
         _time_changed_callbacks.append(callback)
 
 
-def time_changed(changes: Mapping[str, set[int]]) -> None:
+def time_changed(changes: Mapping[str, set["Worker"]]) -> None:
     """Tell the registered callbacks whose finished time changed in which periods."""
     if not changes:
         return

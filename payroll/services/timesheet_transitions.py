@@ -34,8 +34,8 @@ from core.db.lookups import int_array
 from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import LOCKED_STATUSES, Timesheet, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
+from payroll.services.close import timesheets_refresh
 from payroll.services.pay_summaries import pay_summaries_move
-from payroll.services.timesheets import timesheets_follow_time
 from trainers.models import Role, User
 from trainers.selectors import manages_teams
 
@@ -113,7 +113,8 @@ def _price_again(timesheets: list[Timesheet]) -> None:
     by_period: dict[str, set[int]] = defaultdict(set)
     for timesheet in timesheets:
         by_period[timesheet.period].add(timesheet.worker_id)
-    timesheets_follow_time(by_period)
+    for period in sorted(by_period):
+        timesheets_refresh(workers=by_period[period], period=period)
 
 
 def _approve(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:

@@ -31,10 +31,10 @@ PAY_TERMS = frozenset(
 )
 
 
-def timesheets_follow_time(changes: Mapping[str, set[int]]) -> None:
-    """Price again the weeks whose finished time just changed ({period: worker ids})."""
+def timesheets_follow_time(changes: Mapping[str, set[Worker]]) -> None:
+    """Price again the weeks whose finished time just changed ({period: workers, locked by the writer})."""
     for period in sorted(changes):
-        timesheets_refresh(workers=changes[period], period=period)
+        timesheets_refresh(workers=changes[period], period=period, locked=True)
 
 
 def timesheets_reprice_unsigned(worker: Worker) -> None:

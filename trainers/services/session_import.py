@@ -164,10 +164,10 @@ class _ImportContext:
 
 def _announce_time_changed(parsed: list[ParsedRow]) -> None:
     """Tell payroll every week the file added time to, for all its workers at once."""
-    changes: dict[str, set[int]] = defaultdict(set)
+    changes: dict[str, set[Worker]] = defaultdict(set)
     for row in parsed:
         for period in periods_touched(row.started_at, row.ended_at, row.worker.zone):
-            changes[period].add(row.worker.pk)
+            changes[period].add(row.worker)  # locked by _ImportContext.load
     time_changed(changes)
 
 

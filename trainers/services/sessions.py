@@ -193,7 +193,7 @@ def announce_time_changed(worker: Worker, *spans: Interval | LabellingSession) -
             span = Interval(span.started_at, span.ended_at)
         if span.end is not None:
             periods.update(periods_touched(span.start, span.end, worker.zone))
-    time_changed({period: {worker.pk} for period in periods})
+    time_changed({period: {worker} for period in periods})
 
 
 def ensure_actor_may_write_for(actor: User, worker: Worker) -> None:
