@@ -73,39 +73,15 @@ class SummaryChanges:
             insert_rows(PaySummary, SUMMARY_COLUMNS, rows)
 
 
-# Each timesheet's figures as the summaries hold them: its lines per (project, kind), and its
-# adjustments (the total less the lines). `sides` says how each counts: out (-1) under the
-# status or team it had, in (+1) under its own now; a side's NULL status means the
-# timesheet's own, and team_given false the worker's team now.
-SHIFT_SQL = """
-WITH sides AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(signs)s::int[], %(statuses)s::varchar[],
-                         %(teams_given)s::boolean[], %(teams)s::bigint[])
-        AS side (timesheet_id, sign, status, team_given, team_id)
-),
-figures AS (
-    SELECT l.timesheet_id, l.project_id, l.kind,
-           SUM(l.seconds) AS seconds, SUM(l.units) AS units, SUM(l.amount) AS amount
-    FROM payroll_timesheetline l WHERE l.timesheet_id IN (SELECT timesheet_id FROM sides)
-    GROUP BY l.timesheet_id, l.project_id, l.kind
-    UNION ALL
-    SELECT t.id, NULL::bigint, %(adjustment)s::varchar, 0, 0,
-           t.total - COALESCE((SELECT SUM(l.amount) FROM payroll_timesheetline l
-                               WHERE l.timesheet_id = t.id), 0)
-    FROM payroll_timesheet t WHERE t.id IN (SELECT timesheet_id FROM sides)
-)
-INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
-SELECT t.period, CASE WHEN side.team_given THEN side.team_id ELSE w.team_id END, f.project_id,
-       t.currency, COALESCE(side.status, t.status), f.kind,
-       SUM(side.sign * f.seconds), SUM(side.sign * f.units), SUM(side.sign * f.amount)
-FROM sides side
-JOIN payroll_timesheet t ON t.id = side.timesheet_id
-JOIN trainers_worker w ON w.id = t.worker_id
-JOIN figures f ON f.timesheet_id = side.timesheet_id
-GROUP BY 1, 2, 3, 4, 5, 6
-HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(side.sign * f.amount) <> 0
-ORDER BY 1, 2, 3, 4, 5, 6
-"""
+# Timesheets as stored, with their workers' teams and their lines (a timesheet without
+# lines joins none): what a shift counts out under one status or team and in under another.
+STORED_SQL = f"""
+SELECT t.id, t.period, w.team_id, t.currency, t.status, t.total,
+       {", ".join(f"l.{name}" for name in LINE_VALUES)}
+FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
+LEFT JOIN payroll_timesheetline l ON l.timesheet_id = t.id
+WHERE t.id = ANY(%s::bigint[])
+"""  # noqa: S608 - the line's column names, a constant
 
 
 class Side(NamedTuple):
@@ -119,18 +95,32 @@ class Side(NamedTuple):
 
 
 def _shift(sides: Sequence[Side]) -> None:
+    """Count these timesheets' stored figures in or out of the summaries, as each side says."""
     if not sides:
         return
-    params: dict[str, Any] = {
-        "ids": int_array(side.timesheet_id for side in sides),
-        "signs": [side.sign for side in sides],
-        "statuses": [side.status for side in sides],
-        "teams_given": [side.team_given for side in sides],
-        "teams": [side.team_id for side in sides],
-        "adjustment": ADJUSTMENT_KIND,
-    }
+    stored = _stored(sorted({side.timesheet_id for side in sides}))
+    changes = SummaryChanges()
+    for side in sides:
+        now = stored[side.timesheet_id]
+        team_id = side.team_id if side.team_given else now.team_id
+        changes.add(now._replace(status=side.status or now.status, team_id=team_id), side.sign)
+    changes.insert()
+
+
+def _stored(ids: list[int]) -> dict[int, SummedTimesheet]:
+    """These timesheets' figures as stored ({id: figures}), their lines in a list (read twice)."""
+    heads: dict[int, tuple[str, int | None, str, str, Decimal]] = {}
+    lines: defaultdict[int, list[Sequence[Any]]] = defaultdict(list)
     with connection.cursor() as cursor:
-        cursor.execute(SHIFT_SQL, params)
+        cursor.execute(STORED_SQL, [int_array(ids)])
+        for pk, period, team_id, currency, status, total, *line in cursor.fetchall():
+            heads[pk] = (period, team_id, currency, status, total)
+            if line[_KIND] is not None:
+                lines[pk].append(line)
+    return {
+        pk: SummedTimesheet(period, team_id, currency, status, lines[pk], total)
+        for pk, (period, team_id, currency, status, total) in heads.items()
+    }
 
 
 def pay_summaries_move(moved: Mapping[int, str]) -> None:
