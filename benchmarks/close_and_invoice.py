@@ -53,7 +53,7 @@ from benchmarks.workforce import MONDAY, PERIOD, load_workforce
 from benchmarks.workforce_mix import MixCounts
 from config.celery_app import app
 from core.db.connection import database_url
-from payroll.models import Job, JobStatus, Timesheet, TimesheetStatus
+from payroll.models import JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.pricing import price_worker_period
 from payroll.services.jobs import job_start, period_job_params
 from payroll.services.pay_summaries import pay_summaries_move
@@ -98,13 +98,10 @@ def run(
     with celery_tasks(out, celery_workers) as celery:
         close_cpu = celery.cpu_seconds()
         close = timed(
-            "close from scratch (close_period)",
-            force.sessions,
-            lambda: run_job("close_period", force.finance),
+            "close (payroll.close_period)", force.sessions, lambda: run_job("close_period", force.finance)
         )
         close_cpu = celery.cpu_seconds() - close_cpu
         timesheets = Timesheet.objects.filter(period=PERIOD).count()
-        _close_again(out, force.finance, force.sessions)
         if mix:
             _report_mix_closed(out)
         approved_at = time.perf_counter()
@@ -125,21 +122,6 @@ def run(
     _report(out, close, invoicing, floor, timesheets, celery_workers)
     _report_cpu(out, {"close": close_cpu, "invoicing": invoicing_cpu}, timesheets)
     _compare(out, timesheets)
-
-
-def _close_again(out: TextIOBase, finance: User, sessions: int) -> None:
-    """The close as it runs after normal operation: every week already priced, nothing to change.
-
-    The sessions were loaded with COPY, behind the services' back, so the first close
-    priced every week from scratch (and logged each chunk's corrections as errors, as it
-    should); a second close is the weekly safety net as production runs it.
-    """
-    again = timed("close after normal operation", sessions, lambda: run_job("close_period", finance))
-    job = Job.objects.filter(kind="close_period").latest("pk")
-    out.write(
-        f"  {again.label:<34} {again.seconds:8.2f} s  {again.rows_per_second:9.0f} sessions/s  "
-        f"({job.result.get('changed', 0)} timesheets corrected)\n"
-    )
 
 
 def run_job(kind: str, actor: User | None, period: str = PERIOD) -> None:

@@ -9,7 +9,8 @@ as the payroll scenario does (a sample re-priced to prove the stored lines); the
 summaries compacted as the scheduled task does. Then, timed: `pay_report` as finance for
 each grouping over all the weeks, with the queries it ran and its peak memory; one
 `GET reports/pay/` through the DRF view; the whole CSV export by worker beside a
-`COPY (floor) TO STDOUT`; each grouping against a hand-written SQL floor of the same
+`COPY (floor) TO STDOUT`; the close of the last open week (the safety net, which must
+find nothing to change); each grouping against a hand-written SQL floor of the same
 figures (stored lines and adjustments summed in one statement), over the signed weeks
 and over all of them. The run fails on a cent of difference, or if the pay summaries
 differ from the timesheets they sum.
@@ -33,13 +34,21 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from benchmarks.close_and_invoice import check_sample, submit_and_approve_in_bulk
-from benchmarks.common import peak_memory_mb
+from benchmarks.close_and_invoice import celery_tasks, check_sample, run_job, submit_and_approve_in_bulk
+from benchmarks.common import peak_memory_mb, timed
 from benchmarks.workforce import PERIOD, load_workforce
 from core.periods import next_period, parse_period_key
 from payroll.api_reports import PayReportView
 from payroll.exports import csv_text, report_table
-from payroll.models import FROZEN_STATUSES, Adjustment, PaySummary, Timesheet, TimesheetLine, TimesheetStatus
+from payroll.models import (
+    FROZEN_STATUSES,
+    Adjustment,
+    Job,
+    PaySummary,
+    Timesheet,
+    TimesheetLine,
+    TimesheetStatus,
+)
 from payroll.selectors.reports import GROUP_BY, MAX_REPORT_WEEKS, PayReportRow, pay_report
 from payroll.services.adjustments import adjustment_create
 from payroll.services.close import timesheets_refresh
@@ -89,6 +98,7 @@ def run(out: TextIOBase, workers: int, sessions: int, weeks: int, signed: int, s
     )
     _time_all_weeks(out, finance, periods)
     _time_export(out, finance, periods)
+    _time_safety_net_close(out, finance, periods[-1])
     differing = _compare_signed_weeks(out, finance, periods[:signed])
     differing |= _compare_all_weeks(out, finance, periods)
     out.write(f"  peak memory (this process)           {peak_memory_mb():8.0f} MB\n")
@@ -217,6 +227,23 @@ def _compare_all_weeks(out: TextIOBase, finance: User, periods: list[str]) -> di
 
 
 REPORT_TARGET_SECONDS = 1.0
+
+
+def _time_safety_net_close(out: TextIOBase, finance: User, period: str) -> None:
+    """The close of the last open week as live pricing left it: it must find nothing to change.
+
+    Run by the real job, inline in this process; the payroll scenario times the close
+    from scratch (its sessions are loaded behind the services' back).
+    """
+    with celery_tasks(out, 0):
+        close = timed("close", 0, lambda: run_job("close_period", finance, period))
+    corrected = Job.objects.filter(kind="close_period").latest("pk").result.get("changed", 0)
+    out.write(
+        f"  close of {period} after live pricing (the safety net) {close.seconds:8.2f} s  "
+        f"{Timesheet.objects.filter(period=period).count()} timesheets, {corrected} corrected (target 0)\n"
+    )
+    if corrected:
+        raise CommandError(f"The close of {period} corrected {corrected} timesheets that live pricing left.")
 
 
 def report_rows(user: User, period_from: str, period_to: str, group_by: str) -> list[PayReportRow]:
