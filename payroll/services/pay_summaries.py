@@ -73,59 +73,65 @@ class SummaryChanges:
             insert_rows(PaySummary, SUMMARY_COLUMNS, rows)
 
 
-# Timesheets as stored, with their workers' teams and their lines (a timesheet without
-# lines joins none): what a shift counts out under one status or team and in under another.
-STORED_SQL = f"""
-SELECT t.id, t.period, w.team_id, t.currency, t.status, t.total,
-       {", ".join(f"l.{name}" for name in LINE_VALUES)}
-FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
-LEFT JOIN payroll_timesheetline l ON l.timesheet_id = t.id
-WHERE t.id = ANY(%s::bigint[])
-"""  # noqa: S608 - the line's column names, a constant
+# Some timesheets' stored figures counted out of the summaries under the status or team
+# they had (`out_*`: a status of NULL is the timesheet's own, `out_team_given` false the
+# worker's team now) and in under their own now: each timesheet's lines, and its
+# adjustments (the total less the lines). One statement over index lookups, whatever the
+# number of timesheets; `out_sign` 0 counts nothing out (a rebuild).
+SHIFT_SQL = """
+INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
+SELECT t.period, CASE WHEN side.team_given THEN side.team_id ELSE w.team_id END, f.project_id,
+       t.currency, COALESCE(side.status, t.status), f.kind,
+       SUM(side.sign * f.seconds), SUM(side.sign * f.units), SUM(side.sign * f.amount)
+FROM payroll_timesheet t
+JOIN trainers_worker w ON w.id = t.worker_id
+CROSS JOIN LATERAL (
+    SELECT l.project_id, l.kind, l.seconds, l.units, l.amount
+    FROM payroll_timesheetline l WHERE l.timesheet_id = t.id
+    UNION ALL
+    SELECT NULL, %(adjustment)s, 0, 0, t.total - COALESCE(
+        (SELECT SUM(l.amount) FROM payroll_timesheetline l WHERE l.timesheet_id = t.id), 0)
+) AS f
+CROSS JOIN (
+    VALUES (%(out_status)s::varchar, %(out_team_given)s::boolean, %(out_team)s::bigint, %(out_sign)s::int),
+           (NULL::varchar, false, NULL::bigint, 1)
+) AS side (status, team_given, team_id, sign)
+WHERE t.id = ANY(%(ids)s::bigint[])
+GROUP BY 1, 2, 3, 4, 5, 6
+HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(side.sign * f.amount) <> 0
+"""
 
 
-class Side(NamedTuple):
-    """How one timesheet counts in a shift: in or out, and under which status and team."""
-
-    timesheet_id: int
-    sign: int
-    status: str | None = None  # None: the timesheet's own
-    team_given: bool = False
-    team_id: int | None = None  # with team_given: this team (None: no team)
-
-
-def _shift(sides: Sequence[Side]) -> None:
-    """Count these timesheets' stored figures in or out of the summaries, as each side says."""
-    if not sides:
+def _shift(
+    ids: Sequence[int],
+    *,
+    out_status: str | None = None,
+    out_team: int | None = None,
+    out_team_given: bool = False,
+    out_sign: int = -1,
+) -> None:
+    """Count these timesheets out as they were (status or team) and in as they are."""
+    if not ids:
         return
-    stored = _stored(sorted({side.timesheet_id for side in sides}))
-    changes = SummaryChanges()
-    for side in sides:
-        now = stored[side.timesheet_id]
-        team_id = side.team_id if side.team_given else now.team_id
-        changes.add(now._replace(status=side.status or now.status, team_id=team_id), side.sign)
-    changes.insert()
-
-
-def _stored(ids: list[int]) -> dict[int, SummedTimesheet]:
-    """These timesheets' figures as stored ({id: figures}), their lines in a list (read twice)."""
-    heads: dict[int, tuple[str, int | None, str, str, Decimal]] = {}
-    lines: defaultdict[int, list[Sequence[Any]]] = defaultdict(list)
-    with connection.cursor() as cursor:
-        cursor.execute(STORED_SQL, [int_array(ids)])
-        for pk, period, team_id, currency, status, total, *line in cursor.fetchall():
-            heads[pk] = (period, team_id, currency, status, total)
-            if line[_KIND] is not None:
-                lines[pk].append(line)
-    return {
-        pk: SummedTimesheet(period, team_id, currency, status, lines[pk], total)
-        for pk, (period, team_id, currency, status, total) in heads.items()
+    params = {
+        "ids": int_array(ids),
+        "out_status": out_status,
+        "out_team": out_team,
+        "out_team_given": out_team_given,
+        "out_sign": out_sign,
+        "adjustment": ADJUSTMENT_KIND,
     }
+    with connection.cursor() as cursor:
+        cursor.execute(SHIFT_SQL, params)
 
 
 def pay_summaries_move(moved: Mapping[int, str]) -> None:
     """Timesheets have just changed status ({id: the status it left}): their figures follow."""
-    _shift([side for pk, left in moved.items() for side in (Side(pk, -1, left), Side(pk, 1))])
+    left: defaultdict[str, list[int]] = defaultdict(list)
+    for pk, status in moved.items():
+        left[status].append(pk)
+    for status, ids in sorted(left.items()):  # one status left in all, as a rule: one statement
+        _shift(ids, out_status=status)
 
 
 def pay_summaries_move_team(worker_id: int, previous_team_id: int | None) -> None:
@@ -133,7 +139,7 @@ def pay_summaries_move_team(worker_id: int, previous_team_id: int | None) -> Non
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM payroll_timesheet WHERE worker_id = %s", [worker_id])
         timesheets = [pk for (pk,) in cursor.fetchall()]
-    _shift([side for pk in timesheets for side in (Side(pk, -1, None, True, previous_team_id), Side(pk, 1))])
+    _shift(timesheets, out_team=previous_team_id, out_team_given=True)
 
 
 def pay_summaries_rebuild() -> None:
@@ -143,7 +149,7 @@ def pay_summaries_rebuild() -> None:
         cursor.execute("SELECT id FROM payroll_timesheet ORDER BY id")
         timesheets = [pk for (pk,) in cursor.fetchall()]
     for start in range(0, len(timesheets), 10_000):
-        _shift([Side(pk, 1) for pk in timesheets[start : start + 10_000]])
+        _shift(timesheets[start : start + 10_000], out_sign=0)
     pay_summaries_compact()
 
 
