@@ -77,14 +77,22 @@ class SummaryChanges:
 # they had (`out_*`: a status of NULL is the timesheet's own, `out_team_given` false the
 # worker's team now) and in under their own now: each timesheet's lines, and its
 # adjustments (the total less the lines). One statement over index lookups, whatever the
-# number of timesheets; `out_sign` 0 counts nothing out (a rebuild).
+# number of timesheets: each timesheet and worker looked up by its key (a lateral lookup
+# that OFFSET 0 keeps from being flattened into a join); as a join, or `id = ANY(...)`, it
+# was planned as a scan of every timesheet per chunk (the benchmark's invoicing took 2x as
+# long, most of it re-reading rows a bulk update had just written). `out_sign` 0 counts
+# nothing out (a rebuild).
 SHIFT_SQL = """
 INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
 SELECT t.period, CASE WHEN side.team_given THEN side.team_id ELSE w.team_id END, f.project_id,
        t.currency, COALESCE(side.status, t.status), f.kind,
        SUM(side.sign * f.seconds), SUM(side.sign * f.units), SUM(side.sign * f.amount)
-FROM payroll_timesheet t
-JOIN trainers_worker w ON w.id = t.worker_id
+FROM unnest(%(ids)s::bigint[]) AS shifted (id)
+CROSS JOIN LATERAL (
+    SELECT t.period, t.currency, t.status, t.total, t.id, t.worker_id
+    FROM payroll_timesheet t WHERE t.id = shifted.id OFFSET 0
+) AS t
+CROSS JOIN LATERAL (SELECT w.team_id FROM trainers_worker w WHERE w.id = t.worker_id OFFSET 0) AS w
 CROSS JOIN LATERAL (
     SELECT l.project_id, l.kind, l.seconds, l.units, l.amount
     FROM payroll_timesheetline l WHERE l.timesheet_id = t.id
@@ -96,7 +104,6 @@ CROSS JOIN (
     VALUES (%(out_status)s::varchar, %(out_team_given)s::boolean, %(out_team)s::bigint, %(out_sign)s::int),
            (NULL::varchar, false, NULL::bigint, 1)
 ) AS side (status, team_given, team_id, sign)
-WHERE t.id = ANY(%(ids)s::bigint[])
 GROUP BY 1, 2, 3, 4, 5, 6
 HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(side.sign * f.amount) <> 0
 """
