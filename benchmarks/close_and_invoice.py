@@ -56,7 +56,6 @@ from core.db.connection import database_url
 from payroll.models import JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.pricing import price_worker_period
 from payroll.services.jobs import job_start, period_job_params
-from payroll.services.pay_summaries import pay_summaries_move
 from trainers.models import Team, User
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,8 +164,8 @@ def submit_and_approve_in_bulk(period: str = PERIOD) -> None:
     The close stored each open timesheet's lines and total from the same sessions and
     rates that submit would price (no adjustments exist), so only the state, the
     submit and decision fields and the two events are written here (the timesheets are
-    the close's, with no events yet: these are their first two), and the pay summaries
-    moved from open to approved, as `timesheets_move` moves them.
+    the close's, with no events yet: these are their first two). The pay summaries have
+    no status: a status change leaves them as they are.
     """
     now = timezone.now()
     params: dict[str, Any] = {"period": period, "submitted": now, "decided": now + timedelta(seconds=1)}
@@ -174,8 +173,6 @@ def submit_and_approve_in_bulk(period: str = PERIOD) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         for statement in sql.split(";\n\n"):
             cursor.execute(statement, params)
-        cursor.execute("SELECT id FROM payroll_timesheet WHERE period = %s AND status = 'approved'", [period])
-        pay_summaries_move({pk: TimesheetStatus.OPEN for (pk,) in cursor.fetchall()})  # as the moves do
 
 
 # A line as stored (TimesheetLine) and as priced (PayLine): the same values, in the same order.

@@ -246,12 +246,14 @@ ADJUSTMENT_KIND = "adjustment"  # a PaySummary row of adjustments (no project)
 
 
 class PaySummary(models.Model):
-    """A signed change to the pay report's sums per (week, team, project, currency, status, kind).
+    """A signed change to the pay report's sums per (week, team, project, currency, kind).
 
     The pay report groups a quarter of a whole workforce's lines by project, team or week;
     summing these instead of the lines keeps it under a second. They are written in the
     transaction that writes what they sum (payroll.services.pay_summaries): a timesheet's
-    lines changing, its status moving, its worker changing team. Append-only, so that
+    lines changing, its worker changing team. No status: a status change, the busiest
+    write of the close and invoicing, changes no sum (a report filtered by status reads
+    the lines, as the report by worker does). Append-only, so that
     concurrent writes never wait on a shared row: a group's figures are the sum of its
     rows, and compaction (a scheduled task) folds them into one row per group again.
     `kind` is a line kind, or ADJUSTMENT_KIND for the adjustments on the timesheets.
@@ -262,7 +264,6 @@ class PaySummary(models.Model):
     team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, related_name="+")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+", null=True)
     currency = models.CharField(max_length=3)
-    status = models.CharField(max_length=10)
     kind = models.CharField(max_length=10)
     seconds = models.BigIntegerField()
     units = models.BigIntegerField()

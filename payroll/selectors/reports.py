@@ -3,9 +3,10 @@
 What it counts (docs/api.md, "Pay report"): every timesheet whose period is in the range
 (and whose status matches the optional filter), by its stored lines, summed in SQL: open
 weeks' lines are kept current as time is logged (payroll.services.timesheets), so the
-report reads what each timesheet shows and prices nothing. By worker it sums the lines;
-by project, team or week it sums the pay summaries kept with them (PaySummary), a few
-rows a week whatever the workforce's size. Adjustments on those
+report reads what each timesheet shows and prices nothing. By worker, or filtered by
+status, it sums the lines; otherwise, by project, team or week, it sums the pay
+summaries kept with them (PaySummary), a few rows a week whatever the workforce's size
+(they have no status, so that a status change writes none). Adjustments on those
 timesheets count in the amount when grouping by worker, team or period; they belong to no
 project, so a project grouping leaves them out. Currency is part of every group: amounts
 in two currencies are never added together.
@@ -194,16 +195,19 @@ def pay_report(
     errors = report_params_errors(params)
     if errors:
         raise InvalidInput(errors)
-    if group_by == "worker":
-        timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
-        if status:
-            timesheets = timesheets.filter(status=status)
-        return PayReport(group_by, period_from, period_to, status, WorkerPages(timesheets))
-    summaries = _summaries_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
+    timesheets = timesheets_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
     if status:
-        summaries = summaries.filter(status=status)
+        timesheets = timesheets.filter(status=status)
+    if group_by == "worker":
+        return PayReport(group_by, period_from, period_to, status, WorkerPages(timesheets))
     totals: _Totals = defaultdict(_Sum)
-    _add_summaries(totals, summaries, group_by)
+    if status:  # the summaries have no status: the matching timesheets' own lines
+        _add_stored_lines(totals, timesheets, group_by)
+        if group_by != "project":  # adjustments belong to no project
+            _add_adjustments(totals, timesheets, group_by)
+    else:
+        summaries = _summaries_visible_to(user).filter(period__gte=period_from, period__lte=period_to)
+        _add_summaries(totals, summaries, group_by)
     return PayReport(group_by, period_from, period_to, status, _rows(totals, group_by))
 
 

@@ -68,7 +68,7 @@ def timesheets_refresh(*, workers: Iterable[Worker | int], period: str, locked: 
         created = _insert_missing_timesheets(missing, period, fresh)  # a signed one stays as it is
         timesheet_lines_insert({pk: fresh[worker_id].lines for worker_id, pk in created.items()})
         for worker_id in created:
-            summaries.add(_figures_of(fresh[worker_id], period, teams[worker_id], Status.OPEN), 1)
+            summaries.add(_figures_of(fresh[worker_id], period, teams[worker_id]), 1)
         summaries.insert()
     return len(created) + changed
 
@@ -196,7 +196,6 @@ class StoredTimesheet(NamedTuple):
     total: Decimal
     currency: str
     unpriced: list[list[int]]
-    status: str
     lines: Counter[tuple[object, ...]]  # line_key of each stored line
 
 
@@ -204,7 +203,7 @@ class StoredTimesheet(NamedTuple):
 # lines, in one round trip: on every session write the ORM's two queries cost more than this.
 LOCK_UNSIGNED_SQL = f"""
 WITH locked AS MATERIALIZED (
-    SELECT id, worker_id, total, currency, unpriced, status FROM payroll_timesheet
+    SELECT id, worker_id, total, currency, unpriced FROM payroll_timesheet
     WHERE worker_id = ANY(%s::bigint[]) AND period = %s AND status <> ALL(%s::varchar[])
     ORDER BY id FOR UPDATE
 )
@@ -220,9 +219,9 @@ def _lock_unsigned(worker_ids: list[int], period: str) -> list[StoredTimesheet]:
     found: dict[int, StoredTimesheet] = {}
     with connection.cursor() as cursor:
         cursor.execute(LOCK_UNSIGNED_SQL, [int_array(worker_ids), period, sorted(LOCKED_STATUSES)])
-        for pk, worker_id, total, currency, unpriced, status, *line in cursor.fetchall():
+        for pk, worker_id, total, currency, unpriced, *line in cursor.fetchall():
             # Django has psycopg hand jsonb over as text (its JSONField decodes it): so do we.
-            stored = StoredTimesheet(pk, worker_id, total, currency, json.loads(unpriced), status, Counter())
+            stored = StoredTimesheet(pk, worker_id, total, currency, json.loads(unpriced), Counter())
             stored = found.setdefault(pk, stored)
             if line[LINE_VALUES.index("kind")] is not None:  # a timesheet without lines joins none
                 stored.lines[tuple(line)] += 1
@@ -250,7 +249,7 @@ def _store_changed(
 ) -> int:
     """Rewrite the lines and total of the timesheets whose figures differ; return how many.
 
-    Their old figures leave the pay summaries and their new ones enter (same status).
+    Their old figures leave the pay summaries and their new ones enter.
     """
     changed = {}
     for stored in timesheets:
@@ -258,14 +257,13 @@ def _store_changed(
         if _differs(stored, figures):
             changed[stored.pk] = figures
             team = counted.teams[stored.worker_id]
-            old = SummedTimesheet(
-                counted.period, team, stored.currency, stored.status, stored.lines.elements(), stored.total
-            )
+            lines = stored.lines.elements()
+            old = SummedTimesheet(counted.period, team, stored.currency, lines, stored.total)
             counted.summaries.add(old, -1)
-            counted.summaries.add(_figures_of(figures, counted.period, team, stored.status), 1)
+            counted.summaries.add(_figures_of(figures, counted.period, team), 1)
     timesheets_store_figures(changed)
     return len(changed)
 
 
-def _figures_of(fresh: FreshFigures, period: str, team_id: int | None, status: str) -> SummedTimesheet:
-    return SummedTimesheet(period, team_id, fresh.currency, status, map(line_key, fresh.lines), fresh.total)
+def _figures_of(fresh: FreshFigures, period: str, team_id: int | None) -> SummedTimesheet:
+    return SummedTimesheet(period, team_id, fresh.currency, map(line_key, fresh.lines), fresh.total)

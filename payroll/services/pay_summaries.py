@@ -3,15 +3,16 @@
 Every change to what the report sums adds signed rows in the same transaction:
 - a timesheet's lines or total priced again (`timesheets_refresh` knows the old figures
   and the new: `SummaryChanges`, no query more than its one insert);
-- a timesheet's status moving (`pay_summaries_move`), from its lines as stored;
 - a worker changing team (`pay_summaries_move_team`).
+A status change writes nothing: the summaries have no status (the report filtered by
+status reads the lines).
 A group's figures are the sum of its rows; `pay_summaries_compact` folds each group's
 rows into one. `pay_summaries_differences` compares them with the timesheets themselves:
 the tests and the report benchmark check it is empty.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any, NamedTuple
 
@@ -21,7 +22,7 @@ from core.db.bulk import insert_rows
 from core.db.lookups import int_array
 from payroll.models import ADJUSTMENT_KIND, LINE_VALUES, PaySummary
 
-SUMMARY_KEY = ("period", "team_id", "project_id", "currency", "status", "kind")
+SUMMARY_KEY = ("period", "team_id", "project_id", "currency", "kind")
 SUMMARY_COLUMNS = (*SUMMARY_KEY, "seconds", "units", "amount")
 ZERO = Decimal("0.00")
 
@@ -30,7 +31,7 @@ _PROJECT, _KIND, _SECONDS, _UNITS, _AMOUNT = (
     LINE_VALUES.index(name) for name in ("project_id", "kind", "seconds", "units", "amount")
 )
 
-SummaryKey = tuple[str, int | None, int | None, str, str, str]
+SummaryKey = tuple[str, int | None, int | None, str, str]
 
 
 class SummedTimesheet(NamedTuple):
@@ -39,7 +40,6 @@ class SummedTimesheet(NamedTuple):
     period: str
     team_id: int | None
     currency: str
-    status: str
     lines: Iterable[Sequence[Any]]  # stored line values, LINE_VALUES order
     total: Decimal  # lines and adjustments: the adjustments are the rest
 
@@ -55,16 +55,14 @@ class SummaryChanges:
         where = (figures.period, figures.team_id)
         lines_amount = ZERO
         for line in figures.lines:
-            sums = self.sums[(*where, line[_PROJECT], figures.currency, figures.status, line[_KIND])]
+            sums = self.sums[(*where, line[_PROJECT], figures.currency, line[_KIND])]
             sums[0] += sign * line[_SECONDS]
             sums[1] += sign * line[_UNITS]
             sums[2] += sign * line[_AMOUNT]
             lines_amount += line[_AMOUNT]
         adjustments = figures.total - lines_amount
         if adjustments:
-            self.sums[(*where, None, figures.currency, figures.status, ADJUSTMENT_KIND)][2] += (
-                sign * adjustments
-            )
+            self.sums[(*where, None, figures.currency, ADJUSTMENT_KIND)][2] += sign * adjustments
 
     def insert(self) -> None:
         """Write the groups whose figures changed (one COPY; none if nothing did)."""
@@ -73,9 +71,9 @@ class SummaryChanges:
             insert_rows(PaySummary, SUMMARY_COLUMNS, rows)
 
 
-# Some timesheets' stored figures counted out of the summaries under the status or team
-# they had (`out_*`: a status of NULL is the timesheet's own, `out_team_given` false the
-# worker's team now) and in under their own now: each timesheet's lines, and its
+# Some timesheets' stored figures counted out of the summaries under the team they had
+# (`out_team`; `out_team_given` false: the worker's team now) and in under the worker's
+# team now: each timesheet's lines, and its
 # adjustments (the total less the lines). One statement over index lookups, whatever the
 # number of timesheets: each timesheet and worker looked up by its key (a lateral lookup
 # that OFFSET 0 keeps from being flattened into a join); as a join, or `id = ANY(...)`, it
@@ -83,13 +81,13 @@ class SummaryChanges:
 # long, most of it re-reading rows a bulk update had just written). `out_sign` 0 counts
 # nothing out (a rebuild).
 SHIFT_SQL = """
-INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
+INSERT INTO payroll_paysummary (period, team_id, project_id, currency, kind, seconds, units, amount)
 SELECT t.period, CASE WHEN side.team_given THEN side.team_id ELSE w.team_id END, f.project_id,
-       t.currency, COALESCE(side.status, t.status), f.kind,
+       t.currency, f.kind,
        SUM(side.sign * f.seconds), SUM(side.sign * f.units), SUM(side.sign * f.amount)
 FROM unnest(%(ids)s::bigint[]) AS shifted (id)
 CROSS JOIN LATERAL (
-    SELECT t.period, t.currency, t.status, t.total, t.id, t.worker_id
+    SELECT t.period, t.currency, t.total, t.id, t.worker_id
     FROM payroll_timesheet t WHERE t.id = shifted.id OFFSET 0
 ) AS t
 CROSS JOIN LATERAL (SELECT w.team_id FROM trainers_worker w WHERE w.id = t.worker_id OFFSET 0) AS w
@@ -101,10 +99,10 @@ CROSS JOIN LATERAL (
         (SELECT SUM(l.amount) FROM payroll_timesheetline l WHERE l.timesheet_id = t.id), 0)
 ) AS f
 CROSS JOIN (
-    VALUES (%(out_status)s::varchar, %(out_team_given)s::boolean, %(out_team)s::bigint, %(out_sign)s::int),
-           (NULL::varchar, false, NULL::bigint, 1)
-) AS side (status, team_given, team_id, sign)
-GROUP BY 1, 2, 3, 4, 5, 6
+    VALUES (%(out_team_given)s::boolean, %(out_team)s::bigint, %(out_sign)s::int),
+           (false, NULL::bigint, 1)
+) AS side (team_given, team_id, sign)
+GROUP BY 1, 2, 3, 4, 5
 HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(side.sign * f.amount) <> 0
 """
 
@@ -112,17 +110,15 @@ HAVING SUM(side.sign * f.seconds) <> 0 OR SUM(side.sign * f.units) <> 0 OR SUM(s
 def _shift(
     ids: Sequence[int],
     *,
-    out_status: str | None = None,
     out_team: int | None = None,
     out_team_given: bool = False,
     out_sign: int = -1,
 ) -> None:
-    """Count these timesheets out as they were (status or team) and in as they are."""
+    """Count these timesheets out as they were (under `out_team`) and in as they are."""
     if not ids:
         return
     params = {
         "ids": int_array(ids),
-        "out_status": out_status,
         "out_team": out_team,
         "out_team_given": out_team_given,
         "out_sign": out_sign,
@@ -130,15 +126,6 @@ def _shift(
     }
     with connection.cursor() as cursor:
         cursor.execute(SHIFT_SQL, params)
-
-
-def pay_summaries_move(moved: Mapping[int, str]) -> None:
-    """Timesheets have just changed status ({id: the status it left}): their figures follow."""
-    left: defaultdict[str, list[int]] = defaultdict(list)
-    for pk, status in moved.items():
-        left[status].append(pk)
-    for status, ids in sorted(left.items()):  # one status left in all, as a rule: one statement
-        _shift(ids, out_status=status)
 
 
 def pay_summaries_move_team(worker_id: int, previous_team_id: int | None) -> None:
@@ -166,13 +153,13 @@ COMPACT_SQL = """
 WITH folded AS (
     DELETE FROM payroll_paysummary WHERE period IN (
         SELECT period FROM payroll_paysummary GROUP BY period
-        HAVING COUNT(*) > COUNT(DISTINCT (team_id, project_id, currency, status, kind))
+        HAVING COUNT(*) > COUNT(DISTINCT (team_id, project_id, currency, kind))
     )
-    RETURNING period, team_id, project_id, currency, status, kind, seconds, units, amount
+    RETURNING period, team_id, project_id, currency, kind, seconds, units, amount
 )
-INSERT INTO payroll_paysummary (period, team_id, project_id, currency, status, kind, seconds, units, amount)
-SELECT period, team_id, project_id, currency, status, kind, SUM(seconds), SUM(units), SUM(amount)
-FROM folded GROUP BY 1, 2, 3, 4, 5, 6
+INSERT INTO payroll_paysummary (period, team_id, project_id, currency, kind, seconds, units, amount)
+SELECT period, team_id, project_id, currency, kind, SUM(seconds), SUM(units), SUM(amount)
+FROM folded GROUP BY 1, 2, 3, 4, 5
 HAVING SUM(seconds) <> 0 OR SUM(units) <> 0 OR SUM(amount) <> 0
 """
 
@@ -187,22 +174,22 @@ def pay_summaries_compact() -> int:
 # What the summaries should hold, from the timesheets, beside what they hold.
 DIFFERENCES_SQL = """
 WITH truth AS (
-    SELECT t.period, w.team_id, l.project_id, t.currency, t.status, l.kind,
+    SELECT t.period, w.team_id, l.project_id, t.currency, l.kind,
            SUM(l.seconds) AS seconds, SUM(l.units) AS units, SUM(l.amount) AS amount
     FROM payroll_timesheetline l JOIN payroll_timesheet t ON t.id = l.timesheet_id
     JOIN trainers_worker w ON w.id = t.worker_id
-    GROUP BY 1, 2, 3, 4, 5, 6
+    GROUP BY 1, 2, 3, 4, 5
     UNION ALL
-    SELECT t.period, w.team_id, NULL::bigint, t.currency, t.status, %(adjustment)s::varchar, 0, 0,
+    SELECT t.period, w.team_id, NULL::bigint, t.currency, %(adjustment)s::varchar, 0, 0,
            SUM(t.total - COALESCE((SELECT SUM(l.amount) FROM payroll_timesheetline l
                                    WHERE l.timesheet_id = t.id), 0))
     FROM payroll_timesheet t JOIN trainers_worker w ON w.id = t.worker_id
-    GROUP BY 1, 2, 3, 4, 5, 6
+    GROUP BY 1, 2, 3, 4, 5
 ),
 held AS (
-    SELECT period, team_id, project_id, currency, status, kind,
+    SELECT period, team_id, project_id, currency, kind,
            SUM(seconds) AS seconds, SUM(units) AS units, SUM(amount) AS amount
-    FROM payroll_paysummary GROUP BY 1, 2, 3, 4, 5, 6
+    FROM payroll_paysummary GROUP BY 1, 2, 3, 4, 5
 )
 SELECT * FROM (SELECT * FROM truth EXCEPT SELECT * FROM held) missing
 UNION ALL
@@ -218,4 +205,4 @@ def pay_summaries_differences() -> list[tuple[Any, ...]]:
     with connection.cursor() as cursor:
         cursor.execute(DIFFERENCES_SQL, {"adjustment": ADJUSTMENT_KIND})
         rows = cursor.fetchall()
-    return [row for row in rows if any(row[6:])]
+    return [row for row in rows if any(row[5:])]

@@ -35,7 +35,6 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.models import LOCKED_STATUSES, Timesheet, TimesheetStatus
 from payroll.selectors.timesheets import TimesheetFigures, timesheets_figures
 from payroll.services.close import timesheets_refresh
-from payroll.services.pay_summaries import pay_summaries_move
 from trainers.models import Role, User
 from trainers.selectors import manages_teams
 
@@ -276,7 +275,7 @@ RETURNING t.id, t.worker_id, t.period, t.currency, old.status
 def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None = None) -> list[Moved]:
     """Move those of these timesheets in one of the step's sources to its target; skip the rest.
 
-    One UPDATE whatever their count, and one to move their figures in the pay summaries.
+    One UPDATE whatever their count (the pay summaries have no status: nothing to move).
     `changes`: more fields (by model field name) set alike on each; updated_at is now
     unless given. Returns the moved ones in id order, with the
     state each left. Their events are the caller's to record (`timesheet_events_insert`).
@@ -295,7 +294,6 @@ def timesheets_move(*, action: str, ids: Sequence[int], changes: Changes | None 
     with connection.cursor() as cursor:
         cursor.execute(MOVE_SQL.format(sets=sets), params)  # columns from the model, values as parameters
         moved = sorted(Moved(*row) for row in cursor.fetchall())
-    pay_summaries_move({timesheet.pk: timesheet.from_status for timesheet in moved})
     return moved
 
 

@@ -3,10 +3,15 @@
 Figures: the table in tests/payroll/test_selectors_reports.py (team A in USD, team B in EUR).
 """
 
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from payroll.models import TimesheetStatus
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.api_helpers import assert_refused
 from tests.factories import RateFactory, SessionFactory, WorkerFactory
@@ -127,6 +132,30 @@ def test_the_status_filter(get):
     rows = get("finance", status="approved").json()["results"]
     # then only contractor A's approved W45
     assert [(row["worker"]["full_name"], row["amount"]) for row in rows] == [("Worker contractor_a", "30.00")]
+
+
+@pytest.mark.parametrize("group_by", GROUPINGS)
+def test_the_status_filter_shares_out_the_whole_report_in_every_grouping(get, group_by):
+    # when the report is run once per status, and once without a filter
+    whole = get("finance", group_by=group_by).json()["results"]
+    per_status = {
+        status: get("finance", group_by=group_by, status=status).json()["results"]
+        for status in TimesheetStatus.values
+    }
+    # then approved is contractor A's W45 alone, and the statuses add up to the whole
+    assert sum(Decimal(row["amount"]) for row in per_status["approved"]) == Decimal("30.00")
+    assert _amounts(row for rows in per_status.values() for row in rows) == _amounts(whole)
+
+
+def _amounts(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, Decimal]]:
+    """(seconds, amount) summed per (group, currency): a group is its id and name, or a period."""
+    seconds: dict[tuple[str, str], int] = defaultdict(int)
+    amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        key = (json.dumps(next(row[name] for name in GROUPINGS if name in row)), row["currency"])
+        seconds[key] += row["seconds"]
+        amounts[key] += Decimal(row["amount"])
+    return {key: (seconds[key], amounts[key]) for key in amounts}
 
 
 @pytest.mark.parametrize(

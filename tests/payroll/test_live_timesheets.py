@@ -174,12 +174,12 @@ def test_the_close_corrects_and_reports_a_week_a_write_did_not_price(priced, cap
 # The pay report's sums (PaySummary) follow every write --------------------------------
 
 
-def summed(period: str, **by) -> dict[tuple[object, str], tuple[int, Decimal]]:
-    """The summaries of a week per (kind, status): seconds and amount, rows added up."""
-    sums: dict[tuple[object, str], tuple[int, Decimal]] = {}
+def summed(period: str, **by) -> dict[str, tuple[int, Decimal]]:
+    """The summaries of a week per kind: seconds and amount, rows added up."""
+    sums: dict[str, tuple[int, Decimal]] = {}
     for row in PaySummary.objects.filter(period=period, **by):
-        seconds, amount = sums.get((row.kind, row.status), (0, Decimal("0.00")))
-        sums[(row.kind, row.status)] = (seconds + row.seconds, amount + row.amount)
+        seconds, amount = sums.get(row.kind, (0, Decimal("0.00")))
+        sums[row.kind] = (seconds + row.seconds, amount + row.amount)
     return {key: value for key, value in sums.items() if any(value)}
 
 
@@ -191,19 +191,22 @@ def test_the_sums_follow_sessions_and_adjustments_as_they_are_written(priced):
         actor=priced.finance, worker=priced.worker_a, amount=Decimal("-5.00"), currency="USD", reason="Fix"
     )
     # then
-    assert summed(W45, team=priced.team_a) == {("regular", "open"): (10800, Decimal("45.00"))}
+    assert summed(W45, team=priced.team_a) == {"regular": (10800, Decimal("45.00"))}
     assert pay_summaries_differences() == []
 
 
-def test_the_sums_follow_a_week_through_submit_and_approve(priced):
+def test_submit_and_approve_write_no_summary_and_the_week_counts_once(priced):
     # given
     log(priced, 0, 9, 120)
     timesheet = Timesheet.objects.get(worker=priced.worker_a, period=W45)
+    rows_before = PaySummary.objects.count()
     # when
     timesheet_transition(actor=priced.contractor_a, timesheet=timesheet, action="submit")
     timesheet_transition(actor=priced.manager_a, timesheet=timesheet, action="approve")
-    # then the week counts once, as approved
-    assert summed(W45, team=priced.team_a) == {("regular", "approved"): (7200, Decimal("30.00"))}
+    # then the summaries have no status: the moves wrote none, and the week counts once
+    assert PaySummary.objects.count() == rows_before
+    assert summed(W45, team=priced.team_a) == {"regular": (7200, Decimal("30.00"))}
+    assert pay_summaries_differences() == []
 
 
 @pytest.mark.parametrize("through", ["service", "admin"])
@@ -227,7 +230,7 @@ def test_a_worker_who_changes_team_takes_their_weeks_to_the_new_team(priced, thr
         assert response.status_code == 302, response.context["adminform"].form.errors
     # then
     assert summed(W45, team=priced.team_a) == {}
-    assert summed(W45, team=priced.team_b) == {("regular", "open"): (7200, Decimal("30.00"))}
+    assert summed(W45, team=priced.team_b) == {"regular": (7200, Decimal("30.00"))}
     assert pay_summaries_differences() == []
 
 
@@ -241,7 +244,7 @@ def test_compaction_folds_each_group_into_one_row_and_changes_no_figure(priced):
     # then
     assert rows_before > 1
     assert PaySummary.objects.filter(period=W45).count() == 1
-    assert summed(W45) == {("regular", "open"): (28800, Decimal("120.00"))}
+    assert summed(W45) == {"regular": (28800, Decimal("120.00"))}
     assert pay_summaries_differences() == []
 
 
