@@ -2,7 +2,11 @@
 
 In the scratch database: a synthetic workforce bulk-loaded with COPY (untimed); then,
 timed, the close job (`payroll.close_period` started through `job_start`, as the API and
-beat start it); untimed, every timesheet submitted and approved in bulk SQL that leaves
+beat start it). The sessions were loaded behind the services' back, so this close prices
+and writes every week from scratch (and logs an error per chunk, rightly: no write priced
+them). Timed again, the close as every week runs it since issue 14, on weeks that live
+pricing has kept current: it prices them again, compares, and must change nothing (the
+run fails if it does). Untimed, every timesheet submitted and approved in bulk SQL that leaves
 what the services leave (status, submit and decision fields, one event per transition;
 the lines and totals the close stored are the ones submit would store, and a sample is
 re-priced to prove it); timed, the invoicing job (`payroll.issue_invoices`). The floor
@@ -34,7 +38,7 @@ from datetime import timedelta
 from io import TextIOBase
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -53,7 +57,7 @@ from benchmarks.workforce import MONDAY, PERIOD, load_workforce
 from benchmarks.workforce_mix import MixCounts
 from config.celery_app import app
 from core.db.connection import database_url
-from payroll.models import JobStatus, Timesheet, TimesheetStatus
+from payroll.models import Job, JobStatus, Timesheet, TimesheetStatus
 from payroll.selectors.pricing import price_worker_period
 from payroll.services.jobs import job_start, period_job_params
 from trainers.models import Team, User
@@ -101,6 +105,10 @@ def run(
         )
         close_cpu = celery.cpu_seconds() - close_cpu
         timesheets = Timesheet.objects.filter(period=PERIOD).count()
+        weekly_cpu = celery.cpu_seconds()
+        weekly = timed(WEEKLY_CLOSE, force.sessions, lambda: run_job("close_period", force.finance))
+        weekly_cpu = celery.cpu_seconds() - weekly_cpu
+        check_nothing_corrected()
         if mix:
             _report_mix_closed(out)
         approved_at = time.perf_counter()
@@ -118,9 +126,20 @@ def run(
         f"  SQL floor, before the jobs / after   {floor_before.seconds:6.2f} s / {floor_after.seconds:.2f} s "
         "(the faster counts: the ratio errs against the jobs)\n"
     )
-    _report(out, close, invoicing, floor, timesheets, celery_workers)
-    _report_cpu(out, {"close": close_cpu, "invoicing": invoicing_cpu}, timesheets)
+    _report(out, Closes(close, weekly), invoicing, floor, timesheets, celery_workers)
+    _report_cpu(out, {"close": close_cpu, "weekly": weekly_cpu, "invoicing": invoicing_cpu}, timesheets)
     _compare(out, timesheets)
+
+
+WEEKLY_CLOSE = "close again (the weekly safety net)"
+
+
+def check_nothing_corrected() -> int:
+    """How many weeks the last close corrected: none, as every week was already priced, or it fails."""
+    corrected = int(Job.objects.filter(kind="close_period").latest("pk").result.get("changed", 0))
+    if corrected:
+        raise CommandError(f"The close corrected {corrected} timesheets that were already priced.")
+    return corrected
 
 
 def run_job(kind: str, actor: User | None, period: str = PERIOD) -> None:
@@ -224,19 +243,29 @@ def _report_mix_closed(out: TextIOBase, period: str = PERIOD) -> None:
     )
 
 
+class Closes(NamedTuple):
+    """The close from scratch, and the weekly one on weeks live pricing kept current."""
+
+    from_scratch: Timing
+    weekly: Timing
+
+
 def _report(
-    out: TextIOBase, close: Timing, invoicing: Timing, floor: Timing, timesheets: int, celery_workers: int
+    out: TextIOBase, closes: Closes, invoicing: Timing, floor: Timing, timesheets: int, celery_workers: int
 ) -> None:
-    out.write(
-        f"  {close.label:<34} {close.seconds:8.2f} s  {close.rows_per_second:9.0f} sessions/s  "
-        f"{timesheets / close.seconds:7.0f} timesheets/s\n"
-    )
+    for close in closes:
+        out.write(
+            f"  {close.label:<34} {close.seconds:8.2f} s  {close.rows_per_second:9.0f} sessions/s  "
+            f"{timesheets / close.seconds:7.0f} timesheets/s\n"
+        )
     out.write(
         f"  {invoicing.label:<34} {invoicing.seconds:8.2f} s  {invoicing.rows_per_second:9.0f} invoices/s\n"
     )
     out.write(f"  {floor.label:<34} {floor.seconds:8.2f} s  {floor.rows_per_second:9.0f} sessions/s\n")
-    real = close.seconds + invoicing.seconds
+    real = closes.from_scratch.seconds + invoicing.seconds
     out.write(f"  ratio (close + invoicing) / floor  {real / floor.seconds:8.2f}x\n")
+    weekly = closes.weekly.seconds + invoicing.seconds
+    out.write(f"  ratio (weekly close + invoicing) / floor {weekly / floor.seconds:6.2f}x\n")
     out.write(f"  peak memory (this process)         {peak_memory_mb():8.0f} MB\n")
     if celery_workers:
         children = _children_peak_mb()

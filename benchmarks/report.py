@@ -34,7 +34,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from benchmarks.close_and_invoice import celery_tasks, check_sample, run_job, submit_and_approve_in_bulk
+from benchmarks.close_and_invoice import (
+    celery_tasks,
+    check_nothing_corrected,
+    check_sample,
+    run_job,
+    submit_and_approve_in_bulk,
+)
 from benchmarks.common import peak_memory_mb, timed
 from benchmarks.workforce import PERIOD, load_workforce
 from core.periods import next_period, parse_period_key
@@ -43,7 +49,6 @@ from payroll.exports import csv_text, report_table
 from payroll.models import (
     FROZEN_STATUSES,
     Adjustment,
-    Job,
     PaySummary,
     Timesheet,
     TimesheetLine,
@@ -215,13 +220,11 @@ def _time_safety_net_close(out: TextIOBase, finance: User, period: str) -> None:
     """
     with celery_tasks(out, 0):
         close = timed("close", 0, lambda: run_job("close_period", finance, period))
-    corrected = Job.objects.filter(kind="close_period").latest("pk").result.get("changed", 0)
+    corrected = check_nothing_corrected()
     out.write(
         f"  close of {period} after live pricing (the safety net) {close.seconds:8.2f} s  "
         f"{Timesheet.objects.filter(period=period).count()} timesheets, {corrected} corrected (target 0)\n"
     )
-    if corrected:
-        raise CommandError(f"The close of {period} corrected {corrected} timesheets that live pricing left.")
 
 
 def report_rows(user: User, period_from: str, period_to: str, group_by: str) -> list[PayReportRow]:

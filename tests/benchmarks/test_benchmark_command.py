@@ -19,6 +19,7 @@ from payroll.models import (
     Adjustment,
     Invoice,
     InvoiceLine,
+    Job,
     Timesheet,
     TimesheetEvent,
     TimesheetLine,
@@ -57,15 +58,27 @@ def test_the_payroll_scenario_closes_approves_and_invoices_everyone_and_agrees_w
     assert TimesheetEvent.objects.count() == 3 * 24
     assert sorted(Invoice.objects.values_list("sequence", flat=True)) == list(range(1, 25))
     assert "every invoice and line agrees with the SQL floor to the cent" in output
-    for label in ("close (payroll.close_period)", "invoicing (payroll.issue_invoices)", "SQL floor"):
-        assert re.search(rf"{re.escape(label)}\s+\d+\.\d\d s\s+\d+ \w+/s", output), output
+    labels = ("close (payroll.close_period)", close_and_invoice.WEEKLY_CLOSE, "invoicing", "SQL floor")
+    for label in labels:
+        assert re.search(rf"{re.escape(label)}[^\n]*\s+\d+\.\d\d s\s+\d+ \w+/s", output), output
     assert re.search(r"ratio \(close \+ invoicing\) / floor\s+\d+\.\d\dx", output)
+    assert re.search(r"ratio \(weekly close \+ invoicing\) / floor\s+\d+\.\d\dx", output)
+    # and the weekly close, run on weeks already priced, changed none (else the run fails)
+    assert Job.objects.filter(kind="close_period").latest("pk").result["changed"] == 0
     assert re.search(r"peak memory \(this process\)\s+\d+ MB", output)
     # and the sessions table got back the indexes and constraints dropped for the load
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'trainers_labellingsession'")
         indexes = {name for (name,) in cursor.fetchall()}
     assert {"session_no_overlap", "session_worker_start", "session_one_running_per_worker"} <= indexes
+
+
+def test_a_weekly_close_that_corrects_a_week_fails_the_run(world):
+    # given the last close corrected a week (a write had not priced it)
+    Job.objects.create(kind="close_period", params={"period": PERIOD}, result={"changed": 1})
+    # when / then
+    with pytest.raises(CommandError, match="corrected 1 timesheets"):
+        close_and_invoice.check_nothing_corrected()
 
 
 def test_the_payroll_check_fails_on_a_cent_of_difference():
