@@ -240,7 +240,9 @@ def session_import(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Imported {count} session{'s' if count != 1 else ''}.")
             return redirect("trainers:sessions")
-    return render(request, "trainers/session_import.html", {"nav": "sessions", "form": form, "rows": rows})
+    projects = selectors.projects_visible_to(actor(request)).filter(is_active=True).order_by("name", "pk")
+    context = {"nav": "sessions", "form": form, "rows": rows, "projects": projects}
+    return render(request, "trainers/session_import.html", context)
 
 
 # Helpers ---------------------------------------------------------------------------------
@@ -270,9 +272,20 @@ def _timer_context(
     return {
         "running": running,
         "elapsed": int((timezone.now() - running.started_at).total_seconds()) if running else 0,
-        "start_form": form or TimerStartForm(projects=_active_projects(request)),
+        "start_form": form or _fresh_start_form(request),
         "stop_form": TimerStopForm(),
     }
+
+
+def _fresh_start_form(request: HttpRequest) -> TimerStartForm:
+    """The start form on the last session's project and activity: the next one is most often the same.
+
+    (After a stop the select used to jump back to the first project, and the next timer
+    started on the wrong one.)
+    """
+    last = selectors.sessions_visible_to(actor(request)).order_by("-started_at").first()
+    initial = {"project": last.project_id, "activity": last.activity} if last else {}
+    return TimerStartForm(projects=_active_projects(request), initial=initial)
 
 
 def _timer_reply(request: HttpRequest, worker: Worker, form: TimerStartForm | None) -> HttpResponse:

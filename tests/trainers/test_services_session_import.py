@@ -29,6 +29,48 @@ T0 = datetime(2026, 11, 16, 15, 0, tzinfo=UTC)  # Mon 09:00 in Chicago, period 2
 # A good file --------------------------------------------------------------------------------
 
 
+def test_projects_are_named_as_the_pages_show_them_in_any_case_or_by_id(world, frozen_now):
+    # given rows naming Project A by name, in another case, and by id
+    content = csv_file(
+        f"Project A,{iso(T0)},{iso(T0 + hours(1))},1,by name",
+        f"  project a ,{iso(T0 + hours(1))},{iso(T0 + hours(2))},1,other case",
+        row(world.project_a, T0 + hours(2), T0 + hours(3)),
+    )
+    # when
+    sessions_import(actor=world.contractor_a, content=content)
+    # then
+    assert {session.project_id for session in imported(world.worker_a)} == {world.project_a.pk}
+
+
+def test_a_name_two_clients_share_is_the_project_the_worker_is_on(world, frozen_now):
+    # given another client's "Project A", which contractor A is not on
+    ProjectFactory(name="Project A", client="Another client")
+    # when
+    sessions_import(
+        actor=world.contractor_a, content=csv_file(f"Project A,{iso(T0)},{iso(T0 + hours(1))},1,x")
+    )
+    # then
+    assert [session.project_id for session in imported(world.worker_a)] == [world.project_a.pk]
+
+
+def test_a_contractor_on_two_projects_of_one_name_is_asked_for_the_id(world, frozen_now):
+    # given contractor A on two clients' "Project A"
+    ProjectFactory(name="Project A", client="Another client", workers=[world.worker_a])
+    # when
+    refused = rejection(world.contractor_a, csv_file(f"project a,{iso(T0)},{iso(T0 + hours(1))},1,x"))
+    # then
+    assert row_errors(refused)[2]["project"] == [
+        "Several projects are named 'project a' (Acme AI, Another client): give its id."
+    ]
+
+
+def test_a_contractor_never_learns_of_a_project_by_name_they_are_not_on(world, frozen_now):
+    # when contractor A names team B's project
+    refused = rejection(world.contractor_a, csv_file(f"Project B,{iso(T0)},{iso(T0 + hours(1))},1,x"))
+    # then the words are those of a name that does not exist
+    assert row_errors(refused)[2]["project"] == ["No project named 'Project B' that you may log on."]
+
+
 def test_a_good_file_lands_whole_with_whole_seconds_and_history(world, frozen_now):
     # given three rows, one with sub-second instants and a quoted comma in its notes
     content = csv_file(
@@ -133,7 +175,7 @@ OTHER_WORKER = "other-worker"
         ({"started_at": "0226-11-16T15:00:00+00:00"}, "started_at", "on or after 2000-01-04"),
         ({"started_at": "0001-01-01T00:00:00+05:00"}, "started_at", "on or after 2000-01-04"),
         ({"project": "999999"}, "project", "No project with id '999999'"),
-        ({"project": "abc"}, "project", "No project with id 'abc'"),
+        ({"project": "abc"}, "project", "No project named 'abc' that you may log on."),
         ({"project": ""}, "project", "Required"),
         ({"project": "B"}, "project", "No project with id"),
         ({"project": INACTIVE}, "project", "is inactive"),
@@ -160,7 +202,7 @@ OTHER_WORKER = "other-worker"
         "ancient-year",
         "year-one",
         "unknown-project",
-        "project-not-a-number",
+        "project-name-unknown",
         "missing-project",
         "project-not-assigned",
         "inactive-project",

@@ -8,7 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import SessionFactory, UserFactory
+from tests.factories import ProjectFactory, SessionFactory, UserFactory
 from trainers.models import LabellingSession, Role
 from trainers.rules import DISCARDED_MESSAGE
 
@@ -104,6 +104,24 @@ def test_timer_starts_and_stops_through_htmx(world):
     assert b'id="timer-start"' in stopped.content and b"Timer stopped after 0:05:00" in stopped.content
     running.refresh_from_db()
     assert running.ended_at is not None and running.task_count == 3
+
+
+@pytest.mark.django_db
+def test_after_a_stop_the_start_form_keeps_the_last_project_and_activity(world):
+    # given contractor A on two projects, timing the second (listed last) as review
+    second = ProjectFactory(name="Zeta project", workers=[world.worker_a])
+    client = signed_in(world.contractor_a)
+    start = {"project": second.pk, "activity": "review"}
+    client.post(reverse("trainers:timer-start"), start, HTTP_HX_REQUEST="true")
+    running = LabellingSession.objects.get(worker=world.worker_a, ended_at__isnull=True)
+    running.started_at -= timedelta(minutes=5)
+    running.save()
+    # when
+    stopped = client.post(reverse("trainers:timer-stop", args=[running.pk]), {}, HTTP_HX_REQUEST="true")
+    # then the next timer starts on the same project and activity unless changed
+    page = stopped.content.decode()
+    assert f'<option value="{second.pk}" selected>Zeta project (Acme AI)</option>' in page
+    assert '<option value="review" selected>Review</option>' in page
 
 
 @pytest.mark.django_db

@@ -1,7 +1,8 @@
 """Reading a CSV file of sessions: its header, its rows, and the plain values of a row.
 
 Columns: worker (admins only; contractors leave it empty or give their own id),
-project, started_at, ended_at, task_count, notes, activity (empty is labelling). A
+project (its name, or its id), started_at, ended_at, task_count, notes, activity (empty
+is labelling). A
 row's line is the physical line it starts on (the header is line 1), so a quoted notes
 field spanning lines shifts the rows after it. Nothing here reads the database: checking rows against it is
 trainers.services.session_import's work.
@@ -113,6 +114,12 @@ def int_or_none(raw: str | None) -> int | None:
 def ids_in(records: list[Record], column: str) -> set[int]:
     """The ids a column names across the file (values that are no id are left out)."""
     return {pk for _, row in records if (pk := int_or_none(row.get(column))) is not None}
+
+
+def names_in(records: list[Record], column: str) -> set[str]:
+    """The names a column gives across the file (values that are ids left out), lowercased."""
+    values = (str(row.get(column) or "").strip() for _, row in records)
+    return {value.lower() for value in values if value and int_or_none(value) is None}
 
 
 def parse_instant(raw: str, field: str, errors: Errors) -> datetime | None:

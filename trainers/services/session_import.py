@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from core.db import locks
@@ -34,6 +35,7 @@ from trainers.services.session_csv import (
     Record,
     ids_in,
     int_or_none,
+    names_in,
     parse_activity,
     parse_instant,
     parse_notes,
@@ -70,6 +72,7 @@ class _ImportContext:
     own_worker: Worker | None
     workers: dict[int, Worker]
     projects: dict[int, Project]
+    projects_named: dict[str, list[Project]]  # by lowercased name: the file may name them
     assignments: set[tuple[int, int]]
     interval_errors: Callable[[datetime, datetime], Errors]
 
@@ -80,16 +83,23 @@ class _ImportContext:
         if own is None and "worker" not in header:
             raise ImportRejected("Add a worker column: an admin's file must say whose sessions they are.")
         worker_ids = {own.pk} if own else ids_in(records, "worker")
-        project_ids = ids_in(records, "project")
         # Locked in id order (locks.workers), so two imports never deadlock on each other's workers.
         workers = list(locks.workers(sorted(worker_ids)))
-        through = Project.workers.through.objects.filter(project_id__any_of=project_ids)
+        named = Project.objects.annotate(key=Lower("name")).filter(key__in=names_in(records, "project"))
+        projects = {p.pk: p for p in Project.objects.filter(pk__any_of=ids_in(records, "project"))}
+        projects_named: defaultdict[str, list[Project]] = defaultdict(list)
+        for project in named.order_by("client", "pk"):
+            projects_named[project.name.lower()].append(project)
+        through = Project.workers.through.objects.filter(
+            project_id__any_of=[*projects, *(p.pk for same in projects_named.values() for p in same)]
+        )
         if own:
             through = through.filter(worker_id=own.pk)
         return cls(
             own_worker=workers[0] if own else None,
             workers={w.pk: w for w in workers},
-            projects={p.pk: p for p in Project.objects.filter(pk__any_of=project_ids)},
+            projects=projects,
+            projects_named=dict(projects_named),
             assignments=set(through.values_list("project_id", "worker_id")),
             interval_errors=interval_rule(now),
         )
@@ -146,13 +156,40 @@ class _ImportContext:
     def _project(self, raw: str, worker: Worker | None, errors: Errors) -> Project | None:
         raw = raw.strip()
         if not raw:
-            add_error(errors, "project", "Required: the id of the project.")
+            add_error(errors, "project", "Required: the project's name (or its id).")
             return None
+        if int_or_none(raw) is None:
+            return self._project_named(raw, worker, errors)
         project = self.projects.get(int_or_none(raw) or 0)
         # A contractor does not learn that projects they are not on exist.
         if project is None or (self.own_worker and not self._assigned(project, self.own_worker)):
             add_error(errors, "project", f"No project with id '{raw[:40]}' that you may log on.")
             return None
+        return self._checked(project, worker, errors)
+
+    def _project_named(self, name: str, worker: Worker | None, errors: Errors) -> Project | None:
+        """The one project of this name (any case) the row's worker is on; else why not.
+
+        Names repeat across clients: among several, the worker's own count; a contractor
+        never learns of projects they are not on.
+        """
+        candidates = self.projects_named.get(name.lower(), [])
+        theirs = [project for project in candidates if worker and self._assigned(project, worker)]
+        if theirs or self.own_worker:
+            candidates = theirs
+        if len(candidates) > 1:
+            clients = ", ".join(project.client for project in candidates)
+            add_error(
+                errors, "project", f"Several projects are named '{name[:40]}' ({clients}): give its id."
+            )
+            return None
+        if not candidates:
+            add_error(errors, "project", f"No project named '{name[:40]}' that you may log on.")
+            return None
+        return self._checked(candidates[0], worker, errors)
+
+    def _checked(self, project: Project, worker: Worker | None, errors: Errors) -> Project:
+        """The project, after the rules of logging on it (active, the worker assigned)."""
         # With no worker (already refused) only the project's own state is checked.
         assigned = worker is None or self._assigned(project, worker)
         errors.update(rules.project_errors(name=project.name, active=project.is_active, assigned=assigned))
