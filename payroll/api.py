@@ -35,14 +35,18 @@ from payroll.serializers.jobs import (
 from payroll.serializers.rates import RateSerializer
 from payroll.serializers.timesheets import (
     AdjustmentSerializer,
+    BulkApprovalSerializer,
+    TimesheetBulkApproveSerializer,
     TimesheetCreateSerializer,
     TimesheetNoteSerializer,
     TimesheetRejectSerializer,
     TimesheetReopenSerializer,
     TimesheetSerializer,
+    TimesheetSubmitSerializer,
 )
 from payroll.services import rates as services
 from payroll.services.adjustments import adjustment_create
+from payroll.services.bulk_approval import timesheets_bulk_approve
 from payroll.services.invoice_documents import invoice_pdf
 from payroll.services.invoice_payments import invoice_pay, invoice_void
 from payroll.services.jobs import job_start, period_job_params
@@ -78,7 +82,7 @@ class RateViewSet(viewsets.ModelViewSet, ScopedViewSet):
         services.rate_delete(actor=self.actor, rate=instance)
 
 
-def _transition_schema(verb: str, body: type[serializers.Serializer] | None) -> Any:
+def _transition_schema(verb: str, body: type[serializers.Serializer]) -> Any:
     return extend_schema(
         request=body,
         responses={
@@ -103,6 +107,7 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         "current": CONTRACTOR,
         "submit": CONTRACTOR,
         "approve": MANAGER_ADMIN,
+        "bulk_approve": MANAGER_ADMIN,
         "reject": MANAGER_ADMIN,
         "reopen": ADMIN_FINANCE,
     }
@@ -144,17 +149,41 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         period = iso_week_key(timezone.now(), worker.zone)
         return self._show(timesheet_get_or_create(worker=worker, period=period)[0])
 
-    @_transition_schema("submit", None)
+    @_transition_schema("submit", TimesheetSubmitSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
-        """Submit for approval: prices the period and stores its lines."""
-        return self._transition("submit", None)
+        """Submit for approval: prices the period and stores its lines.
+
+        A week not over yet in the worker's zone needs `{"confirm": true}` (else 409 saying
+        what it locks); a week with no time and no adjustment is a 409.
+        """
+        return self._transition("submit", TimesheetSubmitSerializer)
 
     @_transition_schema("approve", TimesheetNoteSerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         """Approve a submitted timesheet (a manager of the worker's team, or an admin)."""
         return self._transition("approve", TimesheetNoteSerializer)
+
+    @extend_schema(
+        request=TimesheetBulkApproveSerializer,
+        responses={
+            200: BulkApprovalSerializer,
+            400: OpenApiResponse(description="No ids, more than 500, or an id that is not a JSON integer."),
+            403: OpenApiResponse(description="Only managers (their teams' timesheets) and admins approve."),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-approve")
+    def bulk_approve(self, request: Request) -> Response:
+        """Approve the problem-free timesheets among `ids`, each on its own; the rest with why.
+
+        A timesheet with any problem (a warning too) is skipped: it is approved on its own,
+        after a look. An id the caller may not see is skipped as "No such timesheet."
+        """
+        form = TimesheetBulkApproveSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        result = timesheets_bulk_approve(actor=self.actor, ids=form.validated_data["ids"])
+        return Response(BulkApprovalSerializer(result).data)
 
     @_transition_schema("reject", TimesheetRejectSerializer)
     @action(detail=True, methods=["post"])
@@ -168,14 +197,13 @@ class TimesheetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedV
         """Reopen an approved, not yet invoiced timesheet (finance, admin)."""
         return self._transition("reopen", TimesheetReopenSerializer)
 
-    def _transition(self, verb: str, body: type[serializers.Serializer] | None) -> Response:
+    def _transition(self, verb: str, body: type[serializers.Serializer]) -> Response:
         timesheet = self.get_object()
-        note = ""
-        if body is not None:
-            form = body(data=self.request.data)
-            form.is_valid(raise_exception=True)
-            note = form.validated_data["note"]
-        timesheet = timesheet_transition(actor=self.actor, timesheet=timesheet, action=verb, note=note)
+        form = body(data=self.request.data)
+        form.is_valid(raise_exception=True)
+        timesheet = timesheet_transition(
+            actor=self.actor, timesheet=timesheet, action=verb, **form.validated_data
+        )
         return self._show(timesheet)
 
     def _worker(self, named: Worker | None) -> Worker:

@@ -1,7 +1,8 @@
 """Forms of the pay pages: shapes and widgets only; the services say what is wrong.
 
 Fields are named as in the API so a service's InvalidInput lands on the right field;
-required-ness of notes and reasons is left to the services, which word it.
+required-ness of notes is left to the services, which word it (a reason the rules always
+require is marked required here, with the service's words).
 """
 
 from decimal import Decimal
@@ -19,6 +20,7 @@ from payroll.serializers.fields import (
     MAX_PAYMENT_REFERENCE_LENGTH,
     MAX_REASON_LENGTH,
 )
+from payroll.services.adjustments import REASON_NEEDED
 from payroll.services.exports import FORMATS
 from trainers.forms import PlainDecimalField
 from trainers.models import Project, Worker
@@ -73,11 +75,15 @@ class AdjustmentForm(WorkerChoiceForm):
         decimal_places=2,
         min_value=-LARGEST_ADJUSTMENT,
         max_value=LARGEST_ADJUSTMENT,
-        help_text="Signed: negative takes money back. In the worker's contract currency.",
+        help_text="Signed: negative takes money back. In the worker's contract currency (beside their name).",
     )
-    currency = forms.CharField(max_length=3, help_text="The worker's contract currency, e.g. USD.")
+    # No currency field: an adjustment is in the worker's contract currency, which is known.
+    # The reason is required by the rules (the worker reads it on the timesheet and invoice).
     reason = forms.CharField(
-        max_length=MAX_REASON_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 2})
+        max_length=MAX_REASON_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": REASON_NEEDED},
+        help_text="Required: the worker reads it on their timesheet and invoice.",
     )
 
 

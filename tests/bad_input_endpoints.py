@@ -81,7 +81,7 @@ class Stage:
         return invoice_issue(timesheet=timesheet, actor=self.world.finance)[0].pk
 
 
-TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT, CHOICE = (
+TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT, CHOICE, BOOLEAN = (
     "text",
     "id",
     "ids",
@@ -91,6 +91,7 @@ TEXT, ID, IDS, INSTANT, DATE, PERIOD, AMOUNT, COUNT, CHOICE = (
     "amount",
     "count",
     "choice",
+    "boolean",
 )
 
 
@@ -255,7 +256,22 @@ ENDPOINTS = [
         {"worker": ID, "period": PERIOD},
         201,
     ),
-    Endpoint("timesheets-submit", "contractor_a", "post", "timesheets/{s.open_timesheet}/submit/", None),
+    Endpoint(
+        "timesheets-submit",
+        "contractor_a",
+        "post",
+        "timesheets/{s.open_timesheet}/submit/",
+        lambda s: {"confirm": False},
+        {"confirm": BOOLEAN},
+    ),
+    Endpoint(
+        "timesheets-bulk-approve",
+        "manager_a",
+        "post",
+        "timesheets/bulk-approve/",
+        lambda s: {"ids": [s.submitted_timesheet]},
+        {"ids": IDS},
+    ),
     Endpoint(
         "timesheets-approve",
         "manager_a",

@@ -1,12 +1,13 @@
 """factory_boy factories for both apps (one module: payroll's factories build on trainers')."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from knox.models import AuthToken
 
-from payroll.models import Rate
+from payroll.models import Rate, Timesheet
 from trainers.models import LabellingSession, Project, Role, SessionSource, Team, User, Worker
 
 
@@ -97,3 +98,18 @@ def chicago_contractor(username: str) -> Worker:
     )
     ProjectFactory(name="Project A", workers=[worker])
     return worker
+
+
+def give_time(timesheet: Timesheet) -> None:
+    """An hour in the week if it has none, priced: a week with nothing in it is never submitted.
+
+    A worker with no rate yet gets one from that week on, for that hour's project.
+    """
+    week = {"started_at__lt": timesheet.period_end, "ended_at__gt": timesheet.period_start}
+    if LabellingSession.objects.filter(worker=timesheet.worker, **week).exists():
+        return
+    start = timesheet.period_start + timedelta(hours=1)
+    session = SessionFactory(worker=timesheet.worker, started_at=start, ended_at=start + timedelta(hours=1))
+    if not Rate.objects.filter(worker=timesheet.worker).exists():
+        day = timezone.localtime(start, timesheet.worker.zone).date()
+        RateFactory(worker=timesheet.worker, project=session.project, effective_from=day)

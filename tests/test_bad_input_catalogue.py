@@ -22,6 +22,7 @@ from tests.api_helpers import row_counts
 from tests.bad_input_endpoints import (
     AMOUNT,
     API,
+    BOOLEAN,
     CHOICE,
     COUNT,
     DATE,
@@ -195,6 +196,12 @@ BAD_VALUES: dict[str, list[Any]] = {
         pytest.param([[1]], id="nested-list"),
         pytest.param([10**30], id="10e30-in-list"),
         pytest.param("1,2", id="text"),
+    ],
+    BOOLEAN: [
+        pytest.param("true", id="string"),
+        pytest.param(1, id="number"),
+        pytest.param(None, id="null"),
+        pytest.param([True], id="list"),
     ],
     INSTANT: [
         pytest.param("2026-11-19T10:00:00", id="naive"),

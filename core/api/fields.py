@@ -6,7 +6,8 @@ has a bug we should tell them about, not guess through. So the API reads:
 
 - ids of related objects as JSON integers only (not 1.0, not "1");
 - dates as `YYYY-MM-DD` only;
-- instants as `YYYY-MM-DDTHH:MM:SS[.ffffff]` with `Z` or `±HH:MM`, nothing around them.
+- instants as `YYYY-MM-DDTHH:MM:SS[.ffffff]` with `Z` or `±HH:MM`, nothing around them;
+- yes-or-no answers as JSON true or false only (not "yes", not 1).
 """
 
 import re
@@ -25,6 +26,7 @@ DATE_MESSAGE = "Must be a date as YYYY-MM-DD, e.g. 2026-11-02."
 INSTANT_MESSAGE = "Must be an ISO 8601 date-time with its UTC offset, e.g. 2026-11-02T09:00:00-06:00."
 NAIVE_MESSAGE = "Must include a UTC offset, e.g. 2026-11-02T09:00:00-06:00."
 ID_MESSAGE = "Must be an id: a JSON whole number such as 12, not {data_type}."
+BOOLEAN_MESSAGE = "Must be true or false (JSON), not {data_type}."
 
 
 def iso_date(text: object) -> date | None:
@@ -63,6 +65,31 @@ class IdField(serializers.PrimaryKeyRelatedField):
         if not isinstance(data, int) or isinstance(data, bool):
             self.fail("incorrect_type", data_type=_json_type(data))
         return super().to_internal_value(data)
+
+
+class JsonIdField(serializers.IntegerField):
+    """An id given as a plain JSON integer, in the database's range (a list of ids, say)."""
+
+    default_error_messages = {**serializers.IntegerField.default_error_messages, "invalid": ID_MESSAGE}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=1, max_value=2**63 - 1, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if not isinstance(data, int) or isinstance(data, bool):
+            self.fail("invalid", data_type=_json_type(data))
+        return int(super().to_internal_value(data))
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false; DRF's own also reads "yes", "on" and 1, which a client never means."""
+
+    default_error_messages = {**serializers.BooleanField.default_error_messages, "invalid": BOOLEAN_MESSAGE}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", data_type=_json_type(data))
+        return data
 
 
 class IsoDateField(serializers.DateField):
@@ -113,5 +140,11 @@ def _json_type(value: object) -> str:
     """How the client wrote `value`, in JSON's words."""
     if isinstance(value, bool):
         return "a boolean"
-    names = {str: "a string", float: "a number with a fraction", list: "a list", dict: "an object"}
+    names = {
+        str: "a string",
+        int: "a number",
+        float: "a number with a fraction",
+        list: "a list",
+        dict: "an object",
+    }
     return "null" if value is None else names.get(type(value), type(value).__name__)

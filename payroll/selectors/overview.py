@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, QuerySet, Sum
+from django.utils import timezone
 
 from payroll.models import Job, Timesheet, TimesheetStatus
 from payroll.selectors.jobs import jobs_visible_to
@@ -36,6 +37,15 @@ class QueueRow:
     @property
     def problem_free(self) -> bool:
         return not self.figures.problems
+
+    @property
+    def pre_ticked(self) -> bool:
+        """Chosen for approval together at first: problem-free, and its week over in the worker's zone.
+
+        A week submitted before its end (with the contractor's confirmation) is the
+        manager's to tick: one click should not approve a week still being worked.
+        """
+        return self.problem_free and timezone.now() >= self.timesheet.period_end
 
 
 def period_overview(user: User, period: str) -> PeriodOverview:

@@ -3,12 +3,13 @@
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TypeVar
 
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.periods import iso_week_key, next_period
 from payroll.models import (
@@ -125,6 +126,11 @@ class TimesheetFigures:
     @property
     def blocking_problems(self) -> list[Problem]:
         return [problem for problem in self.problems if problem.blocking]
+
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to submit: no priced time, no adjustment (time without a rate is a problem)."""
+        return not (self.lines or self.adjustments or self.blocking_problems)
 
 
 def timesheets_visible_to(user: User) -> QuerySet[Timesheet]:
@@ -281,7 +287,7 @@ def timesheet_problems(
     problems = _unpriced_problems(timesheet, names)
     if figures.total < 0:
         problems.append(Problem("negative_total", True, NEGATIVE_TOTAL.format(total=figures.total)))
-    problems += _session_problems(sessions, timesheet.period_end)
+    problems += _session_problems(sessions, timesheet.period_end, timesheet.worker.zone)
     cap = timesheet.worker.weekly_hours_cap
     worked = figures.total_seconds + sum(seconds for _, seconds in timesheet.unpriced)  # unpriced is worked
     if cap is not None and worked > cap * 3600:
@@ -305,7 +311,7 @@ def _unpriced_problems(timesheet: Timesheet, names: dict[int, str]) -> list[Prob
     ]
 
 
-def _session_problems(sessions: list[LabellingSession], period_end: datetime) -> list[Problem]:
+def _session_problems(sessions: list[LabellingSession], period_end: datetime, zone: tzinfo) -> list[Problem]:
     checks = [
         ("running_session", True, lambda s: s.ended_at is None, "still running; stop it before submitting."),
         (
@@ -329,8 +335,23 @@ def _session_problems(sessions: list[LabellingSession], period_end: datetime) ->
     ]
     problems = []
     for code, blocking, applies, words in checks:
-        ids = tuple(s.pk for s in sessions if applies(s))
-        if ids:
-            label = "Session" if len(ids) == 1 else "Sessions"
-            problems.append(Problem(code, blocking, f"{label} {', '.join(map(str, ids))} {words}", ids))
+        found = sorted((s for s in sessions if applies(s)), key=lambda s: s.started_at)
+        if found:
+            label = "Session" if len(found) == 1 else "Sessions"
+            message = f"{label} of {_starts(found, zone)}: {words}"
+            problems.append(Problem(code, blocking, message, tuple(s.pk for s in found)))
     return problems
+
+
+SESSIONS_NAMED = 5  # a problem names this many sessions by their start, then counts the rest
+
+
+def _starts(sessions: list[LabellingSession], zone: tzinfo) -> str:
+    """Sessions as their worker and manager know them: by start, in the worker's zone ("Mon 2 Nov 09:00").
+
+    Ids mean nothing on a page; the API gives them in `session_ids`.
+    """
+    named = [timezone.localtime(session.started_at, zone) for session in sessions[:SESSIONS_NAMED]]
+    words = ", ".join(f"{start:%a} {start.day} {start:%b %H:%M}" for start in named)
+    rest = len(sessions) - len(named)
+    return f"{words} and {rest} more" if rest else words

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.api.fields import IdField, StrictModelSerializer
+from core.api.fields import IdField, JsonIdField, StrictBooleanField, StrictModelSerializer
 from payroll.models import Adjustment, LineKind, Timesheet, TimesheetEvent
 from payroll.selectors.timesheets import timesheet_figures
 from payroll.serializers.fields import (
@@ -18,6 +18,7 @@ from payroll.serializers.fields import (
     RateField,
     TimesheetStatusField,
 )
+from payroll.services.bulk_approval import MAX_BULK_APPROVE, BulkApproval
 from trainers.models import Activity, Worker
 from trainers.selectors import workers_visible_to
 from trainers.serializers import caller
@@ -173,6 +174,37 @@ class TimesheetCreateSerializer(serializers.Serializer):
 
 class TimesheetNoteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=MAX_NOTE_LENGTH, required=False, allow_blank=True, default="")
+
+
+class TimesheetSubmitSerializer(serializers.Serializer):
+    confirm = StrictBooleanField(
+        default=False,
+        help_text="Submit a week that is not over yet in the worker's zone, locking the rest of it.",
+    )
+
+
+class TimesheetBulkApproveSerializer(serializers.Serializer):
+    ids = serializers.ListField(
+        child=JsonIdField(),
+        allow_empty=False,
+        max_length=MAX_BULK_APPROVE,
+        help_text="Timesheets to approve.",
+    )
+
+
+class SkippedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reason = serializers.CharField(help_text="Why it was left as it was, in plain words.")
+
+
+class BulkApprovalSerializer(serializers.Serializer):
+    """What a bulk approval did: the ids approved, and the others with why."""
+
+    approved = serializers.SerializerMethodField()
+    skipped = SkippedSerializer(many=True)
+
+    def get_approved(self, result: BulkApproval) -> list[int]:
+        return [timesheet.pk for timesheet in result.approved]
 
 
 class TimesheetRejectSerializer(serializers.Serializer):

@@ -15,6 +15,8 @@ from payroll.services.close import timesheets_refresh
 from trainers.models import Role, User, Worker
 from trainers.selectors import manages_worker
 
+REASON_NEEDED = "Say why the adjustment is made."
+
 
 def adjustment_create(
     *, actor: User, worker: Worker, amount: Decimal, currency: str, reason: str, now: datetime | None = None
@@ -56,7 +58,7 @@ def _adjustment_errors(worker: Worker, amount: Decimal, currency: str, reason: s
     ):
         errors["amount"] = [f"Whole cents, strictly between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}."]
     if not reason.strip():
-        errors["reason"] = ["Say why the adjustment is made."]
+        errors["reason"] = [REASON_NEEDED]
     return errors
 
 

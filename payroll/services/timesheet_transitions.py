@@ -22,11 +22,11 @@ serialised: one wins, the other gets a 409.
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from django.db import connection, transaction
-from django.db.models import Field, Model
+from django.db.models import Count, Field, Model
 from django.utils import timezone
 
 from core.db import locks
@@ -51,7 +51,19 @@ class Party(NamedTuple):
 # Fields a step sets alike on each of its timesheets (a decision's time, actor and note).
 Changes = dict[str, Any]
 Guard = Callable[[User | None, Sequence[Party]], None]
-Effect = Callable[[User | None, list[Timesheet], str, datetime], Changes]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a person asked for: who, with which note, at what time, and whether they confirmed."""
+
+    actor: User | None
+    note: str
+    now: datetime
+    confirm: bool = False  # submit: lock a week that is not over yet
+
+
+Effect = Callable[[Step, list[Timesheet]], Changes]
 
 
 @dataclass(frozen=True)
@@ -90,21 +102,48 @@ def _guard_invoice(actor: User | None, parties: Sequence[Party]) -> None:
         raise Forbidden("Only finance or an admin may invoice a timesheet.")
 
 
-def _submit(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
-    """Price each period once more under the lock, then freeze its stored lines and total."""
+def _submit(step: Step, timesheets: list[Timesheet]) -> Changes:
+    """Price each period once more under the lock, then freeze its stored lines and total.
+
+    Refused (409) for a week that has not started, one with nothing in it, and one not
+    over yet in the worker's zone unless the person confirmed: submitting locks the week,
+    so the rest of it could not be logged (a contractor's Monday click once did that).
+    """
     for timesheet in timesheets:
-        if now < timesheet.period_start:
+        if step.now < timesheet.period_start:
             message = f"Period {timesheet.period} has not started yet; submit it once it has."
             raise Conflict(_about(timesheets, timesheet, message))
     _price_again(timesheets)  # live pricing kept them current: the last look before signing
-    rows = Timesheet.objects.filter(pk__any_of=[t.pk for t in timesheets]).values_list(
-        "pk", "total", "currency", "unpriced"
+    rows = (
+        Timesheet.objects.filter(pk__any_of=[t.pk for t in timesheets])
+        .annotate(line_count=Count("lines"))
+        .values_list("pk", "total", "currency", "unpriced", "line_count")
     )
     priced = {pk: figures for pk, *figures in rows}
+    line_counts = {}
     for timesheet in timesheets:  # as just stored, for the problems below and the caller
-        timesheet.total, timesheet.currency, timesheet.unpriced = priced[timesheet.pk]
-    _unblocked(timesheets, "Cannot submit yet: ")
-    return {"submitted_at": now, "decided_at": None, "decided_by": None, "decision_note": ""}
+        timesheet.total, timesheet.currency, timesheet.unpriced, line_counts[timesheet.pk] = priced[
+            timesheet.pk
+        ]
+    _unblocked(timesheets, "Cannot submit yet: ")  # a running timer, say, is named first
+    for timesheet in timesheets:
+        if not (line_counts[timesheet.pk] or timesheet.total or timesheet.unpriced):
+            message = f"Nothing to submit: {timesheet.period} has no time and no adjustment."
+            raise Conflict(_about(timesheets, timesheet, message))
+        if step.now < timesheet.period_end and not step.confirm:
+            message = f"{not_over_words(timesheet)} Confirm to submit it now."
+            raise Conflict(_about(timesheets, timesheet, message))
+    return {"submitted_at": step.now, "decided_at": None, "decided_by": None, "decision_note": ""}
+
+
+def not_over_words(timesheet: Timesheet) -> str:
+    """What submitting a week before its end locks, with its last minute in the worker's zone."""
+    last_minute = timezone.localtime(timesheet.period_end - timedelta(minutes=1), timesheet.worker.zone)
+    return (
+        f"{timesheet.period} is not over yet: it runs until "
+        f"{last_minute:%A} {last_minute.day} {last_minute:%B, %H:%M} ({timesheet.worker.time_zone}). "
+        "Submitting it now locks the week: no time can be logged or changed in it until it is sent back."
+    )
 
 
 def _price_again(timesheets: list[Timesheet]) -> None:
@@ -116,13 +155,13 @@ def _price_again(timesheets: list[Timesheet]) -> None:
         timesheets_refresh(workers=by_period[period], period=period)
 
 
-def _approve(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
+def _approve(step: Step, timesheets: list[Timesheet]) -> Changes:
     _unblocked(timesheets, "Cannot approve: ")
-    return _decide(actor, timesheets, note, now)
+    return _decide(step, timesheets)
 
 
-def _decide(actor: User | None, timesheets: list[Timesheet], note: str, now: datetime) -> Changes:
-    return {"decided_at": now, "decided_by": actor, "decision_note": note}
+def _decide(step: Step, timesheets: list[Timesheet]) -> Changes:
+    return {"decided_at": step.now, "decided_by": step.actor, "decision_note": step.note}
 
 
 def _unblocked(timesheets: list[Timesheet], refusal: str) -> dict[int, TimesheetFigures]:
@@ -173,10 +212,18 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 def timesheet_transition(
-    *, actor: User | None, timesheet: Timesheet, action: str, note: str = "", now: datetime | None = None
+    *,
+    actor: User | None,
+    timesheet: Timesheet,
+    action: str,
+    note: str = "",
+    now: datetime | None = None,
+    confirm: bool = False,
 ) -> Timesheet:
     """Move one timesheet along the state machine: `timesheets_transition` with one."""
-    (moved,) = timesheets_transition(actor=actor, timesheets=[timesheet], action=action, note=note, now=now)
+    (moved,) = timesheets_transition(
+        actor=actor, timesheets=[timesheet], action=action, note=note, now=now, confirm=confirm
+    )
     return moved
 
 
@@ -187,8 +234,12 @@ def timesheets_transition(
     action: str,
     note: str = "",
     now: datetime | None = None,
+    confirm: bool = False,
 ) -> list[Timesheet]:
     """Take a person's step for these timesheets (or their ids) at once: all of them, or none.
+
+    `confirm`: the person confirmed what the step does beyond its name (submit: locking a
+    week that is not over).
 
     Each is checked against TRANSITIONS under lock (guard, state, note) before any is
     written; then the step's side effects, the status change (one UPDATE) and one event
@@ -200,7 +251,7 @@ def timesheets_transition(
         locked = _lock(ids)
         now = now or timezone.now()  # once locked: the step's time follows the steps before it
         _check(transition, action, actor, locked, note)
-        changes = {**effect(actor, locked, note, now), "updated_at": timezone.now()}
+        changes = {**effect(Step(actor, note, now, confirm), locked), "updated_at": timezone.now()}
         moved = timesheets_move(action=action, ids=ids, changes=changes)
         timesheet_events_insert(action=action, moved=moved, actor=actor, at=now, notes=note)
         if transition.target not in LOCKED_STATUSES:  # unsigned again: priced on today's terms

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError
 from core.periods import iso_week_key
 from payroll.forms import AdjustmentForm, NoteForm, TimesheetFilterForm
 from payroll.models import Timesheet, TimesheetStatus
@@ -20,7 +20,8 @@ from payroll.selectors.timesheets import (
     timesheets_visible_to,
 )
 from payroll.services.adjustments import adjustment_create
-from payroll.services.timesheet_transitions import timesheet_transition
+from payroll.services.bulk_approval import timesheets_bulk_approve
+from payroll.services.timesheet_transitions import not_over_words, timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from trainers.models import ALL_ROLES, Role
 from trainers.selectors import sessions_visible_to, worker_of, workers_visible_to
@@ -46,8 +47,18 @@ def current_figures(request: HttpRequest) -> HttpResponse:
     if worker is None:
         raise Http404("You have no worker profile, so you have no timesheets.")
     timesheet, _ = timesheet_get_or_create(worker=worker, period=iso_week_key(timezone.now(), worker.zone))
-    context = {"timesheet": timesheet, "figures": timesheet_figures(timesheet), "compact": True}
+    context = {
+        "timesheet": timesheet,
+        "figures": timesheet_figures(timesheet),
+        "compact": True,
+        **_submit_context(timesheet),
+    }
     return render(request, "payroll/partials/figures.html", context)
+
+
+def _submit_context(timesheet: Timesheet) -> dict[str, str]:
+    """What the submit form says of a week not over yet (then a box to tick confirms it)."""
+    return {"not_over": not_over_words(timesheet) if timezone.now() < timesheet.period_end else ""}
 
 
 @role_required(*ALL_ROLES)
@@ -90,6 +101,7 @@ def timesheet_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "events": timesheet.events.select_related("actor").order_by("sequence"),
         "note_form": NoteForm(),
         "can": _allowed_transitions(request, timesheet),
+        **_submit_context(timesheet),
     }
     return render(request, "payroll/timesheet.html", context)
 
@@ -104,8 +116,11 @@ def timesheet_action(request: HttpRequest, pk: int, action: str) -> HttpResponse
     if not form.is_valid():
         messages.error(request, field_errors(form, "note"))
         return back(request, reverse("payroll:timesheet", args=[pk]))
+    confirm = request.POST.get("confirm") == "yes"  # the box under a week not over yet
     try:
-        timesheet = timesheet_transition(actor=actor(request), timesheet=timesheet, action=action, note=note)
+        timesheet = timesheet_transition(
+            actor=actor(request), timesheet=timesheet, action=action, note=note, confirm=confirm
+        )
     except DomainError as error:
         refusal_message(request, error)
     else:
@@ -124,26 +139,15 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @role_required(Role.MANAGER, Role.ADMIN)
 @require_POST
 def approve_many(request: HttpRequest) -> HttpResponse:
-    """Approve the chosen timesheets one by one (each its own transition and event)."""
-    visible = timesheets_visible_to(actor(request))
+    """Approve the chosen problem-free timesheets, each on its own; say why any other was left."""
     ids = [pk for pk in map(parse_id, request.POST.getlist("timesheet")) if pk is not None]
-    chosen = list(visible.filter(pk__in=ids).order_by("period_start", "id"))
-    figures = timesheets_figures(chosen)
-    approved = 0
-    for timesheet in chosen:
-        if figures[timesheet.pk].problems:  # the page offers only problem-free ones together
-            messages.error(
-                request,
-                f"{timesheet.worker.full_name} {timesheet.period}: has problems to look at; "
-                "open it to approve it on its own.",
-            )
-            continue
-        try:
-            timesheet_transition(actor=actor(request), timesheet=timesheet, action="approve")
-            approved += 1
-        except DomainError as error:
-            messages.error(request, f"{timesheet.worker.full_name} {timesheet.period}: {_words(error)}")
-    if approved or not chosen:
+    result = timesheets_bulk_approve(actor=actor(request), ids=ids)
+    for skipped in result.skipped:
+        if skipped.timesheet is not None:  # one not found was never offered: nothing to say
+            who = f"{skipped.timesheet.worker.full_name} {skipped.timesheet.period}"
+            messages.error(request, f"{who}: {skipped.reason} Open it to approve it on its own.")
+    approved = len(result.approved)
+    if approved or not ids:
         messages.success(request, f"Approved {approved} timesheet{'s' if approved != 1 else ''}.")
     return redirect("payroll:approvals")
 
@@ -155,7 +159,8 @@ def adjustments(request: HttpRequest) -> HttpResponse:
     form = AdjustmentForm(request.POST or None, workers=workers)
     if request.method == "POST" and form.is_valid():
         with refusals_shown(request, form):
-            made = adjustment_create(actor=actor(request), **form.cleaned_data)
+            worker = form.cleaned_data["worker"]  # paid in their contract currency: not asked
+            made = adjustment_create(actor=actor(request), currency=worker.currency, **form.cleaned_data)
             messages.success(
                 request,
                 f"Adjustment of {made.amount} {made.currency} for {made.worker} "
@@ -177,9 +182,3 @@ def _allowed_transitions(request: HttpRequest, timesheet: Timesheet) -> dict[str
         "decide": not own and user.role in deciders and status == TimesheetStatus.SUBMITTED,
         "reopen": user.role in (Role.FINANCE, Role.ADMIN) and status == TimesheetStatus.APPROVED,
     }
-
-
-def _words(error: DomainError) -> str:
-    if isinstance(error, InvalidInput):
-        return " ".join(str(reason) for reasons in error.errors.values() for reason in reasons)
-    return getattr(error, "message", str(error))

@@ -71,7 +71,14 @@ def test_contractor_starts_and_stops_the_timer_and_submits_the_week(page: Page, 
     shot("contractor-home-phone")
     page.set_viewport_size({"width": 1280, "height": 860})
 
-    # when the week is submitted
+    # when the week, not over yet, is submitted: the card says what that locks, and asks
+    expect(page.locator("#current-figures")).to_contain_text("is not over yet: it runs until Sunday")
+    lock = page.get_by_label("Lock this week now")
+    expect(lock).not_to_be_checked()
+    shot("submit-asks-to-confirm")
+    page.get_by_role("button", name="Submit this week").click()  # unticked: the browser holds it
+    expect(page.locator(".messages")).not_to_contain_text("submitted.")
+    lock.check()
     page.get_by_role("button", name="Submit this week").click()
     expect(page.locator(".messages")).to_contain_text("submitted.")
     expect(page.locator("#current-figures")).to_contain_text("Submitted")

@@ -13,7 +13,7 @@ import pytest
 from payroll.models import Adjustment, Job, JobStatus, Timesheet, TimesheetEvent, TimesheetLine
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
-from tests.factories import RateFactory, WorkerFactory
+from tests.factories import RateFactory, WorkerFactory, give_time
 from trainers.models import User
 
 pytestmark = pytest.mark.django_db
@@ -61,8 +61,12 @@ PATHS = {
 def timesheet_in(world, status: str, period: str = W45) -> Timesheet:
     """Contractor A's timesheet of `period`, brought to `status` through the services."""
     timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=period)
+    if PATHS[status]:
+        give_time(timesheet)  # never submitted empty
     for action, who, note in PATHS[status]:
-        timesheet = timesheet_transition(actor=world.user(who), timesheet=timesheet, action=action, note=note)
+        timesheet = timesheet_transition(
+            actor=world.user(who), timesheet=timesheet, action=action, note=note, confirm=True
+        )
     if status == "invoiced":  # no invoice service yet: the state is all a transition checks
         Timesheet.objects.filter(pk=timesheet.pk).update(status="invoiced")
     return Timesheet.objects.get(pk=timesheet.pk)
@@ -414,7 +418,7 @@ def test_submit_is_refused_while_a_session_runs_in_the_period(world, rate_a, cli
     # then
     assert response.status_code == 409
     assert response.data["detail"] == (
-        f"Cannot submit yet: Session {started.data['id']} still running; stop it before submitting."
+        "Cannot submit yet: Session of Fri 20 Nov 06:00: still running; stop it before submitting."
     )
     assert Timesheet.objects.get(pk=current.data["id"]).status == "open"
     assert not TimesheetEvent.objects.exists()
@@ -447,6 +451,7 @@ def test_a_manager_may_not_approve_their_own_timesheet(world, client_for):
     own = WorkerFactory(user=world.manager_a, team=world.team_a)
     RateFactory(worker=own)
     timesheet, _ = timesheet_get_or_create(worker=own, period=W45)
+    give_time(timesheet)
     timesheet = timesheet_transition(actor=world.manager_a, timesheet=timesheet, action="submit")
     # when
     response = post(client_for(world.manager_a), f"timesheets/{timesheet.pk}/approve/")
@@ -543,7 +548,7 @@ def test_current_is_the_period_containing_now_in_the_workers_zone(world, client_
 
 
 def test_adjustments_land_on_the_next_open_period_and_count_in_its_total(world, rate_a, client_for):
-    # given W45 approved, and the current week W47 already submitted (empty)
+    # given W45 approved, and the current week W47 already submitted (with an hour's time)
     timesheet_in(world, "approved")
     timesheet_in(world, "submitted", period="2026-W47")
     # when finance and the manager add corrections

@@ -125,7 +125,8 @@ def events_follow_status(timesheet: Timesheet) -> None:
 
 
 def submit(worker: Worker, timesheet: Timesheet) -> Callable[[], object]:
-    return lambda: timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit")
+    """The contractor's submit; confirmed, as a week not over yet needs (the races are of locks)."""
+    return lambda: timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit", confirm=True)
 
 
 def close_chunk(worker_ids: list[int], period: str) -> Callable[[], object]:
@@ -347,18 +348,19 @@ def test_a_rate_change_racing_a_submit_freezes_one_consistent_set_of_rates(peopl
         assert stored.total == sum(stored.lines.values_list("amount", flat=True))
 
 
-@pytest.mark.parametrize("rival", ["submit", "adjustment", "rate"])
+# No "submit" rival: a week is never submitted empty, and a week with something to pay
+# holds money in the old currency (a rate, an adjustment), which refuses the change alone.
+@pytest.mark.parametrize("rival", ["adjustment", "rate"])
 def test_a_currency_change_racing_money_in_the_old_currency_never_mixes_currencies(people, rival):
     """Invariant: the change lands and the money is in the new currency, or it is refused (409).
 
     The worker has no rates (so the change is allowed) and an empty week; the rival is a
-    submit of it, a USD adjustment, or a USD rate.
+    USD adjustment, or a USD rate.
     """
     for _ in range(ROUNDS):
         worker = new_worker(people, rate=False)
-        timesheet, _ = timesheet_get_or_create(worker=worker, period=W45)
+        timesheet_get_or_create(worker=worker, period=W45)
         rivals = {
-            "submit": submit(worker, timesheet),
             "adjustment": lambda w=worker: adjustment_create(
                 actor=people["finance"], worker=w, amount=Decimal("5.00"), currency="USD", reason="Bonus."
             ),

@@ -249,7 +249,7 @@ def test_a_running_session_is_a_blocking_problem(world, rate_a):
     problems = problems_of(world)
     # then
     assert codes(problems) == [("running_session", True, (running.pk,))]
-    assert problems[0].message == f"Session {running.pk} still running; stop it before submitting."
+    assert problems[0].message == "Session of Thu 5 Nov 09:00: still running; stop it before submitting."
 
 
 @pytest.mark.parametrize(
@@ -307,9 +307,9 @@ def test_many_late_sessions_are_one_problem_listing_them(world, rate_a):
     # when
     problems = problems_of(world)
     # then
-    assert codes(problems) == [("late_entry", False, (other.pk, world.session_a.pk))]  # latest first
+    assert codes(problems) == [("late_entry", False, (world.session_a.pk, other.pk))]  # by start
     assert problems[0].message == (
-        f"Sessions {other.pk}, {world.session_a.pk} created or edited after the period ended."
+        "Sessions of Mon 2 Nov 09:00, Fri 6 Nov 09:00: created or edited after the period ended."
     )
 
 

@@ -148,12 +148,12 @@ def test_nobody_decides_a_batch_holding_their_own_timesheet(world):
 def test_a_blocking_problem_of_one_refuses_the_batch_and_names_it(world):
     # given three submitted timesheets; the last one's contractor then left a timer running in W45
     timesheets = submitted(team_of(3, world.manager_a))
-    running = SessionFactory(
+    SessionFactory(  # Tue 3 Nov 09:00 in the worker's Chicago: the refusal names it so
         worker=timesheets[2].worker, started_at=datetime(2026, 11, 3, 15, 0, tzinfo=UTC), ended_at=None
     )
     # when / then
     with pytest.raises(
-        Conflict, match=f"{timesheets[2].worker.full_name} {W45}: Cannot approve: Session {running.pk}"
+        Conflict, match=f"{timesheets[2].worker.full_name} {W45}: Cannot approve: Session of Tue 3 Nov 09:00:"
     ):
         timesheets_transition(actor=world.manager_a, timesheets=timesheets, action="approve")
     assert statuses(timesheets) == ["submitted"] * 3

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict, Forbidden, InvalidInput
-from payroll.models import Adjustment, Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
+from payroll.models import Adjustment, Rate, Timesheet, TimesheetEvent, TimesheetLine, TimesheetStatus
 from payroll.selectors.timesheet_locks import timesheet_lock_reason
 from payroll.selectors.timesheets import next_open_period, timesheet_figures
 from payroll.services.adjustments import adjustment_create
@@ -23,7 +23,7 @@ from payroll.services.close import timesheets_refresh
 from payroll.services.timesheet_transitions import TRANSITIONS, timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
 from tests.conftest import NOW, World
-from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory
+from tests.factories import ProjectFactory, RateFactory, SessionFactory, WorkerFactory, give_time
 from trainers.models import LabellingSession, Role, Worker
 from trainers.services.people import worker_update
 from trainers.services.sessions import session_create, session_delete, session_start, session_update
@@ -68,15 +68,27 @@ def local(*parts: int) -> datetime:
 def timesheet_in(world: World, status: str, period: str = W45, worker: Worker | None = None) -> Timesheet:
     """Contractor A's timesheet of `period`, brought to `status` through the services."""
     timesheet, _ = timesheet_get_or_create(worker=worker or world.worker_a, period=period)
-    # A week can be submitted once it has started: move future weeks along as of their start.
+    if PATHS[status]:
+        give_time(timesheet)
+    # A week can be submitted once it has started: move future weeks along as of their start
+    # (confirmed: a week not over yet is submitted only so).
     when = max(timezone.now(), timesheet.period_start)
     for action, who, note in PATHS[status]:
         timesheet = timesheet_transition(
-            actor=world.user(who), timesheet=timesheet, action=action, note=note, now=when
+            actor=world.user(who), timesheet=timesheet, action=action, note=note, now=when, confirm=True
         )
     if status == "invoiced":  # no invoice service yet: the state is all a transition checks
         Timesheet.objects.filter(pk=timesheet.pk).update(status=TimesheetStatus.INVOICED)
     return Timesheet.objects.get(pk=timesheet.pk)
+
+
+def without_rates(timesheet: Timesheet) -> Timesheet:
+    """The signed week as it is, its worker's rates gone (they were only there to price it).
+
+    A worker's rates share the contract currency, and would refuse its change on their own.
+    """
+    Rate.objects.filter(worker=timesheet.worker).delete()
+    return timesheet
 
 
 def events_of(timesheet: Timesheet) -> list[tuple[str, str, int | None, str, datetime]]:
@@ -326,7 +338,9 @@ def test_submit_total_is_the_lines_plus_the_adjustments(world, rate_a):
         )
     timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when
-    submitted = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    submitted = timesheet_transition(
+        actor=world.contractor_a, timesheet=timesheet, action="submit", confirm=True
+    )
     # then 20.00 for the time, +10.00 - 2.50 = 27.50
     assert [line[-2:] for line in stored(timesheet)] == [(4800, Decimal("20.00"))]
     assert submitted.total == Decimal("27.50")
@@ -342,13 +356,15 @@ def test_a_clawback_larger_than_the_week_blocks_submit_until_offset(world, rate_
     timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when / then the week cannot go forward to a negative invoice
     with pytest.raises(Conflict, match="negative sum"):
-        timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+        timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit", confirm=True)
     assert Timesheet.objects.get(pk=timesheet.pk).status == TimesheetStatus.OPEN
     # and once finance offsets 5.00 of it (to claw back on a later week) it can
     adjustment_create(
         actor=world.finance, worker=world.worker_a, amount=Decimal("5.00"), currency="USD", reason="Later."
     )
-    submitted = timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
+    submitted = timesheet_transition(
+        actor=world.contractor_a, timesheet=timesheet, action="submit", confirm=True
+    )
     assert submitted.total == Decimal("0.00")
 
 
@@ -400,7 +416,8 @@ def test_submit_is_refused_while_a_session_is_running(world, rate_a):
     session = session_start(actor=world.contractor_a, worker=world.worker_a, project=world.project_a)
     timesheet, _ = timesheet_get_or_create(worker=world.worker_a, period=W47)
     # when / then
-    with pytest.raises(Conflict, match=f"Session {session.pk} still running"):
+    assert session.started_at == NOW  # Fri 06:00 in Chicago: problems name sessions as people know them
+    with pytest.raises(Conflict, match="Session of Fri 20 Nov 06:00: still running"):
         timesheet_transition(actor=world.contractor_a, timesheet=timesheet, action="submit")
     assert Timesheet.objects.get(pk=timesheet.pk).status == TimesheetStatus.OPEN
     assert events_of(timesheet) == []
@@ -702,7 +719,7 @@ def test_next_open_period_ignores_locks_in_the_past(world, rate_a):
 
 
 def test_an_adjustment_shows_on_its_timesheet_and_in_the_stored_total(world, rate_a):
-    # given W47 submitted (it has no time), so an adjustment goes to W48
+    # given W47 submitted, so an adjustment goes to W48 (which has no time, only the adjustment)
     timesheet_in(world, "submitted", W47)
     adjustment = adjustment_create(
         actor=world.manager_a, worker=world.worker_a, amount=Decimal("12.50"), currency="USD", reason="Bonus."
@@ -714,7 +731,7 @@ def test_an_adjustment_shows_on_its_timesheet_and_in_the_stored_total(world, rat
     timesheets_refresh(workers=[world.worker_a], period=W48)
     refreshed_total = Timesheet.objects.get(pk=w48.pk).total
     submitted = timesheet_transition(
-        actor=world.contractor_a, timesheet=w48, action="submit", now=w48.period_start
+        actor=world.contractor_a, timesheet=w48, action="submit", now=w48.period_start, confirm=True
     )
     # then the adjustment is its own entry and counts in every total; W47 never sees it
     assert figures.adjustments == [adjustment]
@@ -891,8 +908,8 @@ def test_a_zone_change_before_anything_is_signed_moves_the_open_weeks_bounds(wor
 
 @pytest.mark.parametrize("status", ["submitted", "approved"])
 def test_the_currency_cannot_move_under_a_signed_week_not_yet_invoiced(world, status):
-    # given contractor A, with no rates yet, and an empty W44 signed in their currency
-    signed = timesheet_in(world, status, period=W44)
+    # given contractor A, with no rates, and W44 signed in their currency
+    signed = without_rates(timesheet_in(world, status, period=W44))
     before = world.worker_a.currency
     # when finance changes the contract currency
     with pytest.raises(Conflict, match=f"{W44} is {status} in {before}"):
@@ -920,7 +937,7 @@ def test_the_currency_cannot_move_under_an_adjustment_not_yet_invoiced(world):
 def test_the_currency_moves_once_its_money_is_invoiced_and_open_weeks_follow(world):
     # given an adjustment whose week is invoiced, and an open week
     before = world.worker_a.currency
-    invoiced = timesheet_in(world, "submitted", period=W44)
+    invoiced = without_rates(timesheet_in(world, "submitted", period=W44))
     Adjustment.objects.create(
         worker=world.worker_a, amount=Decimal("5.00"), currency=before, reason="Old", applies_to_period=W44,
         created_by=world.finance,

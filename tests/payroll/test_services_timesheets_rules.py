@@ -9,7 +9,7 @@ from core.errors import Conflict, Forbidden, InvalidInput
 from payroll.services.adjustments import adjustment_create
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
-from tests.factories import WorkerFactory
+from tests.factories import WorkerFactory, give_time
 from trainers.models import Role
 
 pytestmark = pytest.mark.django_db
@@ -21,12 +21,14 @@ def test_a_week_cannot_be_submitted_before_it_starts(world, frozen_now):
     # when / then
     with pytest.raises(Conflict, match="has not started"):
         timesheet_transition(actor=world.contractor_a, timesheet=future, action="submit")
-    # and once it has started, it can
+    # and once it has started, with time in it and the lock confirmed, it can
+    give_time(future)
     started = timesheet_transition(
         actor=world.contractor_a,
         timesheet=future,
         action="submit",
-        now=future.period_start + timedelta(hours=1),
+        now=future.period_start + timedelta(hours=3),
+        confirm=True,
     )
     assert started.status == "submitted"
 

@@ -29,7 +29,14 @@ from payroll.services.reminders import STAGE_SUBMIT, reminders_send
 from payroll.services.schedule import close_ended_periods
 from payroll.services.timesheet_transitions import timesheet_transition
 from payroll.services.timesheets import timesheet_get_or_create
-from tests.factories import ProjectFactory, RateFactory, SessionFactory, UserFactory, WorkerFactory
+from tests.factories import (
+    ProjectFactory,
+    RateFactory,
+    SessionFactory,
+    UserFactory,
+    WorkerFactory,
+    give_time,
+)
 from trainers.models import LabellingSession, Role, SessionSource, User, Worker
 from trainers.services.forgotten_timers import forgotten_timers_stop
 from trainers.services.people import worker_update
@@ -247,7 +254,8 @@ def test_an_adjustment_lands_on_week_53_or_past_it_in_the_workers_zone(
     assert next_open_period(worker, now) == current
     # once the current week is submitted, the next one; and the close of that week builds its timesheet
     timesheet, _ = timesheet_get_or_create(worker=worker, period=current)
-    timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit", now=now)
+    give_time(timesheet)  # an hour from its start: never empty; submitted before its end, confirmed
+    timesheet_transition(actor=worker.user, timesheet=timesheet, action="submit", now=now, confirm=True)
     following = NEXT_W01 if current == W53 else "2027-W02"
     adjustment = adjustment_create(
         actor=finance, worker=worker, amount=Decimal("5.00"), currency="USD", reason="Bonus.", now=now
@@ -413,7 +421,11 @@ def test_a_timer_running_over_the_week_end_blocks_the_next_week_until_the_job_cu
     # when the job cuts it at Mon 12:00 (16 h) and the contractor submits again
     forgotten_timers_stop(now=at(CHICAGO, 2026, 11, 16, 12, 5))
     submitted = timesheet_transition(
-        actor=world.contractor_a, timesheet=w47, action="submit", now=at(CHICAGO, 2026, 11, 16, 12, 10)
+        actor=world.contractor_a,
+        timesheet=w47,
+        action="submit",
+        now=at(CHICAGO, 2026, 11, 16, 12, 10),
+        confirm=True,  # on its Monday: the rest of the week locks
     )
     # then W47 holds Mon 00:00-12:00: 12 h x 15.00 = 180.00, flagged for review; W46 the 4 h before
     assert submitted.total == Decimal("180.00")

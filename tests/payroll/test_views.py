@@ -187,23 +187,37 @@ def test_bulk_approve_skips_what_the_manager_may_not_see(world, submitted):
 
 
 @pytest.mark.django_db
-def test_adjustment_in_the_wrong_currency_shows_the_api_message(world):
-    # given
-    form = {"worker": world.worker_a.pk, "amount": "12.50", "currency": "EUR", "reason": "bonus"}
+def test_the_adjustment_form_asks_no_currency_and_names_each_workers(world):
     # when
-    response = signed_in(world.manager_a).post(reverse("payroll:adjustments"), form)
-    # then
-    assert "Must be the worker&#x27;s contract currency, USD." in response.content.decode()
+    page = signed_in(world.manager_a).get(reverse("payroll:adjustments")).content.decode()
+    # then the worker's currency is known: shown beside their name, never typed
+    assert 'name="currency"' not in page
+    assert f"{world.worker_a.full_name} (USD)" in page
 
 
 @pytest.mark.django_db
-def test_adjustment_is_added_with_a_message(world):
+def test_an_adjustment_without_a_reason_is_refused_in_plain_words(world):
     # given
-    form = {"worker": world.worker_a.pk, "amount": "12.50", "currency": "USD", "reason": "bonus"}
+    form = {"worker": world.worker_a.pk, "amount": "12.50", "reason": " "}
     # when
-    response = signed_in(world.manager_a).post(reverse("payroll:adjustments"), form, follow=True)
+    response = signed_in(world.manager_a).post(reverse("payroll:adjustments"), form)
     # then
-    assert "Adjustment of 12.50 USD for" in response.content.decode()
+    page = response.content.decode()
+    assert "Say why the adjustment is made." in page
+    assert 'name="reason" cols="40" rows="2" maxlength' in page and "required" in page
+    assert not Adjustment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_adjustment_is_added_in_the_workers_currency_with_a_message(world):
+    # given a manager adjusting a EUR worker's pay (no currency on the form)
+    Worker.objects.filter(pk=world.worker_b.pk).update(currency="EUR")
+    form = {"worker": world.worker_b.pk, "amount": "12.50", "reason": "bonus"}
+    # when
+    response = signed_in(world.manager_b).post(reverse("payroll:adjustments"), form, follow=True)
+    # then
+    assert "Adjustment of 12.50 EUR for" in response.content.decode()
+    assert Adjustment.objects.get().currency == "EUR"
 
 
 @pytest.mark.django_db
@@ -472,7 +486,9 @@ def test_bulk_approve_refuses_a_timesheet_with_warnings_whatever_is_posted(world
     )
     # then it stays submitted and the page says why
     assert Timesheet.objects.get(pk=submitted.pk).status == TimesheetStatus.SUBMITTED
-    assert "has problems to look at" in done.content.decode()
+    page = done.content.decode()
+    assert f"{world.worker_a.full_name} {submitted.period}: Has problems to look at first:" in page
+    assert "over the contract&#x27;s weekly cap of 1.00 h. Open it to approve it on its own." in page
 
 
 @pytest.mark.django_db
