@@ -472,6 +472,16 @@ class Invoice(models.Model):
     paid_on = models.DateField(null=True, blank=True)
     payment_reference = models.CharField(max_length=200, blank=True, default="")
     void_reason = models.TextField(blank=True, default="")
+    # Who recorded the payment or the void, and when: the audit trail of money leaving (or
+    # not). Not frozen by the issued-invoice trigger (0008), which lists what is.
+    paid_by = models.ForeignKey(
+        "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_recorded_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        "trainers.User", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    voided_at = models.DateTimeField(null=True, blank=True)
     # Snapshots taken at issue: an issued invoice never changes, even when settings or the
     # worker's details do.
     company = models.JSONField(default=dict, help_text="The company's details (settings) at issue.")

@@ -20,7 +20,7 @@ INVOICE_AFTER = timedelta(days=1)
 
 def invoices_visible_to(user: User) -> QuerySet[Invoice]:
     """Invoices are pay data (API.md): managers, like unknown roles, see none."""
-    invoices = Invoice.objects.select_related("worker")
+    invoices = Invoice.objects.select_related("worker", "paid_by", "voided_by")
     role = role_of(user)
     if role in SEES_EVERYTHING:
         return invoices

@@ -1,5 +1,7 @@
 """Shapes of the invoices API: an issued invoice, its lines and parties, paying and voiding."""
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +17,8 @@ from payroll.serializers.fields import (
     MoneyField,
     RateField,
 )
+from trainers.selectors import SEES_EVERYTHING, role_of
+from trainers.serializers import caller
 
 VOID_REASON_NEEDED = "Say why the invoice is void."
 
@@ -89,6 +93,14 @@ class InvoiceSerializer(StrictModelSerializer):
     company = InvoiceCompanySerializer(read_only=True)
     contractor = InvoiceContractorSerializer(read_only=True)
     pdf_url = serializers.SerializerMethodField(help_text="GET it for the invoice as a PDF.")
+    paid_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="Who recorded the payment (finance and admins see it).",
+    )
+    voided_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="Who voided it (finance and admins see it)."
+    )
 
     class Meta:
         model = Invoice
@@ -108,12 +120,23 @@ class InvoiceSerializer(StrictModelSerializer):
             "status",
             "paid_on",
             "payment_reference",
+            "paid_by",
+            "paid_recorded_at",
             "void_reason",
+            "voided_by",
+            "voided_at",
             "company",
             "contractor",
             "pdf_url",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Invoice) -> dict[str, Any]:
+        """Who recorded a payment or a void is finance's business: a contractor sees when, not who."""
+        data: dict[str, Any] = super().to_representation(instance)
+        if role_of(caller(self)) not in SEES_EVERYTHING:
+            data["paid_by"] = data["voided_by"] = None
+        return data
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_pdf_url(self, invoice: Invoice) -> str:

@@ -16,7 +16,7 @@ from trainers.models import Role, User
 
 
 def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_reference: str) -> Invoice:
-    """Mark an issued invoice paid; its figures never change."""
+    """Mark an issued invoice paid, recording who did and when; its figures never change."""
     _ensure_finance(actor)
     if not payment_reference.strip():
         raise InvalidInput({"payment_reference": ["Give the payment's reference."]})
@@ -31,7 +31,8 @@ def invoice_pay(*, actor: User, invoice: Invoice, paid_on: date, payment_referen
             paid_on,
             payment_reference,
         )
-        invoice.save(update_fields=["status", "paid_on", "payment_reference"])
+        invoice.paid_by, invoice.paid_recorded_at = actor, timezone.now()
+        invoice.save(update_fields=["status", "paid_on", "payment_reference", "paid_by", "paid_recorded_at"])
     return invoice
 
 
@@ -41,14 +42,15 @@ def latest_local_today() -> date:
 
 
 def invoice_void(*, actor: User, invoice: Invoice, reason: str) -> Invoice:
-    """Void an unpaid invoice; its number stays used and it is never deleted."""
+    """Void an unpaid invoice, recording who did and when; its number stays used, never deleted."""
     _ensure_finance(actor)
     if not reason.strip():
         raise InvalidInput({"reason": ["Say why the invoice is void."]})
     with transaction.atomic():
         invoice = _lock_issued(invoice, "Only issued, unpaid invoices can be voided")
         invoice.status, invoice.void_reason = InvoiceStatus.VOID, reason
-        invoice.save(update_fields=["status", "void_reason"])
+        invoice.voided_by, invoice.voided_at = actor, timezone.now()
+        invoice.save(update_fields=["status", "void_reason", "voided_by", "voided_at"])
     return invoice
 
 

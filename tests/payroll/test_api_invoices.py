@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from payroll.models import Invoice, InvoiceCounter, Job
 from payroll.services.invoices import invoice_issue
@@ -227,7 +229,11 @@ def test_approve_then_invoice_lists_a_numbered_invoice_with_its_lines(
         "status": "issued",
         "paid_on": None,
         "payment_reference": "",
+        "paid_by": None,
+        "paid_recorded_at": None,
         "void_reason": "",
+        "voided_by": None,
+        "voided_at": None,
         "company": {
             "name": "Acme Payroll Ltd",
             "address": "1 Example Street\nLondon",
@@ -306,6 +312,52 @@ def test_pay_once_then_again_is_a_conflict(world, invoices, client_for):
     assert again.status_code == 409
     invoice = Invoice.objects.get(pk=invoices["inv_a"].pk)
     assert (invoice.paid_on.isoformat(), invoice.payment_reference) == ("2026-11-21", "SEPA-1")
+
+
+def test_who_paid_or_voided_an_invoice_is_stored_and_shown_to_finance_not_to_the_contractor(
+    world, invoices, client_for, frozen_now
+):
+    # when finance pays A's invoice and an admin voids B's
+    paid = invoices["inv_a"].pk
+    voided = invoices["inv_b"].pk
+    post(
+        client_for(world.finance),
+        f"invoices/{paid}/pay/",
+        {"paid_on": "2026-11-20", "payment_reference": "S-1"},
+    )
+    post(client_for(world.admin), f"invoices/{voided}/void/", {"reason": "Wrong rate."})
+    # then both are stored with who and when
+    stored = Invoice.objects.in_bulk([paid, voided])
+    assert (stored[paid].paid_by, stored[paid].paid_recorded_at) == (world.finance, frozen_now)
+    assert (stored[voided].voided_by, stored[voided].voided_at) == (world.admin, frozen_now)
+    # and finance reads who; the contractor reads when, not who
+    as_finance = client_for(world.finance).get(f"{API}/invoices/{paid}/").json()
+    as_contractor = client_for(world.contractor_a).get(f"{API}/invoices/{paid}/").json()
+    assert (as_finance["paid_by"], as_finance["paid_recorded_at"]) == ("finance", "2026-11-20T12:00:00Z")
+    assert (as_contractor["paid_by"], as_contractor["paid_recorded_at"]) == (None, "2026-11-20T12:00:00Z")
+    voided_as_finance = client_for(world.finance).get(f"{API}/invoices/{voided}/").json()
+    assert (voided_as_finance["voided_by"], voided_as_finance["voided_at"]) == (
+        "admin",
+        "2026-11-20T12:00:00Z",
+    )
+
+
+def test_the_invoice_page_says_who_recorded_the_payment_to_finance_only(world, invoices, client_for):
+    # given
+    pk = invoices["inv_a"].pk
+    post(
+        client_for(world.finance),
+        f"invoices/{pk}/pay/",
+        {"paid_on": "2026-11-20", "payment_reference": "S-1"},
+    )
+    pages = {}
+    for who in ("finance", "contractor_a"):
+        browser = Client()
+        browser.force_login(world.user(who))
+        pages[who] = browser.get(reverse("payroll:invoice", args=[pk])).content.decode()
+    # then
+    assert "Paid 2026-11-20 (S-1), recorded by finance on 2026-11-20" in pages["finance"]
+    assert "Paid 2026-11-20 (S-1)." in pages["contractor_a"] and "recorded by" not in pages["contractor_a"]
 
 
 def test_a_paid_invoice_cannot_be_voided(world, invoices, client_for):
