@@ -17,6 +17,7 @@ from payroll.serializers.fields import (
     MoneyField,
     RateField,
 )
+from trainers.models import User
 from trainers.selectors import SEES_EVERYTHING, role_of
 from trainers.serializers import caller
 
@@ -93,12 +94,12 @@ class InvoiceSerializer(StrictModelSerializer):
     company = InvoiceCompanySerializer(read_only=True)
     contractor = InvoiceContractorSerializer(read_only=True)
     pdf_url = serializers.SerializerMethodField(help_text="GET it for the invoice as a PDF.")
-    paid_by = serializers.SlugRelatedField(
+    paid_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         help_text="Who recorded the payment (finance and admins see it).",
     )
-    voided_by = serializers.SlugRelatedField(
+    voided_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, help_text="Who voided it (finance and admins see it)."
     )
 
