@@ -28,13 +28,22 @@ from trainers.models import Project, Worker
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class WeekInput(forms.TextInput):
+    """The browser's week picker (`<input type="week">`), whose value is an ISO week key.
+
+    A browser without one shows a text box; the pattern then guides the typing.
+    """
+
+    input_type = "week"
+
+
 class PeriodField(forms.CharField):
-    """An ISO week key such as 2026-W45, with the API's words when it is not one."""
+    """An ISO week key such as 2026-W45, picked from a calendar, with the API's words when it is not one."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 8)
-        kwargs.setdefault("help_text", "ISO week, e.g. 2026-W45.")
-        kwargs.setdefault("widget", forms.TextInput(attrs={"pattern": "[0-9]{4}-W[0-9]{2}", "size": 9}))
+        kwargs.setdefault("help_text", "A week: pick it, or type it as 2026-W45.")
+        kwargs.setdefault("widget", WeekInput(attrs={"pattern": "[0-9]{4}-W[0-9]{2}", "size": 9}))
         super().__init__(**kwargs)
 
     def clean(self, value: Any) -> Any:

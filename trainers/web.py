@@ -5,6 +5,7 @@ words in both: InvalidInput lands on the form's fields, Conflict and Forbidden b
 message, NotFound a 404.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -73,13 +74,38 @@ def actor(request: HttpRequest) -> User:
     return cast(User, request.user)
 
 
+# The API's field names that its messages mention, as a page says them: a page said "Must be
+# after started_at" (issue 15). The API keeps its names; the CSV import's own column names
+# stay too, as they are what a file's header holds.
+PAGE_WORDS = {
+    "started_at": "the start",
+    "ended_at": "the end",
+    "task_count": "the task count",
+    "effective_from": "the start date",
+    "hourly_rate": "the hourly rate",
+    "task_rate": "the task rate",
+    "minimum_hourly": "the fair-pay floor",
+    "period_from": "the first week",
+    "period_to": "the last week",
+    "paid_on": "the payment date",
+    "payment_reference": "the payment reference",
+    "applies_to_period": "the week",
+}
+_API_NAMES = re.compile(r"\b(" + "|".join(PAGE_WORDS) + r")\b")
+
+
+def in_plain_words(text: str) -> str:
+    """A service's message with the API's field names replaced by the page's words."""
+    return _API_NAMES.sub(lambda match: PAGE_WORDS[match.group(1)], text)
+
+
 def form_errors_from(form: forms.Form, error: InvalidInput, aliases: dict[str, str] | None = None) -> None:
-    """Put a service's field errors on the form: unknown fields become form-wide errors."""
+    """Put a service's field errors on the form, in plain words: unknown fields become form-wide errors."""
     aliases = aliases or {}
     for field, reasons in error.errors.items():
         name = aliases.get(field, field)
         for reason in reasons:
-            text = reason if isinstance(reason, str) else _row_text(reason)
+            text = in_plain_words(reason) if isinstance(reason, str) else _row_text(reason)
             form.add_error(name if name in form.fields else None, text)
 
 
@@ -114,18 +140,23 @@ def _row_text(row: Any) -> str:
 
 
 def refusal_message(request: HttpRequest, error: DomainError) -> None:
-    """Show a refusal that has no form field as a message, in the API's words."""
+    """Show a refusal that has no form field as a message, in the API's words made plain."""
     if isinstance(error, NotFound):
         raise Http404(error.message)
     if isinstance(error, InvalidInput):
         for field, reasons in error.errors.items():
             for reason in reasons:
-                messages.error(request, f"{field}: {reason}" if field not in ("detail", "note") else reason)
+                said = in_plain_words(str(reason))
+                label = in_plain_words(field).replace("_", " ")
+                messages.error(
+                    request,
+                    f"{label[:1].upper()}{label[1:]}: {said}" if field not in ("detail", "note") else said,
+                )
         return
     if isinstance(error, Conflict | Forbidden):
-        messages.error(request, error.message)
+        messages.error(request, in_plain_words(error.message))
         return
-    messages.error(request, str(error))
+    messages.error(request, in_plain_words(str(error)))
 
 
 def safe_next(request: HttpRequest) -> str:

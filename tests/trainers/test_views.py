@@ -11,6 +11,7 @@ from django.utils import timezone
 from tests.factories import ProjectFactory, SessionFactory, UserFactory
 from trainers.models import LabellingSession, Role
 from trainers.rules import DISCARDED_MESSAGE
+from trainers.web import in_plain_words
 
 CONTRACTOR_PAGES = [
     "trainers:sessions",
@@ -166,9 +167,10 @@ def test_manual_session_with_end_before_start_shows_the_api_message(world):
     }
     # when
     response = signed_in(world.contractor_a).post(reverse("trainers:session-new"), form)
-    # then nothing is written and the words are the API's
+    # then nothing is written, and the API's rule reads in plain words (no field names)
     assert response.status_code == 200
-    assert "Must be after started_at (sessions last at least 1 s)." in response.content.decode()
+    assert "Must be after the start (sessions last at least 1 s)." in response.content.decode()
+    assert "started_at" not in response.content.decode().split("<form", 1)[0]
     assert LabellingSession.objects.filter(worker=world.worker_a).count() == 1
 
 
@@ -454,3 +456,21 @@ def test_times_in_the_repeated_hour_are_listed_with_their_zone_name(world):
     text = page.content.decode()
     assert "Sun 1 Nov 01:10 CDT" in text and "01:50 CST" in text
     assert "Mon 2 Nov 09:00</td>" in ordinary.content.decode()
+
+
+def test_in_plain_words_replaces_api_field_names_and_nothing_else():
+    # when / then
+    assert in_plain_words("Must be after started_at (sessions last at least 1 s).") == (
+        "Must be after the start (sessions last at least 1 s)."
+    )
+    assert in_plain_words("ended_at_fold and restarted_at stay; period_to goes.") == (
+        "ended_at_fold and restarted_at stay; the last week goes."
+    )
+
+
+@pytest.mark.django_db
+def test_the_reports_form_picks_weeks_from_the_browsers_week_picker(world):
+    # when
+    page = signed_in(world.finance).get(reverse("payroll:reports")).content.decode()
+    # then the week fields are week inputs (a calendar in the browser), the key their value
+    assert 'type="week" name="period_from"' in page and 'type="week" name="period_to"' in page
