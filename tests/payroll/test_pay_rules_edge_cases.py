@@ -519,7 +519,7 @@ def test_the_maximum_length_is_real_hours_for_times_given_in_the_workers_zone(_n
                 "ended_at": "2026-11-01T01:50",
                 "ended_at_fold": "0",
             },
-            "Must be after started_at",
+            "Must be after the start",  # the rule in the page's words (the API says started_at)
         ),
         # Sat 2026-10-31 11:00 CDT (16:00Z) -> Sun 2026-11-01 03:00 CST (09:00Z): 17 real hours.
         ({"started_at": "2026-10-31T11:00", "ended_at": "2026-11-01T03:00"}, "at most 16 hours"),
