@@ -1,6 +1,6 @@
 """Money: rates, timesheets and their lines and events, adjustments, jobs, reminders."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -162,6 +162,14 @@ class Timesheet(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status in LOCKED_STATUSES
+
+    def has_ended(self, now: datetime) -> bool:
+        """Whether the week is over at `now` (its bounds are the worker's local week).
+
+        Submitting a week that has not ended locks the rest of it, so that needs a
+        confirmation, and the approval queue does not tick it for the manager.
+        """
+        return now >= self.period_end
 
 
 class LineKind(models.TextChoices):

@@ -45,7 +45,7 @@ class QueueRow:
         A week submitted before its end (with the contractor's confirmation) is the
         manager's to tick: one click should not approve a week still being worked.
         """
-        return self.problem_free and timezone.now() >= self.timesheet.period_end
+        return self.problem_free and self.timesheet.has_ended(timezone.now())
 
 
 def period_overview(user: User, period: str) -> PeriodOverview:

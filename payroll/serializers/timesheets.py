@@ -187,8 +187,7 @@ class TimesheetBulkApproveSerializer(serializers.Serializer):
     ids = serializers.ListField(
         child=JsonIdField(),
         allow_empty=False,
-        max_length=MAX_BULK_APPROVE,
-        help_text="Timesheets to approve.",
+        help_text=f"Timesheets to approve: at most {MAX_BULK_APPROVE} (the service's rule, a 400 beyond).",
     )
 
 

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from django.db import connection, transaction
-from django.db.models import Count, Field, Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 from core.db import locks
@@ -114,23 +114,18 @@ def _submit(step: Step, timesheets: list[Timesheet]) -> Changes:
             message = f"Period {timesheet.period} has not started yet; submit it once it has."
             raise Conflict(_about(timesheets, timesheet, message))
     _price_again(timesheets)  # live pricing kept them current: the last look before signing
-    rows = (
-        Timesheet.objects.filter(pk__any_of=[t.pk for t in timesheets])
-        .annotate(line_count=Count("lines"))
-        .values_list("pk", "total", "currency", "unpriced", "line_count")
+    rows = Timesheet.objects.filter(pk__any_of=[t.pk for t in timesheets]).values_list(
+        "pk", "total", "currency", "unpriced"
     )
     priced = {pk: figures for pk, *figures in rows}
-    line_counts = {}
     for timesheet in timesheets:  # as just stored, for the problems below and the caller
-        timesheet.total, timesheet.currency, timesheet.unpriced, line_counts[timesheet.pk] = priced[
-            timesheet.pk
-        ]
-    _unblocked(timesheets, "Cannot submit yet: ")  # a running timer, say, is named first
+        timesheet.total, timesheet.currency, timesheet.unpriced = priced[timesheet.pk]
+    figures = _unblocked(timesheets, "Cannot submit yet: ")  # a running timer, say, is named first
     for timesheet in timesheets:
-        if not (line_counts[timesheet.pk] or timesheet.total or timesheet.unpriced):
+        if figures[timesheet.pk].is_empty:  # the rule the submit form reads too
             message = f"Nothing to submit: {timesheet.period} has no time and no adjustment."
             raise Conflict(_about(timesheets, timesheet, message))
-        if step.now < timesheet.period_end and not step.confirm:
+        if not (timesheet.has_ended(step.now) or step.confirm):
             message = f"{not_over_words(timesheet)} Confirm to submit it now."
             raise Conflict(_about(timesheets, timesheet, message))
     return {"submitted_at": step.now, "decided_at": None, "decided_by": None, "decision_note": ""}

@@ -58,7 +58,7 @@ def current_figures(request: HttpRequest) -> HttpResponse:
 
 def _submit_context(timesheet: Timesheet) -> dict[str, str]:
     """What the submit form says of a week not over yet (then a box to tick confirms it)."""
-    return {"not_over": not_over_words(timesheet) if timezone.now() < timesheet.period_end else ""}
+    return {"not_over": "" if timesheet.has_ended(timezone.now()) else not_over_words(timesheet)}
 
 
 @role_required(*ALL_ROLES)
